@@ -1,0 +1,35 @@
+# The two quick-start commands are `make demo` and `make test`; both set up
+# what they need first. Models come from ONLOOKER_MODEL_MIRROR when it is set
+# (a folder holding the upstream files), else from their pinned upstream URLs.
+
+PYTHON ?= python3
+CARGO ?= cargo
+ONLOOKER := target/release/onlooker
+
+.PHONY: all models build demo test lint bench clean-models
+
+all: build
+
+models:
+	$(PYTHON) scripts/fetch_models.py
+
+build: models
+	$(CARGO) build --release
+
+demo: build
+	$(ONLOOKER) models
+	$(ONLOOKER) analyze samples/
+
+# Tests run optimised: image decoding and resizing are 10-25x slower in debug.
+test: models
+	$(CARGO) test --release
+
+lint:
+	$(CARGO) fmt --check
+	$(CARGO) clippy --all-targets -- -D warnings
+
+bench: build
+	$(CARGO) bench
+
+clean-models:
+	rm -rf models/weights

@@ -1,0 +1,63 @@
+//! Typed errors of the library. The binary maps them to messages and exit
+//! codes; nothing here panics on user input.
+
+use std::path::PathBuf;
+
+/// Errors that stop the whole run: the runtime or a model cannot be used.
+/// They map to exit code 2 with a one-line message saying how to fix it.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error("ONNX Runtime library not found at {path}: run `make models` (or set ORT_DYLIB_PATH)")]
+    RuntimeMissing { path: PathBuf },
+    #[error("ONNX Runtime library at {path} could not be loaded: {reason}")]
+    RuntimeLoad { path: PathBuf, reason: String },
+    #[error("model `{name}` not found at {path}: run `make models` (or pass --models DIR)")]
+    ModelMissing { name: String, path: PathBuf },
+    #[error("model file {path} is empty or corrupt: run `make models` to fetch it again")]
+    ModelCorrupt { path: PathBuf },
+    #[error("model file {path} does not match its pinned sha256 (expected {expected}, found {actual}): run `make models`")]
+    ModelChecksum {
+        path: PathBuf,
+        expected: String,
+        actual: String,
+    },
+    #[error("model `{name}` is not listed in the manifest")]
+    UnknownModel { name: String },
+    #[error("model manifest is invalid: {0}")]
+    Manifest(String),
+    #[error("could not open model {path}: {reason}")]
+    Session { path: PathBuf, reason: String },
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Why one image could not be analysed. The batch records it on that image
+/// and goes on.
+#[derive(Debug, thiserror::Error)]
+pub enum ImageError {
+    #[error("cannot read file: {0}")]
+    Read(#[source] std::io::Error),
+    #[error("file is empty")]
+    Empty,
+    #[error("not a supported image format (supported: JPEG, PNG, GIF, WebP, TIFF, BMP)")]
+    UnsupportedFormat,
+    #[error("image is {width}x{height} pixels, over the limit of {max_width}x{max_height} (raise it with --max-pixels-side)")]
+    TooLarge {
+        width: u32,
+        height: u32,
+        max_width: u32,
+        max_height: u32,
+    },
+    #[error("image needs more memory to decode than the limit of {limit_mib} MiB (raise it with --max-alloc-mib)")]
+    TooMuchMemory { limit_mib: u64 },
+    #[error("corrupt or truncated image: {0}")]
+    Decode(String),
+    #[error("inference failed: {0}")]
+    Inference(String),
+}
+
+impl From<ort::Error> for ImageError {
+    fn from(e: ort::Error) -> Self {
+        ImageError::Inference(e.to_string())
+    }
+}

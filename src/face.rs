@@ -1,0 +1,319 @@
+//! Face detection with YuNet: pre-processing, the ONNX session, and the
+//! decoder of its per-stride outputs into boxes and five landmarks.
+//!
+//! Decoding follows `../shared/models/README.md` (and OpenCV's
+//! `FaceDetectorYN`, the upstream reference): one anchor per cell on strides
+//! 8, 16 and 32; score = sqrt(cls * obj); NMS at IoU 0.3.
+
+use image::RgbImage;
+use ndarray::Array4;
+use ort::session::Session;
+use ort::value::TensorRef;
+use serde::Serialize;
+
+use crate::error::{ImageError, SetupError};
+use crate::geometry::{nms, round1, BBox, Letterbox};
+use crate::preprocess::{letterbox_tensor, ChannelOrder, Normalize};
+use crate::runtime::Runtime;
+
+pub const DEFAULT_THRESHOLD: f32 = 0.6;
+pub const NMS_IOU: f32 = 0.3;
+const STRIDES: [u32; 3] = [8, 16, 32];
+const FIXED_INPUT: u32 = 640;
+
+/// A point `[x, y]` in upright image pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Point(pub f32, pub f32);
+
+impl Serialize for Point {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        [round1(self.0), round1(self.1)].serialize(s)
+    }
+}
+
+/// YuNet's five landmarks; left and right as seen in the image.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+pub struct Landmarks {
+    pub left_eye: Point,
+    pub right_eye: Point,
+    pub nose: Point,
+    pub mouth_left: Point,
+    pub mouth_right: Point,
+}
+
+impl Landmarks {
+    pub fn from_array(p: [[f32; 2]; 5]) -> Self {
+        let pt = |i: usize| Point(p[i][0], p[i][1]);
+        Landmarks {
+            left_eye: pt(0),
+            right_eye: pt(1),
+            nose: pt(2),
+            mouth_left: pt(3),
+            mouth_right: pt(4),
+        }
+    }
+
+    pub fn to_array(&self) -> [[f32; 2]; 5] {
+        [
+            self.left_eye,
+            self.right_eye,
+            self.nose,
+            self.mouth_left,
+            self.mouth_right,
+        ]
+        .map(|p| [p.0, p.1])
+    }
+
+    fn map(&self, f: impl Fn(Point) -> Point) -> Self {
+        Landmarks {
+            left_eye: f(self.left_eye),
+            right_eye: f(self.right_eye),
+            nose: f(self.nose),
+            mouth_left: f(self.mouth_left),
+            mouth_right: f(self.mouth_right),
+        }
+    }
+}
+
+/// A detected face, as the detector sees it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Face {
+    #[serde(rename = "box")]
+    pub bbox: BBox,
+    pub score: f32,
+    pub landmarks: Landmarks,
+}
+
+/// The raw outputs of one stride, flattened row-major over the grid.
+pub struct StrideOutputs<'a> {
+    pub stride: u32,
+    pub cls: &'a [f32],
+    pub obj: &'a [f32],
+    pub bbox: &'a [f32],
+    pub kps: &'a [f32],
+}
+
+/// Decodes YuNet's outputs for an input of `input_w` x `input_h` into faces
+/// in input pixels, above `threshold`, before NMS.
+pub fn decode(strides: &[StrideOutputs], input_w: u32, input_h: u32, threshold: f32) -> Vec<Face> {
+    let mut faces = Vec::new();
+    for so in strides {
+        let s = so.stride as f32;
+        let cols = (input_w / so.stride) as usize;
+        let rows = (input_h / so.stride) as usize;
+        let n = (cols * rows)
+            .min(so.cls.len())
+            .min(so.obj.len())
+            .min(so.bbox.len() / 4)
+            .min(so.kps.len() / 10);
+        for i in 0..n {
+            let score = (so.cls[i].clamp(0.0, 1.0) * so.obj[i].clamp(0.0, 1.0)).sqrt();
+            if score < threshold {
+                continue;
+            }
+            let (row, col) = ((i / cols) as f32, (i % cols) as f32);
+            let b = &so.bbox[i * 4..i * 4 + 4];
+            let cx = (col + b[0]) * s;
+            let cy = (row + b[1]) * s;
+            let w = b[2].exp() * s;
+            let h = b[3].exp() * s;
+            let k = &so.kps[i * 10..i * 10 + 10];
+            let lm: [[f32; 2]; 5] =
+                std::array::from_fn(|j| [(k[2 * j] + col) * s, (k[2 * j + 1] + row) * s]);
+            faces.push(Face {
+                bbox: BBox::from_center(cx, cy, w, h),
+                score,
+                landmarks: Landmarks::from_array(lm),
+            });
+        }
+    }
+    faces
+}
+
+/// Keeps the best of overlapping faces (NMS at IoU 0.3), best first.
+pub fn suppress(faces: Vec<Face>) -> Vec<Face> {
+    let boxes: Vec<BBox> = faces.iter().map(|f| f.bbox).collect();
+    let scores: Vec<f32> = faces.iter().map(|f| f.score).collect();
+    let keep = nms(&boxes, &scores, NMS_IOU);
+    keep.into_iter().map(|i| faces[i].clone()).collect()
+}
+
+fn unmap(face: &Face, lb: &Letterbox, width: u32, height: u32) -> Face {
+    Face {
+        bbox: lb.unmap(&face.bbox).clip(width as f32, height as f32),
+        score: face.score,
+        landmarks: face.landmarks.map(|p| {
+            let (x, y) = lb.unmap_point(p.0, p.1);
+            Point(x, y)
+        }),
+    }
+}
+
+/// The YuNet pre-processing: BGR, raw 0..255, letterboxed top-left, pad 0.
+pub fn preprocess(img: &RgbImage, input_w: u32, input_h: u32) -> (Array4<f32>, Letterbox) {
+    letterbox_tensor(
+        img,
+        input_w,
+        input_h,
+        0.0,
+        ChannelOrder::Bgr,
+        &Normalize::RAW,
+    )
+}
+
+/// A YuNet session and its settings. One per worker thread.
+pub struct FaceDetector {
+    session: Session,
+    pub threshold: f32,
+}
+
+impl FaceDetector {
+    pub fn new(rt: &Runtime, intra_threads: usize, threshold: f32) -> Result<Self, SetupError> {
+        Ok(FaceDetector {
+            session: rt.session("yunet", intra_threads)?,
+            threshold,
+        })
+    }
+
+    /// Runs the model on a prepared input tensor and decodes it, in input
+    /// pixels, before NMS.
+    pub fn infer(&mut self, input: &Array4<f32>) -> Result<Vec<Face>, ImageError> {
+        let (ih, iw) = (input.shape()[2] as u32, input.shape()[3] as u32);
+        let outputs = self
+            .session
+            .run(ort::inputs!["input" => TensorRef::from_array_view(input.view())?])?;
+        let mut views = Vec::with_capacity(12);
+        for s in STRIDES {
+            let get = |kind: &str| -> Result<&[f32], ImageError> {
+                let name = format!("{kind}_{s}");
+                let v = outputs
+                    .get(name.as_str())
+                    .ok_or_else(|| ImageError::Inference(format!("YuNet output {name} missing")))?;
+                Ok(v.try_extract_tensor::<f32>()?.1)
+            };
+            views.push(StrideOutputs {
+                stride: s,
+                cls: get("cls")?,
+                obj: get("obj")?,
+                bbox: get("bbox")?,
+                kps: get("kps")?,
+            });
+        }
+        Ok(decode(&views, iw, ih, self.threshold))
+    }
+
+    /// Detects faces in an upright image; boxes and landmarks in its pixels.
+    pub fn detect(&mut self, img: &RgbImage) -> Result<Vec<Face>, ImageError> {
+        let (w, h) = img.dimensions();
+        let (input, lb) = preprocess(img, FIXED_INPUT, FIXED_INPUT);
+        let faces = suppress(self.infer(&input)?);
+        Ok(faces.iter().map(|f| unmap(f, &lb, w, h)).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Outputs for a 64x64 input where every cell scores zero but one.
+    fn grid(
+        stride: u32,
+        cell: usize,
+        cls: f32,
+        obj: f32,
+        b: [f32; 4],
+        k: [f32; 10],
+    ) -> [Vec<f32>; 4] {
+        let n = ((64 / stride) * (64 / stride)) as usize;
+        let mut out = [
+            vec![0.0; n],
+            vec![0.0; n],
+            vec![0.0; n * 4],
+            vec![0.0; n * 10],
+        ];
+        out[0][cell] = cls;
+        out[1][cell] = obj;
+        out[2][cell * 4..cell * 4 + 4].copy_from_slice(&b);
+        out[3][cell * 10..cell * 10 + 10].copy_from_slice(&k);
+        out
+    }
+
+    #[test]
+    fn a_known_cell_decodes_to_a_known_box_and_landmarks() {
+        // Stride 16 on 64 px: 4 columns. Cell 6 = row 1, col 2.
+        let g = grid(
+            16,
+            6,
+            0.81,
+            1.0,
+            [0.5, 0.25, 0.0, 1f32.ln() + 2f32.ln()],
+            [0.1, 0.2, 0.9, 0.2, 0.5, 0.5, 0.2, 0.8, 0.8, 0.8],
+        );
+        let so = StrideOutputs {
+            stride: 16,
+            cls: &g[0],
+            obj: &g[1],
+            bbox: &g[2],
+            kps: &g[3],
+        };
+        let faces = decode(&[so], 64, 64, 0.6);
+        assert_eq!(faces.len(), 1);
+        let f = &faces[0];
+        assert!((f.score - 0.9).abs() < 1e-6);
+        // cx = (2 + 0.5) * 16 = 40, cy = (1 + 0.25) * 16 = 20, w = 16, h = 32
+        let want = BBox::from_center(40.0, 20.0, 16.0, 32.0);
+        assert!(
+            (f.bbox.x - want.x).abs() < 1e-4 && (f.bbox.h - want.h).abs() < 1e-4,
+            "{:?}",
+            f.bbox
+        );
+        assert!((f.landmarks.left_eye.0 - 33.6).abs() < 1e-4);
+        assert!((f.landmarks.left_eye.1 - 19.2).abs() < 1e-4);
+        assert!((f.landmarks.mouth_right.0 - 44.8).abs() < 1e-4);
+    }
+
+    #[test]
+    fn scores_below_threshold_and_out_of_range_values_are_handled() {
+        // sqrt(0.3 * 1.0) = 0.548 < 0.6
+        let g = grid(32, 0, 0.3, 1.0, [0.0; 4], [0.0; 10]);
+        let so = StrideOutputs {
+            stride: 32,
+            cls: &g[0],
+            obj: &g[1],
+            bbox: &g[2],
+            kps: &g[3],
+        };
+        assert!(decode(&[so], 64, 64, 0.6).is_empty());
+        // Values over 1 are clamped, not trusted.
+        let g = grid(32, 3, 7.0, 1.5, [0.0; 4], [0.0; 10]);
+        let so = StrideOutputs {
+            stride: 32,
+            cls: &g[0],
+            obj: &g[1],
+            bbox: &g[2],
+            kps: &g[3],
+        };
+        let f = decode(&[so], 64, 64, 0.6);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].score, 1.0);
+    }
+
+    #[test]
+    fn suppress_removes_duplicates_of_one_face() {
+        let f = |x: f32, score: f32| Face {
+            bbox: BBox {
+                x,
+                y: 0.0,
+                w: 10.0,
+                h: 10.0,
+            },
+            score,
+            landmarks: Landmarks::default(),
+        };
+        let kept = suppress(vec![f(0.0, 0.7), f(1.0, 0.9), f(30.0, 0.8)]);
+        assert_eq!(
+            kept.iter().map(|f| f.score).collect::<Vec<_>>(),
+            vec![0.9, 0.8]
+        );
+    }
+}

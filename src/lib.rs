@@ -1,0 +1,18 @@
+//! onlooker: what a cloud vision service learns from your photos, shown on
+//! your own machine. See ARCHITECTURE.md for the modules and the data flow.
+
+pub mod batch;
+pub mod error;
+pub mod face;
+pub mod geometry;
+pub mod imageio;
+pub mod manifest;
+pub mod objects;
+pub mod pipeline;
+pub mod preprocess;
+pub mod report;
+pub mod runtime;
+
+pub use error::{ImageError, SetupError};
+pub use pipeline::{Analyzer, ImageResult, Options};
+pub use runtime::Runtime;

@@ -1,0 +1,122 @@
+//! The analysis of one image: decode (with limits and EXIF orientation), run
+//! every detector, collect one [`ImageResult`]. A failure is recorded on the
+//! image, never raised past it.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::error::{ImageError, SetupError};
+use crate::face::{self, Face, FaceDetector};
+use crate::imageio::{self, DecodeLimits};
+use crate::objects::{self, Object, ObjectDetector};
+use crate::runtime::Runtime;
+
+/// Settings shared by every worker.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub face_threshold: f32,
+    pub object_threshold: f32,
+    pub limits: DecodeLimits,
+    /// ORT intra-op threads per session.
+    pub intra_threads: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            face_threshold: face::DEFAULT_THRESHOLD,
+            object_threshold: objects::DEFAULT_THRESHOLD,
+            limits: DecodeLimits::default(),
+            intra_threads: 1,
+        }
+    }
+}
+
+/// What onlooker learned from one image. Field order is the JSON order.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct ImageResult {
+    pub path: String,
+    /// Size of the upright image (after EXIF orientation); 0 when undecodable.
+    pub width: u32,
+    pub height: u32,
+    pub faces: Vec<Face>,
+    pub objects: Vec<Object>,
+    pub people: usize,
+    pub object_counts: BTreeMap<&'static str, usize>,
+    pub scene: String,
+    pub metadata: serde_json::Map<String, serde_json::Value>,
+    pub error: Option<String>,
+}
+
+impl ImageResult {
+    pub fn failed(path: &Path, err: &ImageError) -> Self {
+        ImageResult {
+            path: display_path(path),
+            error: Some(err.to_string()),
+            ..Default::default()
+        }
+    }
+}
+
+/// Paths are reported lossily: a non-UTF-8 name is still shown, with
+/// replacement characters, rather than dropped.
+pub fn display_path(path: &Path) -> String {
+    path.to_string_lossy().into_owned()
+}
+
+/// One worker's models. Sessions are not shared between threads: each
+/// worker owns its own (see ARCHITECTURE.md, "Batch").
+pub struct Analyzer {
+    pub options: Options,
+    faces: FaceDetector,
+    objects: ObjectDetector,
+}
+
+impl Analyzer {
+    pub fn new(rt: &Runtime, options: Options) -> Result<Self, SetupError> {
+        Ok(Analyzer {
+            faces: FaceDetector::new(rt, options.intra_threads, options.face_threshold)?,
+            objects: ObjectDetector::new(rt, options.intra_threads, options.object_threshold)?,
+            options,
+        })
+    }
+
+    /// Analyses one file. Never fails: problems end up in `error`.
+    pub fn analyze_path(&mut self, path: &Path) -> ImageResult {
+        match imageio::read_file(path, &self.options.limits) {
+            Ok(bytes) => self.analyze_bytes(path, bytes),
+            Err(e) => ImageResult::failed(path, &e),
+        }
+    }
+
+    /// Analyses an in-memory file (`path` is only its name in the report).
+    pub fn analyze_bytes(&mut self, path: &Path, bytes: Vec<u8>) -> ImageResult {
+        let loaded = match imageio::decode(bytes, &self.options.limits) {
+            Ok(l) => l,
+            Err(e) => return ImageResult::failed(path, &e),
+        };
+        let (width, height) = loaded.rgb.dimensions();
+        let mut result = ImageResult {
+            path: display_path(path),
+            width,
+            height,
+            ..Default::default()
+        };
+        if let Err(e) = self.detect(&loaded.rgb, &mut result) {
+            result.error = Some(e.to_string());
+        }
+        result
+    }
+
+    fn detect(&mut self, rgb: &image::RgbImage, r: &mut ImageResult) -> Result<(), ImageError> {
+        r.faces = self.faces.detect(rgb)?;
+        r.objects = self.objects.detect(rgb)?;
+        let counts = objects::counts(&r.objects);
+        r.people = counts.iter().find(|c| c.0 == "person").map_or(0, |c| c.1);
+        r.scene = objects::scene_line(&counts);
+        r.object_counts = counts.into_iter().collect();
+        Ok(())
+    }
+}
