@@ -37,10 +37,16 @@ pub enum SetupError {
 pub enum ImageError {
     #[error("cannot read file: {0}")]
     Read(#[source] std::io::Error),
+    #[error("not a regular file: it is {kind}")]
+    NotAFile { kind: &'static str },
     #[error("file is empty")]
     Empty,
+    #[error("file is {:.1} MiB, over the limit of {limit_mib} MiB (raise it with --max-file-mib)", *.size_bytes as f64 / 1048576.0)]
+    FileTooBig { size_bytes: u64, limit_mib: u64 },
     #[error("not a supported image format (supported: JPEG, PNG, GIF, WebP, TIFF, BMP)")]
     UnsupportedFormat,
+    #[error("unsupported image feature: {0}")]
+    UnsupportedFeature(String),
     #[error("image is {width}x{height} pixels, over the limit of {max_width}x{max_height} (raise it with --max-pixels-side)")]
     TooLarge {
         width: u32,
@@ -48,8 +54,12 @@ pub enum ImageError {
         max_width: u32,
         max_height: u32,
     },
-    #[error("image needs more memory to decode than the limit of {limit_mib} MiB (raise it with --max-alloc-mib)")]
-    TooMuchMemory { limit_mib: u64 },
+    #[error("{}", too_much_memory(*.needed_mib, *.limit_mib))]
+    TooMuchMemory {
+        /// What decoding this image would take, when the header tells.
+        needed_mib: Option<u64>,
+        limit_mib: u64,
+    },
     #[error("corrupt or truncated image: {0}")]
     Decode(String),
     #[error("inference failed: {0}")]
@@ -60,4 +70,12 @@ impl From<ort::Error> for ImageError {
     fn from(e: ort::Error) -> Self {
         ImageError::Inference(e.to_string())
     }
+}
+
+fn too_much_memory(needed_mib: Option<u64>, limit_mib: u64) -> String {
+    let needed = match needed_mib {
+        Some(n) => format!("about {n} MiB"),
+        None => "more memory".into(),
+    };
+    format!("image needs {needed} to decode, over the limit of {limit_mib} MiB (raise it with --max-alloc-mib)")
 }

@@ -2,31 +2,53 @@
 //! allocated, and EXIF orientation applied so every later stage sees the
 //! photo upright, as a person would.
 
-use std::io::Cursor;
+use std::io::{Cursor, Read};
 use std::path::Path;
 
-use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, RgbImage};
+use image::metadata::Orientation;
+use image::{ColorType, DynamicImage, ImageDecoder, ImageFormat, ImageReader, RgbImage};
 
 use crate::error::ImageError;
 
 /// Decoding limits. The defaults accept any real camera photo (up to
-/// 200 megapixels) and refuse decompression bombs before allocating.
+/// 20000 pixels a side, about 170 megapixels at 3 bytes each once rotated)
+/// and refuse decompression bombs from their header, before any pixel is
+/// allocated. Each worker thread decodes one image at a time, so the peak
+/// for a batch is about `threads x max_alloc_bytes`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DecodeLimits {
     pub max_width: u32,
     pub max_height: u32,
+    /// Most memory one image may take: the decoder's output buffer plus the
+    /// RGB8 conversion and the rotated copy, whichever peak is higher.
     pub max_alloc_bytes: u64,
     /// Files larger than this are not read at all.
     pub max_file_bytes: u64,
 }
 
+pub const DEFAULT_MAX_SIDE: u32 = 20_000;
+pub const DEFAULT_MAX_ALLOC_MIB: u64 = 1024;
+pub const DEFAULT_MAX_FILE_MIB: u64 = 256;
+
 impl Default for DecodeLimits {
     fn default() -> Self {
         DecodeLimits {
-            max_width: 20_000,
-            max_height: 20_000,
-            max_alloc_bytes: 1 << 30,
-            max_file_bytes: 256 << 20,
+            max_width: DEFAULT_MAX_SIDE,
+            max_height: DEFAULT_MAX_SIDE,
+            max_alloc_bytes: DEFAULT_MAX_ALLOC_MIB << 20,
+            max_file_bytes: DEFAULT_MAX_FILE_MIB << 20,
+        }
+    }
+}
+
+impl DecodeLimits {
+    /// The limits as the command line states them: one side limit, MiB.
+    pub fn new(max_side: u32, max_alloc_mib: u64, max_file_mib: u64) -> Self {
+        DecodeLimits {
+            max_width: max_side,
+            max_height: max_side,
+            max_alloc_bytes: max_alloc_mib.saturating_mul(1 << 20),
+            max_file_bytes: max_file_mib.saturating_mul(1 << 20),
         }
     }
 }
@@ -41,20 +63,66 @@ pub struct LoadedImage {
     pub bytes: Vec<u8>,
 }
 
+/// Reads one file whole, refusing anything that is not a regular file (a
+/// named pipe in a photo folder would block the batch forever, a device
+/// such as /dev/zero never ends) and anything over the size limit, which is
+/// enforced on the bytes read, not only on the size the file system states.
 pub fn read_file(path: &Path, limits: &DecodeLimits) -> Result<Vec<u8>, ImageError> {
     let meta = std::fs::metadata(path).map_err(ImageError::Read)?;
+    check_regular(&meta)?;
+    let too_big = |size_bytes: u64| ImageError::FileTooBig {
+        size_bytes,
+        limit_mib: limits.max_file_bytes >> 20,
+    };
     if meta.len() > limits.max_file_bytes {
-        return Err(ImageError::Decode(format!(
-            "file is {} MiB, over the {} MiB limit",
-            meta.len() >> 20,
-            limits.max_file_bytes >> 20
-        )));
+        return Err(too_big(meta.len()));
     }
-    let bytes = std::fs::read(path).map_err(ImageError::Read)?;
+    let file = std::fs::File::open(path).map_err(ImageError::Read)?;
+    // The file may have been swapped between the two looks.
+    check_regular(&file.metadata().map_err(ImageError::Read)?)?;
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(limits.max_file_bytes.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(ImageError::Read)?;
+    if bytes.len() as u64 > limits.max_file_bytes {
+        return Err(too_big(bytes.len() as u64));
+    }
     if bytes.is_empty() {
         return Err(ImageError::Empty);
     }
     Ok(bytes)
+}
+
+fn check_regular(meta: &std::fs::Metadata) -> Result<(), ImageError> {
+    let ft = meta.file_type();
+    if ft.is_file() {
+        return Ok(());
+    }
+    let kind = if ft.is_dir() {
+        "a folder"
+    } else {
+        special_kind(&ft)
+    };
+    Err(ImageError::NotAFile { kind })
+}
+
+#[cfg(unix)]
+fn special_kind(ft: &std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if ft.is_fifo() {
+        "a named pipe"
+    } else if ft.is_socket() {
+        "a socket"
+    } else if ft.is_char_device() || ft.is_block_device() {
+        "a device"
+    } else {
+        "a special file"
+    }
+}
+
+#[cfg(not(unix))]
+fn special_kind(_: &std::fs::FileType) -> &'static str {
+    "a special file"
 }
 
 /// Reads and decodes one file.
@@ -65,16 +133,44 @@ pub fn load(path: &Path, limits: &DecodeLimits) -> Result<LoadedImage, ImageErro
 
 /// Decodes an in-memory file: format sniffed from content (not the file
 /// name), limits enforced, orientation applied, converted to RGB8.
+///
+/// A panic inside a third-party decoder is caught and reported as this
+/// file's error, so one hostile file cannot end a batch of thousands (the
+/// panic message is still printed, and the fuzz target still sees it).
 pub fn decode(bytes: Vec<u8>, limits: &DecodeLimits) -> Result<LoadedImage, ImageError> {
     if bytes.is_empty() {
         return Err(ImageError::Empty);
     }
     let format = image::guess_format(&bytes).map_err(|_| ImageError::UnsupportedFormat)?;
-    let mut reader = ImageReader::new(Cursor::new(bytes.as_slice()));
+    let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        decode_pixels(&bytes, format, limits)
+    }));
+    let (rgb, orientation) = match decoded {
+        Ok(r) => r?,
+        Err(_) => {
+            return Err(ImageError::Decode(
+                "the decoder failed on this file (an internal error, please report it)".into(),
+            ))
+        }
+    };
+    Ok(LoadedImage {
+        rgb,
+        format,
+        exif_orientation: orientation_code(orientation),
+        bytes,
+    })
+}
+
+fn decode_pixels(
+    bytes: &[u8],
+    format: ImageFormat,
+    limits: &DecodeLimits,
+) -> Result<(RgbImage, Orientation), ImageError> {
+    let mut reader = ImageReader::new(Cursor::new(bytes));
     reader.set_format(format);
     // Width and height are checked by hand once the header is read, so the
-    // error can say how large the image claims to be; the allocation limit
-    // is left to the decoders.
+    // error can say how large the image claims to be. The allocation limit
+    // already bounds what the decoder may allocate while reading headers.
     let mut lim = image::Limits::default();
     lim.max_alloc = Some(limits.max_alloc_bytes);
     reader.limits(lim);
@@ -93,24 +189,54 @@ pub fn decode(bytes: Vec<u8>, limits: &DecodeLimits) -> Result<LoadedImage, Imag
         });
     }
     // A broken EXIF block must not stop pixel analysis: fall back to upright.
-    let orientation = decoder
-        .orientation()
-        .unwrap_or(image::metadata::Orientation::NoTransforms);
-    let mut img = DynamicImage::from_decoder(decoder).map_err(|e| map_err(e, limits))?;
-    img.apply_orientation(orientation);
-    let rgb = match img {
-        DynamicImage::ImageRgb8(rgb) => rgb,
-        other => other.to_rgb8(),
+    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+
+    // `DynamicImage::from_decoder` does not check the output buffer against
+    // `Limits::max_alloc` (only `ImageReader::decode` does, and it cannot
+    // apply the orientation), so the whole peak is checked here, from the
+    // header alone: a 20000x20000 PNG of zeros is a few hundred KiB on disk.
+    let native = decoder.total_bytes();
+    let rgb = u64::from(width) * u64::from(height) * 3;
+    let convert = if decoder.color_type() == ColorType::Rgb8 {
+        0
+    } else {
+        rgb
     };
-    Ok(LoadedImage {
-        rgb,
-        format,
-        exif_orientation: orientation_code(orientation),
-        bytes,
-    })
+    let rotate = if swaps_sides(orientation) { rgb } else { 0 };
+    let peak = (native + convert).max(rgb + rotate);
+    if peak > limits.max_alloc_bytes {
+        return Err(ImageError::TooMuchMemory {
+            needed_mib: Some(peak.div_ceil(1 << 20)),
+            limit_mib: limits.max_alloc_bytes >> 20,
+        });
+    }
+    let mut lim = image::Limits::default();
+    lim.max_image_width = Some(limits.max_width);
+    lim.max_image_height = Some(limits.max_height);
+    lim.max_alloc = Some(limits.max_alloc_bytes - native);
+    decoder.set_limits(lim).map_err(|e| map_err(e, limits))?;
+
+    let img = DynamicImage::from_decoder(decoder).map_err(|e| map_err(e, limits))?;
+    // Converting first and rotating second keeps at most two full-size
+    // buffers alive at once.
+    let mut img = DynamicImage::ImageRgb8(img.into_rgb8());
+    img.apply_orientation(orientation);
+    Ok((img.into_rgb8(), orientation))
 }
 
-fn orientation_code(o: image::metadata::Orientation) -> u8 {
+/// Orientations 5 to 8 turn the image a quarter: width and height swap and
+/// the pixels are copied into a new buffer.
+fn swaps_sides(o: Orientation) -> bool {
+    matches!(
+        o,
+        Orientation::Rotate90
+            | Orientation::Rotate270
+            | Orientation::Rotate90FlipH
+            | Orientation::Rotate270FlipH
+    )
+}
+
+fn orientation_code(o: Orientation) -> u8 {
     use image::metadata::Orientation::*;
     match o {
         NoTransforms => 1,
@@ -125,23 +251,25 @@ fn orientation_code(o: image::metadata::Orientation) -> u8 {
 }
 
 fn map_err(e: image::ImageError, limits: &DecodeLimits) -> ImageError {
+    use image::error::{LimitErrorKind, UnsupportedErrorKind};
     match e {
         image::ImageError::Limits(l) => match l.kind() {
-            image::error::LimitErrorKind::DimensionError => ImageError::TooLarge {
-                width: 0,
-                height: 0,
-                max_width: limits.max_width,
-                max_height: limits.max_height,
-            },
+            LimitErrorKind::DimensionError => ImageError::Decode(
+                "a part of the image is over the size limit (raise it with --max-pixels-side)"
+                    .into(),
+            ),
             _ => ImageError::TooMuchMemory {
+                needed_mib: None,
                 limit_mib: limits.max_alloc_bytes >> 20,
             },
         },
-        image::ImageError::Unsupported(u) => ImageError::Decode(format!("unsupported: {u}")),
-        image::ImageError::IoError(io) => {
-            ImageError::Decode(format!("truncated or unreadable: {io}"))
-        }
-        other => ImageError::Decode(other.to_string()),
+        image::ImageError::Unsupported(u) => match u.kind() {
+            UnsupportedErrorKind::Format(_) => ImageError::UnsupportedFormat,
+            _ => ImageError::UnsupportedFeature(u.to_string()),
+        },
+        image::ImageError::IoError(io) => ImageError::Decode(io.to_string().trim().to_string()),
+        // Some decoders end their messages with a newline.
+        other => ImageError::Decode(other.to_string().trim().to_string()),
     }
 }
 

@@ -11,6 +11,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
 use onlooker::batch::{self, Input};
+use onlooker::imageio::{self, DecodeLimits};
 use onlooker::manifest::{self, FileState, Manifest};
 use onlooker::report::{self, Summary};
 use onlooker::{runtime, ImageResult, Options, Runtime, SetupError};
@@ -64,6 +65,19 @@ struct AnalyzeArgs {
     /// Print nothing but errors
     #[arg(long, short)]
     quiet: bool,
+    /// Largest width or height accepted, in pixels; larger images are
+    /// refused from their header, before decoding
+    #[arg(long, value_name = "PIXELS", default_value_t = imageio::DEFAULT_MAX_SIDE,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    max_pixels_side: u32,
+    /// Most memory one image may take to decode, in MiB (per worker thread)
+    #[arg(long, value_name = "MIB", default_value_t = imageio::DEFAULT_MAX_ALLOC_MIB,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    max_alloc_mib: u64,
+    /// Largest image file read, in MiB
+    #[arg(long, value_name = "MIB", default_value_t = imageio::DEFAULT_MAX_FILE_MIB,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    max_file_mib: u64,
 }
 
 fn main() -> ExitCode {
@@ -109,6 +123,7 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     let options = Options {
         face_threshold: a.face_threshold,
         object_threshold: a.object_threshold,
+        limits: DecodeLimits::new(a.max_pixels_side, a.max_alloc_mib, a.max_file_mib),
         ..Options::default()
     };
 
