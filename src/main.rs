@@ -81,6 +81,8 @@ struct AnalyzeArgs {
 }
 
 fn main() -> ExitCode {
+    // Before any thread exists: setting the environment is only sound then.
+    runtime::switch_off_telemetry();
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Analyze(a) => analyze(a),

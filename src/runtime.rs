@@ -44,6 +44,25 @@ pub fn runtime_path(models_dir: &Path) -> PathBuf {
 
 static ENVIRONMENT: OnceLock<Result<Environment, String>> = OnceLock::new();
 
+/// ONNX Runtime's Linux builds carry Microsoft's 1DS telemetry. The API
+/// switch (`with_telemetry(false)` below) leaves the uploader running: a
+/// device id and an event database are still written under
+/// ~/.cache/Microsoft/DeveloperTools and a ProcessInfo event (OS, CPU,
+/// memory, hashed device id) is still sent. Only this variable, read when
+/// the library initialises, keeps it from starting at all; a user's own
+/// value is overridden on purpose, analysis never talks to the network.
+pub const TELEMETRY_SWITCH: (&str, &str) = ("ORT_DISABLE_TELEMETRY", "1");
+
+/// Sets [`TELEMETRY_SWITCH`] for this process. The binary calls it first
+/// thing, while it has one thread; [`init`] calls it again before loading
+/// the library, for library users.
+pub fn switch_off_telemetry() {
+    let (name, value) = TELEMETRY_SWITCH;
+    if std::env::var_os(name).is_none_or(|v| v != value) {
+        std::env::set_var(name, value);
+    }
+}
+
 /// Loads ONNX Runtime from `dylib` and creates the process-wide environment.
 /// Later calls return the first outcome: ORT allows one environment per
 /// process, and parallel tests all come through here.
@@ -54,6 +73,7 @@ pub fn init(dylib: &Path) -> Result<&'static Environment, SetupError> {
         });
     }
     let outcome = ENVIRONMENT.get_or_init(|| {
+        switch_off_telemetry();
         let builder = ort::init_from(dylib).map_err(|e| e.to_string())?;
         builder
             .with_name("onlooker")
