@@ -3,7 +3,9 @@
 
 pub mod batch;
 pub mod error;
+pub mod exif;
 pub mod face;
+pub mod findings;
 pub mod geometry;
 pub mod imageio;
 pub mod manifest;

@@ -8,6 +8,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::error::{ImageError, SetupError};
+use crate::exif::{self, Metadata};
 use crate::face::{self, Face, FaceDetector};
 use crate::imageio::{self, DecodeLimits};
 use crate::objects::{self, Object, ObjectDetector};
@@ -46,7 +47,9 @@ pub struct ImageResult {
     pub people: usize,
     pub object_counts: BTreeMap<&'static str, usize>,
     pub scene: String,
-    pub metadata: serde_json::Map<String, serde_json::Value>,
+    /// What the file's EXIF block says (see `exif`); kept even when the
+    /// pixels cannot be decoded.
+    pub metadata: Metadata,
     pub error: Option<String>,
 }
 
@@ -93,15 +96,25 @@ impl Analyzer {
 
     /// Analyses an in-memory file (`path` is only its name in the report).
     pub fn analyze_bytes(&mut self, path: &Path, bytes: Vec<u8>) -> ImageResult {
+        // Read before decoding: a file whose pixels are broken still tells
+        // where and when it was made. A metadata problem only ends up in
+        // `metadata.error`; the pixels are analysed regardless.
+        let metadata = exif::read(&bytes);
         let loaded = match imageio::decode(bytes, &self.options.limits) {
             Ok(l) => l,
-            Err(e) => return ImageResult::failed(path, &e),
+            Err(e) => {
+                return ImageResult {
+                    metadata,
+                    ..ImageResult::failed(path, &e)
+                }
+            }
         };
         let (width, height) = loaded.rgb.dimensions();
         let mut result = ImageResult {
             path: display_path(path),
             width,
             height,
+            metadata,
             ..Default::default()
         };
         if let Err(e) = self.detect(&loaded.rgb, &mut result) {

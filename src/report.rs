@@ -6,6 +6,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use crate::findings::{self, Findings};
 use crate::pipeline::ImageResult;
 
 pub const SCHEMA_VERSION: u32 = 1;
@@ -21,6 +22,8 @@ pub struct Summary {
     pub people: usize,
     pub elapsed_seconds: f64,
     pub images_per_second: f64,
+    /// What the files' metadata give away across the batch.
+    pub findings: Findings,
 }
 
 impl Summary {
@@ -39,6 +42,7 @@ impl Summary {
             } else {
                 0.0
             },
+            findings: Findings::of(results),
         }
     }
 }
@@ -100,6 +104,7 @@ pub fn human(results: &[ImageResult], summary: &Summary) -> String {
             r.scene
         ));
     }
+    s.push_str(&findings::human(results, &summary.findings));
     s.push_str(&format!(
         "{} images, {} faces, {} objects, {} failed, {:.2} s, {:.2} images/s\n",
         summary.images,

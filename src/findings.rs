@@ -1,0 +1,891 @@
+//! "What an onlooker learns" from the files of a batch, before any model
+//! runs: a timeline by capture time, the places (GPS positions grouped when
+//! close), the devices (serial numbers tie photos to one camera) and plain
+//! sentences. Every sentence is built only from metadata the files state
+//! and cites the images and fields it rests on; nothing is guessed, and
+//! nothing is said about the people in the photos.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::exif::{distance_km, format_position, Metadata, Timestamp};
+use crate::pipeline::ImageResult;
+
+/// A position joins a place when it lies within this distance of the
+/// place's centre: a neighbourhood, small enough that a zoo and the next
+/// district stay apart.
+pub const PLACE_RADIUS_KM: f64 = 1.5;
+
+/// The batch findings (`summary.findings` in the JSON).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Findings {
+    pub timeline: Vec<TimelineEntry>,
+    pub places: Vec<Place>,
+    pub devices: Vec<Device>,
+    pub sentences: Vec<Sentence>,
+}
+
+/// One dated photo, in capture-time order.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TimelineEntry {
+    pub image: String,
+    pub taken_at: Timestamp,
+    /// Index into `places`, when the photo has a position.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub place: Option<usize>,
+    /// Index into `devices`, when the photo names its camera.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device: Option<usize>,
+}
+
+/// GPS positions within [`PLACE_RADIUS_KM`] of each other's centre.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Place {
+    /// Centre of the positions, signed decimal degrees.
+    pub latitude: f64,
+    pub longitude: f64,
+    /// Farthest position from the centre, km.
+    pub radius_km: f64,
+    pub images: Vec<String>,
+}
+
+/// A camera as the files name it. With a serial number it is one physical
+/// device; without, only a model that several cameras may share.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Device {
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub make: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub serial: Option<String>,
+    pub images: Vec<String>,
+}
+
+/// A plain statement and the evidence it is built from.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Sentence {
+    pub text: String,
+    pub evidence: Vec<Evidence>,
+}
+
+/// One image and the fields of its `metadata` a sentence relies on
+/// (paths inside `metadata`, e.g. "gps.latitude").
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Evidence {
+    pub image: String,
+    pub fields: Vec<&'static str>,
+}
+
+/// One image's metadata, as the findings see it.
+struct Item<'a> {
+    image: &'a str,
+    meta: &'a Metadata,
+}
+
+impl Findings {
+    /// The findings of a batch (failed images included: a file whose pixels
+    /// cannot be decoded may still say where and when it was made).
+    pub fn of(results: &[ImageResult]) -> Findings {
+        let items: Vec<Item> = results
+            .iter()
+            .map(|r| Item {
+                image: &r.path,
+                meta: &r.metadata,
+            })
+            .collect();
+        build(&items)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.timeline.is_empty()
+            && self.places.is_empty()
+            && self.devices.is_empty()
+            && self.sentences.is_empty()
+    }
+}
+
+fn build(items: &[Item]) -> Findings {
+    // Time order first (ties by name), undated photos after: places are
+    // grown in that order, so the numbering follows the day.
+    let mut order: Vec<&Item> = items.iter().collect();
+    order.sort_by(|a, b| {
+        let ka = a.meta.taken_at.map(|t| t.sort_key());
+        let kb = b.meta.taken_at.map(|t| t.sort_key());
+        match (ka, kb) {
+            (Some(x), Some(y)) => x.cmp(&y),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => std::cmp::Ordering::Equal,
+        }
+        .then_with(|| a.image.cmp(b.image))
+    });
+
+    let (places, place_of) = group_places(&order);
+    let (devices, device_of) = group_devices(&order);
+    let timeline: Vec<TimelineEntry> = order
+        .iter()
+        .filter_map(|it| {
+            Some(TimelineEntry {
+                image: it.image.to_string(),
+                taken_at: it.meta.taken_at?,
+                place: place_of.get(it.image).copied(),
+                device: device_of.get(it.image).copied(),
+            })
+        })
+        .collect();
+
+    let mut sentences = Vec::new();
+    sentences.extend(day_sentences(&order, &devices, &device_of));
+    sentences.extend(route_sentences(&order, &place_of));
+    sentences.extend(place_sentences(&order, &places, &place_of));
+    sentences.extend(device_sentences(&order, &devices, &device_of));
+    sentences.extend(name_sentences(&order));
+    Findings {
+        timeline,
+        places,
+        devices,
+        sentences,
+    }
+}
+
+/// Greedy grouping in time order: each position joins the nearest place
+/// whose centre is within [`PLACE_RADIUS_KM`], else starts a new one.
+fn group_places<'a>(order: &[&'a Item]) -> (Vec<Place>, BTreeMap<&'a str, usize>) {
+    let mut members: Vec<Vec<(f64, f64)>> = Vec::new();
+    let mut places: Vec<Place> = Vec::new();
+    let mut place_of = BTreeMap::new();
+    for it in order {
+        let Some(pos) = it.meta.position() else {
+            continue;
+        };
+        let nearest = places
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (i, distance_km((p.latitude, p.longitude), pos)))
+            .filter(|(_, d)| *d <= PLACE_RADIUS_KM)
+            .min_by(|a, b| a.1.total_cmp(&b.1));
+        let i = match nearest {
+            Some((i, _)) => i,
+            None => {
+                members.push(Vec::new());
+                places.push(Place {
+                    latitude: pos.0,
+                    longitude: pos.1,
+                    radius_km: 0.0,
+                    images: Vec::new(),
+                });
+                places.len() - 1
+            }
+        };
+        members[i].push(pos);
+        let (lat, lon) = centre(&members[i]);
+        let p = &mut places[i];
+        p.latitude = lat;
+        p.longitude = lon;
+        p.images.push(it.image.to_string());
+        place_of.insert(it.image, i);
+    }
+    for (p, pts) in places.iter_mut().zip(&members) {
+        p.radius_km = pts
+            .iter()
+            .map(|&q| distance_km((p.latitude, p.longitude), q))
+            .fold(0.0, f64::max);
+    }
+    (places, place_of)
+}
+
+/// Mean of the positions as unit vectors, so a group astride the
+/// antimeridian is not centred on the other side of the planet.
+pub fn centre(points: &[(f64, f64)]) -> (f64, f64) {
+    let (mut x, mut y, mut z) = (0.0, 0.0, 0.0);
+    for &(lat, lon) in points {
+        let (la, lo) = (lat.to_radians(), lon.to_radians());
+        x += la.cos() * lo.cos();
+        y += la.cos() * lo.sin();
+        z += la.sin();
+    }
+    let lon = y.atan2(x).to_degrees();
+    let lat = z.atan2((x * x + y * y).sqrt()).to_degrees();
+    (lat, lon)
+}
+
+/// Farthest of `points` from their centre, km.
+fn spread(points: &[(f64, f64)]) -> ((f64, f64), f64) {
+    let c = centre(points);
+    let r = points
+        .iter()
+        .map(|&p| distance_km(c, p))
+        .fold(0.0, f64::max);
+    (c, r)
+}
+
+/// Same make, model and serial: one entry. Photos that name no camera
+/// belong to none.
+fn group_devices<'a>(order: &[&'a Item]) -> (Vec<Device>, BTreeMap<&'a str, usize>) {
+    let mut devices: Vec<Device> = Vec::new();
+    let mut device_of = BTreeMap::new();
+    for it in order {
+        let Some(cam) = &it.meta.camera else { continue };
+        let Some(name) = cam.name() else { continue };
+        let i = match devices
+            .iter()
+            .position(|d| d.make == cam.make && d.model == cam.model && d.serial == cam.serial)
+        {
+            Some(i) => i,
+            None => {
+                devices.push(Device {
+                    name,
+                    make: cam.make.clone(),
+                    model: cam.model.clone(),
+                    serial: cam.serial.clone(),
+                    images: Vec::new(),
+                });
+                devices.len() - 1
+            }
+        };
+        devices[i].images.push(it.image.to_string());
+        device_of.insert(it.image, i);
+    }
+    (devices, device_of)
+}
+
+fn device_fields(d: &Device) -> Vec<&'static str> {
+    let mut f = Vec::new();
+    if d.make.is_some() {
+        f.push("camera.make");
+    }
+    if d.model.is_some() {
+        f.push("camera.model");
+    }
+    if d.serial.is_some() {
+        f.push("camera.serial");
+    }
+    f
+}
+
+fn photos(n: usize) -> String {
+    format!("{n} photo{}", if n == 1 { "" } else { "s" })
+}
+
+/// Rounded up to 0.1 km, so "within" stays true.
+fn km(r: f64) -> String {
+    format!("{:.1} km", ((r * 10.0).ceil() / 10.0).max(0.1))
+}
+
+/// One sentence per calendar day (by the camera's clock): how many photos,
+/// from when to when, where, and with which device.
+fn day_sentences(
+    order: &[&Item],
+    devices: &[Device],
+    device_of: &BTreeMap<&str, usize>,
+) -> Vec<Sentence> {
+    let mut days: BTreeMap<String, Vec<&Item>> = BTreeMap::new();
+    for it in order {
+        if let Some(t) = it.meta.taken_at {
+            days.entry(t.date()).or_default().push(it);
+        }
+    }
+    let mut out = Vec::new();
+    for (date, day) in days {
+        // Within a day, order by the clock as shown, so "between" reads
+        // right even if offsets differ.
+        let mut times: Vec<Timestamp> = day.iter().filter_map(|it| it.meta.taken_at).collect();
+        times.sort_by_key(|t| (t.hour, t.minute, t.second));
+        let (first, last) = (times[0], times[times.len() - 1]);
+        let mut text = if day.len() == 1 {
+            format!("1 photo on {date} at {}", first.clock())
+        } else {
+            format!(
+                "{} on {date} between {} and {}",
+                photos(day.len()),
+                first.clock(),
+                last.clock()
+            )
+        };
+        let offsets: Vec<Option<String>> = times.iter().map(|t| t.offset()).collect();
+        if let Some(Some(o)) = offsets.first() {
+            if offsets.iter().all(|x| x.as_deref() == Some(o)) {
+                let _ = write!(text, " (UTC{o})");
+            }
+        }
+        let mut fields: BTreeMap<&str, Vec<&'static str>> =
+            day.iter().map(|it| (it.image, vec!["taken_at"])).collect();
+
+        let located: Vec<(&str, (f64, f64))> = day
+            .iter()
+            .filter_map(|it| Some((it.image, it.meta.position()?)))
+            .collect();
+        if !located.is_empty() {
+            let pts: Vec<(f64, f64)> = located.iter().map(|l| l.1).collect();
+            let (c, r) = spread(&pts);
+            let whole = if located.len() == day.len() {
+                "all".to_string()
+            } else {
+                format!("{} of them", located.len())
+            };
+            if located.len() == 1 {
+                let (lat, lon) = pts[0];
+                let who = if day.len() == 1 {
+                    "located"
+                } else {
+                    "1 of them located"
+                };
+                let _ = write!(text, ", {who} at {}", format_position(lat, lon));
+            } else {
+                let _ = write!(
+                    text,
+                    ", {whole} within {} of {}",
+                    km(r),
+                    format_position(c.0, c.1)
+                );
+            }
+            for (img, _) in &located {
+                if let Some(f) = fields.get_mut(img) {
+                    f.extend(["gps.latitude", "gps.longitude"]);
+                }
+            }
+        }
+
+        let used: Vec<Option<usize>> = day
+            .iter()
+            .map(|it| device_of.get(it.image).copied())
+            .collect();
+        if let Some(Some(d)) = used.first() {
+            if used.iter().all(|u| *u == Some(*d)) {
+                let dev = &devices[*d];
+                let how = match (&dev.serial, day.len()) {
+                    (Some(s), _) => format!("one {} (serial {s})", dev.name),
+                    (None, 1) => format!("a {}", dev.name),
+                    (None, _) => format!("the same model, {}", dev.name),
+                };
+                let _ = write!(text, ", taken with {how}");
+                for it in &day {
+                    if let Some(f) = fields.get_mut(it.image) {
+                        f.extend(device_fields(dev));
+                    }
+                }
+            }
+        }
+        text.push('.');
+        out.push(Sentence {
+            text,
+            evidence: evidence(fields),
+        });
+    }
+    out
+}
+
+/// A dated, located photo: image, time, position.
+type Stop<'a> = (&'a str, Timestamp, (f64, f64));
+
+/// When a day's positions, in time order, visit more than one place: how
+/// far the photos show the person moved.
+fn route_sentences(order: &[&Item], place_of: &BTreeMap<&str, usize>) -> Vec<Sentence> {
+    let mut days: BTreeMap<String, Vec<Stop>> = BTreeMap::new();
+    for it in order {
+        if let (Some(t), Some(p)) = (it.meta.taken_at, it.meta.position()) {
+            days.entry(t.date()).or_default().push((it.image, t, p));
+        }
+    }
+    let mut out = Vec::new();
+    for (date, stops) in days {
+        let visited: Vec<usize> = stops
+            .iter()
+            .filter_map(|s| place_of.get(s.0).copied())
+            .collect();
+        let mut distinct = visited.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        if distinct.len() < 2 {
+            continue;
+        }
+        let length: f64 = stops.windows(2).map(|w| distance_km(w[0].2, w[1].2)).sum();
+        let (first, last) = (&stops[0], &stops[stops.len() - 1]);
+        let text = format!(
+            "On {date} the positions, in time order, move through {} places, \
+             about {length:.1} km in straight lines, from {} at {} to {} at {}.",
+            distinct.len(),
+            format_position(first.2 .0, first.2 .1),
+            first.1.clock(),
+            format_position(last.2 .0, last.2 .1),
+            last.1.clock(),
+        );
+        let fields = stops
+            .iter()
+            .map(|s| (s.0, vec!["taken_at", "gps.latitude", "gps.longitude"]))
+            .collect();
+        out.push(Sentence {
+            text,
+            evidence: evidence(fields),
+        });
+    }
+    out
+}
+
+/// One sentence per place that more than one photo shares.
+fn place_sentences(
+    order: &[&Item],
+    places: &[Place],
+    place_of: &BTreeMap<&str, usize>,
+) -> Vec<Sentence> {
+    let mut out = Vec::new();
+    for (i, p) in places.iter().enumerate() {
+        if p.images.len() < 2 {
+            continue;
+        }
+        let mut text = format!(
+            "{} were taken within {} of {}",
+            photos(p.images.len()),
+            km(p.radius_km),
+            format_position(p.latitude, p.longitude)
+        );
+        let members: Vec<&&Item> = order
+            .iter()
+            .filter(|it| place_of.get(it.image) == Some(&i))
+            .collect();
+        let times: Vec<Timestamp> = members.iter().filter_map(|it| it.meta.taken_at).collect();
+        let mut fields: BTreeMap<&str, Vec<&'static str>> = members
+            .iter()
+            .map(|it| (it.image, vec!["gps.latitude", "gps.longitude"]))
+            .collect();
+        if times.len() == members.len() {
+            let (a, b) = (times[0], times[times.len() - 1]);
+            if a.date() == b.date() {
+                let _ = write!(
+                    text,
+                    ", on {} from {} to {}",
+                    a.date(),
+                    a.clock(),
+                    b.clock()
+                );
+            } else {
+                let _ = write!(text, ", from {} to {}", a.date(), b.date());
+            }
+            for f in fields.values_mut() {
+                f.push("taken_at");
+            }
+        }
+        text.push('.');
+        out.push(Sentence {
+            text,
+            evidence: evidence(fields),
+        });
+    }
+    out
+}
+
+/// Devices seen in more than one photo, and what their serial proves.
+fn device_sentences(
+    order: &[&Item],
+    devices: &[Device],
+    device_of: &BTreeMap<&str, usize>,
+) -> Vec<Sentence> {
+    let mut out = Vec::new();
+    for (i, d) in devices.iter().enumerate() {
+        if d.images.len() < 2 {
+            continue;
+        }
+        let dates: Vec<String> = order
+            .iter()
+            .filter(|it| device_of.get(it.image) == Some(&i))
+            .filter_map(|it| it.meta.taken_at.map(|t| t.date()))
+            .collect();
+        let when = match (dates.first(), dates.last()) {
+            (Some(a), Some(b)) if a == b => format!(", all taken on {a}"),
+            (Some(a), Some(b)) => format!(", taken from {a} to {b}"),
+            _ => String::new(),
+        };
+        let text = match &d.serial {
+            Some(s) => format!(
+                "Serial number {s} ties {} to one {}{when}.",
+                photos(d.images.len()),
+                d.name
+            ),
+            None => format!(
+                "{}{when}, name the same camera model, {}, but no serial number: \
+                 they may come from one camera or several.",
+                photos(d.images.len()),
+                d.name
+            ),
+        };
+        let mut f = device_fields(d);
+        if !when.is_empty() {
+            f.push("taken_at");
+        }
+        out.push(Sentence {
+            text,
+            evidence: d
+                .images
+                .iter()
+                .map(|img| Evidence {
+                    image: img.clone(),
+                    fields: f.clone(),
+                })
+                .collect(),
+        });
+    }
+    out
+}
+
+/// Names the files themselves carry (owner, artist, copyright holder).
+fn name_sentences(order: &[&Item]) -> Vec<Sentence> {
+    let mut found: BTreeMap<(&'static str, &'static str, &str), Vec<&str>> = BTreeMap::new();
+    for it in order {
+        let m = it.meta;
+        for (label, field, value) in [
+            ("camera owner", "owner", &m.owner),
+            ("artist", "artist", &m.artist),
+            ("copyright holder", "copyright", &m.copyright),
+        ] {
+            if let Some(v) = value {
+                found
+                    .entry((label, field, v.as_str()))
+                    .or_default()
+                    .push(it.image);
+            }
+        }
+    }
+    found
+        .into_iter()
+        .map(|((label, field, value), images)| Sentence {
+            text: format!(
+                "{} name{} a {label}: \"{value}\".",
+                photos(images.len()),
+                if images.len() == 1 { "s" } else { "" }
+            ),
+            evidence: images
+                .into_iter()
+                .map(|img| Evidence {
+                    image: img.to_string(),
+                    fields: vec![field],
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+fn evidence(fields: BTreeMap<&str, Vec<&'static str>>) -> Vec<Evidence> {
+    fields
+        .into_iter()
+        .map(|(image, fields)| Evidence {
+            image: image.to_string(),
+            fields,
+        })
+        .collect()
+}
+
+/// The findings block of the terminal summary.
+pub fn human(results: &[ImageResult], f: &Findings) -> String {
+    let mut s = String::from("\nWhat the files themselves give away (EXIF metadata):\n");
+    if f.is_empty() {
+        s.push_str("  no capture time, position or camera in any file\n");
+    }
+    if !f.timeline.is_empty() {
+        s.push_str("  timeline:\n");
+        for e in &f.timeline {
+            let t = e.taken_at;
+            let when = format!(
+                "{} {}:{:02} {}",
+                t.date(),
+                t.clock(),
+                t.second,
+                t.offset().unwrap_or_default()
+            );
+            let _ = write!(s, "    {:<26}  {}", when, e.image);
+            if let Some(d) = e.device {
+                let _ = write!(s, "  [{}]", f.devices[d].name);
+            }
+            if let Some(p) = e.place {
+                let _ = write!(s, "  place {}", p + 1);
+            }
+            s.push('\n');
+        }
+    }
+    if !f.places.is_empty() {
+        s.push_str("  places:\n");
+        for (i, p) in f.places.iter().enumerate() {
+            let _ = writeln!(
+                s,
+                "    {}. {} ({} within {})",
+                i + 1,
+                format_position(p.latitude, p.longitude),
+                photos(p.images.len()),
+                km(p.radius_km)
+            );
+        }
+    }
+    if !f.devices.is_empty() {
+        s.push_str("  devices:\n");
+        for d in &f.devices {
+            let serial = match &d.serial {
+                Some(x) => format!("serial {x}"),
+                None => "no serial".into(),
+            };
+            let _ = writeln!(s, "    {} ({serial}): {}", d.name, photos(d.images.len()));
+        }
+    }
+    if !f.sentences.is_empty() {
+        s.push_str("  what an onlooker learns:\n");
+        for x in &f.sentences {
+            let _ = writeln!(s, "    - {}", x.text);
+        }
+    }
+    for r in results {
+        if let Some(e) = &r.metadata.error {
+            let _ = writeln!(s, "  {}: metadata not read: {e}", r.path);
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exif::{Camera, Gps};
+
+    fn ts(date_time: &str, offset: Option<&str>) -> Timestamp {
+        crate::exif::parse_datetime(date_time.as_bytes(), offset.map(str::as_bytes))
+            .unwrap()
+            .unwrap()
+    }
+
+    fn photo(
+        path: &str,
+        when: Option<&str>,
+        pos: Option<(f64, f64)>,
+        serial: Option<&str>,
+    ) -> ImageResult {
+        ImageResult {
+            path: path.into(),
+            metadata: Metadata {
+                taken_at: when.map(|w| ts(w, Some("+02:00"))),
+                gps: pos.map(|(lat, lon)| Gps {
+                    latitude: Some(lat),
+                    longitude: Some(lon),
+                    ..Default::default()
+                }),
+                camera: Some(Camera {
+                    make: Some("Canon".into()),
+                    model: Some("Canon PowerShot S95".into()),
+                    serial: serial.map(Into::into),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            ..Default::default()
+        }
+    }
+
+    /// A day in Paris: four photos, three near the Eiffel Tower, one at
+    /// the Louvre (about 3.4 km away), given out of order.
+    fn day() -> Vec<ImageResult> {
+        vec![
+            photo(
+                "c.jpg",
+                Some("2026:05:01 12:30:00"),
+                Some((48.8606, 2.3376)),
+                Some("42"),
+            ),
+            photo(
+                "a.jpg",
+                Some("2026:05:01 08:02:00"),
+                Some((48.8584, 2.2945)),
+                Some("42"),
+            ),
+            photo(
+                "d.jpg",
+                Some("2026:05:01 18:40:00"),
+                Some((48.8570, 2.2950)),
+                Some("42"),
+            ),
+            photo(
+                "b.jpg",
+                Some("2026:05:01 09:15:00"),
+                Some((48.8560, 2.2980)),
+                Some("42"),
+            ),
+        ]
+    }
+
+    #[test]
+    fn timeline_is_in_capture_order_whatever_the_input_order() {
+        let f = Findings::of(&day());
+        let names: Vec<&str> = f.timeline.iter().map(|e| e.image.as_str()).collect();
+        assert_eq!(names, ["a.jpg", "b.jpg", "c.jpg", "d.jpg"]);
+        let mut rev = day();
+        rev.reverse();
+        assert_eq!(Findings::of(&rev).timeline, f.timeline);
+    }
+
+    #[test]
+    fn close_positions_group_into_one_place_with_its_centre() {
+        let f = Findings::of(&day());
+        assert_eq!(f.places.len(), 2, "{:?}", f.places);
+        let tower = &f.places[0];
+        assert_eq!(tower.images, ["a.jpg", "b.jpg", "d.jpg"]);
+        assert!((tower.latitude - (48.8584 + 48.8560 + 48.8570) / 3.0).abs() < 1e-4);
+        assert!((tower.longitude - (2.2945 + 2.2980 + 2.2950) / 3.0).abs() < 1e-4);
+        assert!(
+            tower.radius_km > 0.1 && tower.radius_km < 0.4,
+            "{}",
+            tower.radius_km
+        );
+        assert_eq!(f.places[1].images, ["c.jpg"]);
+        assert_eq!(f.timeline[2].place, Some(1));
+        assert_eq!(f.timeline[3].place, Some(0));
+    }
+
+    #[test]
+    fn grouping_across_the_antimeridian_keeps_the_centre_there() {
+        let c = centre(&[(0.0, 179.995), (0.0, -179.995)]);
+        assert!(c.1.abs() > 179.99, "{c:?}");
+        let f = Findings::of(&[
+            photo("x.jpg", None, Some((-16.0, 179.995)), None),
+            photo("y.jpg", None, Some((-16.0, -179.995)), None),
+        ]);
+        assert_eq!(f.places.len(), 1);
+        assert!(
+            f.timeline.is_empty(),
+            "undated photos are not on the timeline"
+        );
+    }
+
+    #[test]
+    fn a_serial_ties_photos_to_one_device_a_model_alone_does_not() {
+        let mut photos = day();
+        photos.push(photo("e.jpg", Some("2025:01:01 10:00:00"), None, None));
+        photos.push(photo("f.jpg", Some("2025:01:02 10:00:00"), None, None));
+        let f = Findings::of(&photos);
+        assert_eq!(f.devices.len(), 2);
+        assert_eq!(f.devices[0].serial, None);
+        assert_eq!(f.devices[0].images, ["e.jpg", "f.jpg"]);
+        assert_eq!(f.devices[1].serial.as_deref(), Some("42"));
+        assert_eq!(f.devices[1].images.len(), 4);
+        let texts: Vec<&str> = f.sentences.iter().map(|s| s.text.as_str()).collect();
+        assert!(
+            texts.contains(
+                &"Serial number 42 ties 4 photos to one Canon PowerShot S95, all taken on 2026-05-01."
+            ),
+            "{texts:#?}"
+        );
+        assert!(
+            texts.contains(
+                &"2 photos, taken from 2025-01-01 to 2025-01-02, name the same camera model, \
+                  Canon PowerShot S95, but no serial number: they may come from one camera or several."
+            ),
+            "{texts:#?}"
+        );
+    }
+
+    #[test]
+    fn day_sentence_states_only_the_evidence_and_cites_it() {
+        let f = Findings::of(&day());
+        let s = &f.sentences[0];
+        assert_eq!(
+            s.text,
+            "4 photos on 2026-05-01 between 08:02 and 18:40 (UTC+02:00), all within 2.4 km of \
+             48.858 N 2.306 E, taken with one Canon PowerShot S95 (serial 42)."
+        );
+        assert_eq!(s.evidence.len(), 4);
+        for e in &s.evidence {
+            assert_eq!(
+                e.fields,
+                [
+                    "taken_at",
+                    "gps.latitude",
+                    "gps.longitude",
+                    "camera.make",
+                    "camera.model",
+                    "camera.serial"
+                ]
+            );
+        }
+        // The route and the shared place are stated with their own evidence.
+        let route = f
+            .sentences
+            .iter()
+            .find(|s| s.text.starts_with("On 2026-05-01 the positions"))
+            .unwrap();
+        assert!(
+            route.text.contains("move through 2 places"),
+            "{}",
+            route.text
+        );
+        assert_eq!(route.evidence.len(), 4);
+        let place = f
+            .sentences
+            .iter()
+            .find(|s| s.text.starts_with("3 photos were taken within"))
+            .unwrap();
+        assert!(
+            place.text.ends_with("on 2026-05-01 from 08:02 to 18:40."),
+            "{}",
+            place.text
+        );
+        let imgs: Vec<&str> = place.evidence.iter().map(|e| e.image.as_str()).collect();
+        assert_eq!(imgs, ["a.jpg", "b.jpg", "d.jpg"]);
+    }
+
+    #[test]
+    fn partial_evidence_is_said_as_partial_and_nothing_is_invented() {
+        let mut one = photo("only.jpg", Some("2014:09:19 16:08:30"), None, None);
+        one.metadata.taken_at = Some(ts("2014:09:19 16:08:30", None));
+        let f = Findings::of(&[one]);
+        assert_eq!(
+            f.sentences[0].text,
+            "1 photo on 2014-09-19 at 16:08, taken with a Canon PowerShot S95."
+        );
+        assert_eq!(f.sentences.len(), 1, "{:?}", f.sentences);
+
+        let located = photo(
+            "one.jpg",
+            Some("2026:05:01 08:02:00"),
+            Some((48.8584, 2.2945)),
+            Some("7"),
+        );
+        assert_eq!(
+            Findings::of(&[located]).sentences[0].text,
+            "1 photo on 2026-05-01 at 08:02 (UTC+02:00), located at 48.858 N 2.295 E, \
+             taken with one Canon PowerShot S95 (serial 7)."
+        );
+
+        let bare = ImageResult {
+            path: "bare.png".into(),
+            ..Default::default()
+        };
+        let f = Findings::of(&[bare]);
+        assert!(f.is_empty());
+        assert!(human(&[], &f).contains("no capture time, position or camera"));
+    }
+
+    #[test]
+    fn names_in_the_files_are_reported_with_their_field() {
+        let mut a = photo("a.jpg", None, None, None);
+        a.metadata.owner = Some("Alex Example".into());
+        let mut b = a.clone();
+        b.path = "b.jpg".into();
+        let f = Findings::of(&[a, b]);
+        let s = f
+            .sentences
+            .iter()
+            .find(|s| s.text.contains("owner"))
+            .unwrap();
+        assert_eq!(s.text, "2 photos name a camera owner: \"Alex Example\".");
+        assert_eq!(s.evidence[1].fields, ["owner"]);
+    }
+
+    #[test]
+    fn json_shape() {
+        let v = serde_json::to_value(Findings::of(&day())).unwrap();
+        assert_eq!(v["timeline"][0]["taken_at"], "2026-05-01T08:02:00+02:00");
+        assert_eq!(v["timeline"][0]["place"], 0);
+        assert!(v["places"][0]["latitude"].is_f64());
+        assert_eq!(v["devices"][0]["serial"], "42");
+        assert!(v["sentences"][0]["text"].is_string());
+        assert_eq!(v["sentences"][0]["evidence"][0]["image"], "a.jpg");
+    }
+}
