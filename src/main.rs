@@ -10,6 +10,7 @@ use std::time::Instant;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
+use onlooker::attributes::AttributeOptions;
 use onlooker::batch::{self, Input};
 use onlooker::manifest::{self, FileState, Manifest};
 use onlooker::report::{self, Summary};
@@ -64,6 +65,18 @@ struct AnalyzeArgs {
     /// Print nothing but errors
     #[arg(long, short)]
     quiet: bool,
+    /// Do not estimate age, gender or expression (their models are not even loaded)
+    #[arg(long)]
+    no_attributes: bool,
+    /// Do not estimate age
+    #[arg(long)]
+    no_age: bool,
+    /// Do not estimate gender
+    #[arg(long)]
+    no_gender: bool,
+    /// Do not estimate facial expression
+    #[arg(long)]
+    no_expression: bool,
 }
 
 fn main() -> ExitCode {
@@ -109,6 +122,11 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     let options = Options {
         face_threshold: a.face_threshold,
         object_threshold: a.object_threshold,
+        attributes: AttributeOptions {
+            age: !(a.no_attributes || a.no_age),
+            gender: !(a.no_attributes || a.no_gender),
+            expression: !(a.no_attributes || a.no_expression),
+        },
         ..Options::default()
     };
 
