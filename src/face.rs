@@ -11,6 +11,7 @@ use ort::session::Session;
 use ort::value::TensorRef;
 use serde::Serialize;
 
+use crate::attributes::FaceAttributes;
 use crate::error::{ImageError, SetupError};
 use crate::geometry::{nms, round1, BBox, Letterbox};
 use crate::preprocess::{letterbox_tensor, ChannelOrder, Normalize};
@@ -82,6 +83,9 @@ pub struct Face {
     pub bbox: BBox,
     pub score: f32,
     pub landmarks: Landmarks,
+    /// Age, gender and expression, when computed (see `attributes`).
+    #[serde(flatten)]
+    pub attributes: FaceAttributes,
 }
 
 /// The raw outputs of one stride, flattened row-major over the grid.
@@ -124,6 +128,7 @@ pub fn decode(strides: &[StrideOutputs], input_w: u32, input_h: u32, threshold: 
                 bbox: BBox::from_center(cx, cy, w, h),
                 score,
                 landmarks: Landmarks::from_array(lm),
+                attributes: FaceAttributes::default(),
             });
         }
     }
@@ -146,6 +151,7 @@ fn unmap(face: &Face, lb: &Letterbox, width: u32, height: u32) -> Face {
             let (x, y) = lb.unmap_point(p.0, p.1);
             Point(x, y)
         }),
+        attributes: face.attributes.clone(),
     }
 }
 
@@ -309,6 +315,7 @@ mod tests {
             },
             score,
             landmarks: Landmarks::default(),
+            attributes: FaceAttributes::default(),
         };
         let kept = suppress(vec![f(0.0, 0.7), f(1.0, 0.9), f(30.0, 0.8)]);
         assert_eq!(

@@ -1,6 +1,8 @@
 //! onlooker: what a cloud vision service learns from your photos, shown on
 //! your own machine. See ARCHITECTURE.md for the modules and the data flow.
 
+pub mod align;
+pub mod attributes;
 pub mod batch;
 pub mod error;
 pub mod exif;

@@ -10,6 +10,7 @@ use std::time::Instant;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
+use onlooker::attributes::AttributeOptions;
 use onlooker::batch::{self, Input};
 use onlooker::imageio::{self, DecodeLimits};
 use onlooker::manifest::{self, FileState, Manifest};
@@ -78,6 +79,18 @@ struct AnalyzeArgs {
     #[arg(long, value_name = "MIB", default_value_t = imageio::DEFAULT_MAX_FILE_MIB,
           value_parser = clap::value_parser!(u64).range(1..))]
     max_file_mib: u64,
+    /// Do not estimate age, gender or expression (their models are not even loaded)
+    #[arg(long)]
+    no_attributes: bool,
+    /// Do not estimate age
+    #[arg(long)]
+    no_age: bool,
+    /// Do not estimate gender
+    #[arg(long)]
+    no_gender: bool,
+    /// Do not estimate facial expression
+    #[arg(long)]
+    no_expression: bool,
 }
 
 fn main() -> ExitCode {
@@ -126,6 +139,11 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         face_threshold: a.face_threshold,
         object_threshold: a.object_threshold,
         limits: DecodeLimits::new(a.max_pixels_side, a.max_alloc_mib, a.max_file_mib),
+        attributes: AttributeOptions {
+            age: !(a.no_attributes || a.no_age),
+            gender: !(a.no_attributes || a.no_gender),
+            expression: !(a.no_attributes || a.no_expression),
+        },
         ..Options::default()
     };
 

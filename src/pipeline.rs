@@ -7,6 +7,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use crate::attributes::{AttributeModels, AttributeOptions};
 use crate::error::{ImageError, SetupError};
 use crate::exif::{self, Metadata};
 use crate::face::{self, Face, FaceDetector};
@@ -22,6 +23,8 @@ pub struct Options {
     pub limits: DecodeLimits,
     /// ORT intra-op threads per session.
     pub intra_threads: usize,
+    /// Which face attributes to compute (models of disabled ones are not loaded).
+    pub attributes: AttributeOptions,
 }
 
 impl Default for Options {
@@ -31,6 +34,7 @@ impl Default for Options {
             object_threshold: objects::DEFAULT_THRESHOLD,
             limits: DecodeLimits::default(),
             intra_threads: 1,
+            attributes: AttributeOptions::default(),
         }
     }
 }
@@ -75,6 +79,7 @@ pub struct Analyzer {
     pub options: Options,
     faces: FaceDetector,
     objects: ObjectDetector,
+    attributes: Option<AttributeModels>,
 }
 
 impl Analyzer {
@@ -82,6 +87,7 @@ impl Analyzer {
         Ok(Analyzer {
             faces: FaceDetector::new(rt, options.intra_threads, options.face_threshold)?,
             objects: ObjectDetector::new(rt, options.intra_threads, options.object_threshold)?,
+            attributes: AttributeModels::new(rt, options.intra_threads, options.attributes)?,
             options,
         })
     }
@@ -125,6 +131,9 @@ impl Analyzer {
 
     fn detect(&mut self, rgb: &image::RgbImage, r: &mut ImageResult) -> Result<(), ImageError> {
         r.faces = self.faces.detect(rgb)?;
+        if let Some(models) = self.attributes.as_mut() {
+            models.annotate(rgb, &mut r.faces)?;
+        }
         r.objects = self.objects.detect(rgb)?;
         let counts = objects::counts(&r.objects);
         r.people = counts.iter().find(|c| c.0 == "person").map_or(0, |c| c.1);

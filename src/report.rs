@@ -7,6 +7,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::findings::{self, Findings};
+use crate::attributes::{self, Caveat};
 use crate::pipeline::ImageResult;
 
 pub const SCHEMA_VERSION: u32 = 1;
@@ -24,6 +25,10 @@ pub struct Summary {
     pub images_per_second: f64,
     /// What the files' metadata give away across the batch.
     pub findings: Findings,
+    /// What the providers of such services, and these models' limits, say
+    /// about face attributes; present only when attributes were computed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub attribute_caveats: Vec<&'static Caveat>,
 }
 
 impl Summary {
@@ -43,6 +48,9 @@ impl Summary {
                 0.0
             },
             findings: Findings::of(results),
+            attribute_caveats: attributes::caveats_for_faces(
+                results.iter().flat_map(|r| r.faces.iter()),
+            ),
         }
     }
 }
@@ -103,6 +111,15 @@ pub fn human(results: &[ImageResult], summary: &Summary) -> String {
             if r.faces.len() == 1 { "" } else { "s" },
             r.scene
         ));
+        for (i, f) in r.faces.iter().enumerate() {
+            if !f.attributes.is_empty() {
+                s.push_str(&format!(
+                    "  face {}: {}\n",
+                    i + 1,
+                    f.attributes.summary_line()
+                ));
+            }
+        }
     }
     s.push_str(&findings::human(results, &summary.findings));
     s.push_str(&format!(
@@ -114,7 +131,35 @@ pub fn human(results: &[ImageResult], summary: &Summary) -> String {
         summary.elapsed_seconds,
         summary.images_per_second
     ));
+    if !summary.attribute_caveats.is_empty() {
+        s.push_str("\nAge, gender and expression are guesses from appearance. Read them with this in mind:\n");
+        for c in &summary.attribute_caveats {
+            s.push_str(&wrap(&format!("- {}: {}", c.source, c.text), 78, "  "));
+        }
+    }
     s
+}
+
+/// Wraps `text` at spaces to lines of at most `width` characters (longer
+/// words stay whole), indenting continuation lines with `indent`.
+fn wrap(text: &str, width: usize, indent: &str) -> String {
+    let mut out = String::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+            out.push_str(&line);
+            out.push('\n');
+            line = indent.to_string();
+        } else if !line.is_empty() && line != indent {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.trim().is_empty() {
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
 }
 
 #[cfg(test)]
@@ -157,6 +202,62 @@ mod tests {
         }
         assert!(img["error"].is_null());
         assert_eq!(v["summary"]["images"], 1);
+    }
+
+    fn face_with(attrs: crate::attributes::FaceAttributes) -> crate::face::Face {
+        crate::face::Face {
+            bbox: crate::geometry::BBox::default(),
+            score: 0.9,
+            landmarks: Default::default(),
+            attributes: attrs,
+        }
+    }
+
+    #[test]
+    fn caveats_appear_only_when_attributes_were_computed() {
+        let plain = ImageResult {
+            path: "a.jpg".into(),
+            faces: vec![face_with(Default::default())],
+            ..Default::default()
+        };
+        let s = Summary::of(std::slice::from_ref(&plain), 1.0);
+        assert!(s.attribute_caveats.is_empty());
+        let v: serde_json::Value = serde_json::from_str(&to_json(&[plain], &s).unwrap()).unwrap();
+        assert!(v["summary"].get("attribute_caveats").is_none());
+        assert!(!human(&[], &s).contains("Microsoft"));
+
+        let with_gender = ImageResult {
+            path: "b.jpg".into(),
+            faces: vec![face_with(crate::attributes::FaceAttributes {
+                gender: crate::attributes::gender_from_probabilities(&[0.1, 0.9]),
+                ..Default::default()
+            })],
+            ..Default::default()
+        };
+        let s = Summary::of(std::slice::from_ref(&with_gender), 1.0);
+        assert!(!s.attribute_caveats.is_empty());
+        let text = human(std::slice::from_ref(&with_gender), &s);
+        assert!(text.contains("face 1: male 0.90"), "{text}");
+        assert!(
+            text.contains("Microsoft") && text.contains("gender identity"),
+            "{text}"
+        );
+        // Only the caveats about gender: nothing about the expression model.
+        assert!(!text.contains("RAF-DB"), "{text}");
+        assert!(text.lines().all(|l| l.chars().count() <= 100), "{text}");
+        let v: serde_json::Value =
+            serde_json::from_str(&to_json(&[with_gender], &s).unwrap()).unwrap();
+        let cav = v["summary"]["attribute_caveats"].as_array().unwrap();
+        assert!(cav
+            .iter()
+            .all(|c| c["source"].is_string() && c["text"].is_string()));
+        assert_eq!(v["images"][0]["faces"][0]["gender"]["label"], "male");
+    }
+
+    #[test]
+    fn wrap_breaks_at_spaces_and_indents() {
+        assert_eq!(wrap("aa bb cc dd", 5, "  "), "aa bb\n  cc\n  dd\n");
+        assert_eq!(wrap("short", 78, "  "), "short\n");
     }
 
     #[test]
