@@ -183,9 +183,10 @@ pub fn annotate(rgb: &mut RgbImage, image: &Value) {
     let style = Style::for_size(rgb.width(), rgb.height());
     let mut labels = Vec::new();
 
-    // Objects first, faces over them, all labels last so no line crosses
-    // a label. Labels are placed faces first, then objects by score, each
-    // where it covers no label already placed.
+    // Objects first (the most confident drawn last, on top), faces over
+    // them, all labels last so no line crosses a label. Labels are placed
+    // faces first, then objects by score, each where it covers no label
+    // already placed.
     let mut objects: Vec<&Value> = image
         .get("objects")
         .and_then(Value::as_array)
@@ -196,7 +197,7 @@ pub fn annotate(rgb: &mut RgbImage, image: &Value) {
         let s = |v: &Value| v.get("score").and_then(Value::as_f64).unwrap_or(0.0);
         s(b).total_cmp(&s(a))
     });
-    for o in objects {
+    for o in objects.into_iter().rev() {
         let Some(b) = bbox(o) else { continue };
         let label = o.get("label").and_then(Value::as_str).unwrap_or("?");
         let colour = class_colour(label, o.get("class_id").and_then(Value::as_u64));
@@ -238,6 +239,7 @@ pub fn annotate(rgb: &mut RgbImage, image: &Value) {
             anchor: b,
         });
     }
+    labels.reverse();
     let mut placed: Vec<[f32; 4]> = Vec::new();
     for l in face_labels.iter().chain(&labels) {
         draw_label(rgb, l, &mut placed);
