@@ -70,7 +70,7 @@ pub fn class_colour(label: &str, class_id: Option<u64>) -> Rgb<u8> {
     let key = class_id.unwrap_or_else(|| fnv1a(label.as_bytes()));
     let hue = (key as f64 * 0.618_033_988_749_895).fract();
     // Alternate the value a little so classes with close hues still differ.
-    let value = if key % 2 == 0 { 0.95 } else { 0.80 };
+    let value = if key.is_multiple_of(2) { 0.95 } else { 0.80 };
     hsv_to_rgb(hue, 0.85, value)
 }
 

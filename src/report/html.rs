@@ -631,7 +631,7 @@ fn image(h: &mut String, i: usize, img: &Value, copy: &Annotated, lazy: bool) {
                 if lazy { " loading=\"lazy\"" } else { "" }
             );
             if !scene.is_empty() {
-                let _ = write!(h, "<figcaption>Objects: {}</figcaption>\n", escape(scene));
+                let _ = writeln!(h, "<figcaption>Objects: {}</figcaption>", escape(scene));
             }
             h.push_str("</figure>\n");
         }
@@ -1030,7 +1030,7 @@ fn group_thousands(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

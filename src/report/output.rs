@@ -381,7 +381,10 @@ mod tests {
         // Named explicitly, or walked from the report folder itself: kept.
         let (kept, _) = skip_report_outputs(inputs.clone(), &[root.clone(), inside.clone()]);
         assert_eq!(kept.len(), 2);
-        let (kept, _) = skip_report_outputs(vec![Input::File(inside.clone())], &[rep.clone()]);
+        let (kept, _) = skip_report_outputs(
+            vec![Input::File(inside.clone())],
+            std::slice::from_ref(&rep),
+        );
         assert_eq!(kept.len(), 1);
     }
 }
