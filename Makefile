@@ -16,9 +16,13 @@ models:
 build: models
 	$(CARGO) build --release
 
+# The report folder `make demo` writes (and replaces on the next run).
+REPORT_DIR ?= onlooker-report
+
 demo: build
 	$(ONLOOKER) models
-	$(ONLOOKER) analyze samples/
+	$(ONLOOKER) analyze samples/ --out $(REPORT_DIR) --force
+	@echo "Open the report: $(CURDIR)/$(REPORT_DIR)/index.html"
 
 # Tests run optimised: image decoding and resizing are 10-25x slower in debug.
 test: models

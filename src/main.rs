@@ -91,6 +91,17 @@ struct AnalyzeArgs {
     /// Do not estimate facial expression
     #[arg(long)]
     no_expression: bool,
+    /// Folder for the report: index.html, report.json, detections.csv and
+    /// annotated copies of the images
+    #[arg(long, value_name = "DIR", default_value = "onlooker-report")]
+    out: PathBuf,
+    /// Write the report even if the --out folder is not empty (an earlier
+    /// report there is replaced; other files are left alone)
+    #[arg(long)]
+    force: bool,
+    /// Write no report folder (only --json and the terminal summary)
+    #[arg(long, conflicts_with = "force")]
+    no_report: bool,
 }
 
 fn main() -> ExitCode {
@@ -132,6 +143,23 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         a.paths.clone()
     };
     let inputs: Vec<Input> = batch::collect_inputs(&paths);
+    // A report written inside a folder of photos is not analysed next time.
+    let (inputs, skipped) = report::skip_report_outputs(inputs, &paths);
+    if skipped > 0 && !a.quiet {
+        eprintln!("onlooker: skipped {skipped} files inside onlooker report folders");
+    }
+    let sources: Vec<PathBuf> = inputs
+        .iter()
+        .map(|i| match i {
+            Input::File(p) | Input::Unreadable { path: p, .. } => p.clone(),
+        })
+        .collect();
+    // Checked before the analysis, so a long run cannot end in this error.
+    let out_dir = if a.no_report {
+        None
+    } else {
+        Some(report::OutputDir::check(&a.out, a.force, &sources)?)
+    };
     let threads = a
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
@@ -154,8 +182,9 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     let summary = Summary::of(&results, start.elapsed().as_secs_f64());
 
     let json_to_stdout = a.json.as_deref() == Some(std::path::Path::new("-"));
+    let json_text = report::to_json(&results, &summary)?;
     if let Some(path) = &a.json {
-        let text = report::to_json(&results, &summary)?;
+        let text = &json_text;
         if json_to_stdout {
             print_stdout(&format!("{text}\n"))?;
         } else {
@@ -163,6 +192,21 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
                 .with_context(|| format!("writing {}", path.display()))?;
         }
     }
+    let written = match &out_dir {
+        Some(out) => {
+            let doc: serde_json::Value = serde_json::from_str(&json_text)?;
+            let w =
+                report::output::write(out, &doc, &json_text, &sources, &options.limits, threads)
+                    .with_context(|| format!("writing the report in {}", out.path().display()))?;
+            for (r, c) in results.iter().zip(&w.copies) {
+                if let report::html::Annotated::Failed(reason) = c {
+                    eprintln!("{}: no annotated copy: {reason}", r.path);
+                }
+            }
+            Some(w)
+        }
+        None => None,
+    };
     if !a.quiet {
         let text = report::human(&results, &summary);
         // With JSON on stdout, the human summary goes to stderr.
@@ -174,6 +218,21 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     } else {
         for r in results.iter().filter(|r| r.error.is_some()) {
             eprintln!("{}: {}", r.path, r.error.as_deref().unwrap_or_default());
+        }
+    }
+    if let (Some(w), false) = (&written, a.quiet) {
+        let index = std::fs::canonicalize(&w.index).unwrap_or_else(|_| w.index.clone());
+        let line = format!(
+            "report: {} annotated images in {:.2} s (whole report {:.2} s)\nreport: {}\n",
+            w.annotated(),
+            w.annotate_seconds,
+            w.total_seconds,
+            index.display()
+        );
+        if json_to_stdout {
+            eprint!("{line}");
+        } else {
+            print_stdout(&line)?;
         }
     }
     if inputs.is_empty() {

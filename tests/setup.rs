@@ -48,7 +48,7 @@ fn a_missing_model_is_a_clear_error_with_exit_code_2() {
     }
 
     let out = onlooker()
-        .args(["analyze", "--models"])
+        .args(["analyze", "--no-report", "--models"])
         .arg(d.path())
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/astronaut.png"))
         .output()

@@ -1,13 +1,22 @@
-//! The outputs of a run: the JSON document (schema in README.md) and the
-//! short human summary printed to the terminal.
+//! The outputs of a run: the JSON document (schema in README.md), the
+//! short human summary printed to the terminal, and the report folder
+//! (annotated images, `index.html`, `report.json`, `detections.csv`; see
+//! [`output`]).
+
+pub mod annotate;
+pub mod csv;
+pub mod html;
+pub mod output;
+
+pub use output::{skip_report_outputs, OutputDir, ReportError, Written};
 
 use std::io::Write;
 use std::path::Path;
 
 use serde::Serialize;
 
-use crate::findings::{self, Findings};
 use crate::attributes::{self, Caveat};
+use crate::findings::{self, Findings};
 use crate::pipeline::ImageResult;
 
 pub const SCHEMA_VERSION: u32 = 1;

@@ -1,0 +1,510 @@
+//! Annotated copies of the analysed images: face boxes, landmarks and
+//! labels, object boxes with their class and score, drawn on the upright
+//! image with the bundled DejaVu Sans Bold (see `assets/fonts/`).
+//!
+//! The drawing reads the serialised JSON of one image rather than the Rust
+//! types, so attributes added by other stages (age, gender, expression)
+//! appear on the labels as soon as they are in the JSON.
+
+use std::sync::OnceLock;
+
+use ab_glyph::{point, Font, FontRef, GlyphId, PxScale, ScaleFont};
+use image::{Rgb, RgbImage};
+use serde_json::Value;
+
+static FONT_BYTES: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans-Bold.ttf");
+
+/// JPEG quality of the annotated copies: small files, no visible artefacts
+/// on boxes and text at projector scale.
+pub const JPEG_QUALITY: u8 = 85;
+
+fn font() -> &'static FontRef<'static> {
+    static FONT: OnceLock<FontRef<'static>> = OnceLock::new();
+    // The font is compiled in and checked by a unit test; it cannot fail on
+    // user input.
+    FONT.get_or_init(|| FontRef::try_from_slice(FONT_BYTES).expect("bundled font is valid"))
+}
+
+/// Sizes scaled to the image, so the annotations keep the same share of the
+/// picture, and so the same legibility, whatever the photo's resolution.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Style {
+    /// Box line width in pixels.
+    pub line: u32,
+    /// Label text height (em size) in pixels.
+    pub text_px: f32,
+    /// Smallest label text for faces in crowded photos.
+    pub min_text_px: f32,
+    /// Landmark dot radius in pixels.
+    pub dot: u32,
+}
+
+impl Style {
+    pub fn for_size(width: u32, height: u32) -> Style {
+        let long = width.max(height) as f32;
+        // About 2.2% of the long side: shown full-width on a 1280 px
+        // projector, labels are ~28 px tall.
+        // Never below 18 px: small photos are shown at their own size.
+        let text_px = (long / 45.0).clamp(18.0, 220.0);
+        let line = (long / 380.0).round().clamp(3.0, 40.0) as u32;
+        Style {
+            line,
+            text_px,
+            min_text_px: (text_px * 0.55).max(14.0),
+            dot: (line as f32 * 1.3).round().max(2.0) as u32,
+        }
+    }
+}
+
+pub const FACE_COLOUR: Rgb<u8> = Rgb([255, 214, 0]);
+const EYE_COLOUR: Rgb<u8> = Rgb([0, 230, 118]);
+const NOSE_COLOUR: Rgb<u8> = Rgb([255, 64, 64]);
+const MOUTH_COLOUR: Rgb<u8> = Rgb([224, 64, 251]);
+const OUTLINE: Rgb<u8> = Rgb([20, 20, 20]);
+
+/// The colour of an object class: the same class always gets the same
+/// colour, in every image and every run. COCO ids walk the hue circle by the
+/// golden ratio so neighbouring ids look different; classes without an id
+/// are hashed by name.
+pub fn class_colour(label: &str, class_id: Option<u64>) -> Rgb<u8> {
+    let key = class_id.unwrap_or_else(|| fnv1a(label.as_bytes()));
+    let hue = (key as f64 * 0.618_033_988_749_895).fract();
+    // Alternate the value a little so classes with close hues still differ.
+    let value = if key.is_multiple_of(2) { 0.95 } else { 0.80 };
+    hsv_to_rgb(hue, 0.85, value)
+}
+
+fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+fn hsv_to_rgb(h: f64, s: f64, v: f64) -> Rgb<u8> {
+    let i = (h * 6.0).floor();
+    let f = h * 6.0 - i;
+    let (p, q, t) = (v * (1.0 - s), v * (1.0 - f * s), v * (1.0 - (1.0 - f) * s));
+    let (r, g, b) = match i as i64 % 6 {
+        0 => (v, t, p),
+        1 => (q, v, p),
+        2 => (p, v, t),
+        3 => (p, q, v),
+        4 => (t, p, v),
+        _ => (v, p, q),
+    };
+    Rgb([(r * 255.0) as u8, (g * 255.0) as u8, (b * 255.0) as u8])
+}
+
+/// Black or white, whichever reads better on `bg`.
+fn text_colour(bg: Rgb<u8>) -> Rgb<u8> {
+    let [r, g, b] = bg.0.map(f32::from);
+    if 0.299 * r + 0.587 * g + 0.114 * b > 140.0 {
+        Rgb([0, 0, 0])
+    } else {
+        Rgb([255, 255, 255])
+    }
+}
+
+/// The label drawn on a face: its number in the report, then the
+/// attributes when the JSON has them (e.g. `2 · female 34 · happy`).
+pub fn face_label(index: usize, face: &Value) -> String {
+    let mut parts = vec![format!("{}", index + 1)];
+    let mut who = Vec::new();
+    if let Some(g) = face.pointer("/gender/label").and_then(Value::as_str) {
+        who.push(g.to_string());
+    }
+    if let Some(age) = face.get("age").and_then(age_text) {
+        who.push(age);
+    }
+    if !who.is_empty() {
+        parts.push(who.join(" "));
+    }
+    if let Some(e) = face.pointer("/expression/label").and_then(Value::as_str) {
+        parts.push(e.to_string());
+    }
+    parts.join(" · ")
+}
+
+fn age_text(v: &Value) -> Option<String> {
+    match v {
+        Value::Number(n) => n.as_f64().map(|a| format!("{}", a.round() as i64)),
+        Value::String(s) => Some(s.clone()),
+        // e.g. {"low": 25, "high": 32} or {"years": 34}
+        Value::Object(o) => match (o.get("low"), o.get("high"), o.get("years")) {
+            (Some(l), Some(h), _) => Some(format!("{}-{}", num(l)?, num(h)?)),
+            (_, _, Some(y)) => age_text(y),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn num(v: &Value) -> Option<String> {
+    v.as_f64().map(|f| format!("{}", f.round() as i64))
+}
+
+/// The label drawn on an object: class and score in percent.
+pub fn object_label(object: &Value) -> String {
+    let label = object.get("label").and_then(Value::as_str).unwrap_or("?");
+    match object.get("score").and_then(Value::as_f64) {
+        Some(s) => format!("{label} {:.0}%", s * 100.0),
+        None => label.to_string(),
+    }
+}
+
+fn bbox(v: &Value) -> Option<[f32; 4]> {
+    let a = v.get("box")?.as_array()?;
+    if a.len() != 4 {
+        return None;
+    }
+    let mut out = [0f32; 4];
+    for (o, x) in out.iter_mut().zip(a) {
+        *o = x.as_f64()? as f32;
+        if !o.is_finite() {
+            return None;
+        }
+    }
+    Some(out)
+}
+
+struct Label {
+    text: String,
+    colour: Rgb<u8>,
+    size: f32,
+    anchor: [f32; 4],
+}
+
+/// Draws the detections of `image` (one element of the JSON `images`
+/// array) on `rgb`, which must be the upright image they were found on.
+pub fn annotate(rgb: &mut RgbImage, image: &Value) {
+    let style = Style::for_size(rgb.width(), rgb.height());
+    let mut labels = Vec::new();
+
+    // Objects first (the most confident drawn last, on top), faces over
+    // them, all labels last so no line crosses a label. Labels are placed
+    // faces first, then objects by score, each where it covers no label
+    // already placed.
+    let mut objects: Vec<&Value> = image
+        .get("objects")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .collect();
+    objects.sort_by(|a, b| {
+        let s = |v: &Value| v.get("score").and_then(Value::as_f64).unwrap_or(0.0);
+        s(b).total_cmp(&s(a))
+    });
+    for o in objects.into_iter().rev() {
+        let Some(b) = bbox(o) else { continue };
+        let label = o.get("label").and_then(Value::as_str).unwrap_or("?");
+        let colour = class_colour(label, o.get("class_id").and_then(Value::as_u64));
+        stroke_rect(rgb, b, style.line, colour);
+        labels.push(Label {
+            text: object_label(o),
+            colour,
+            size: style.text_px,
+            anchor: b,
+        });
+    }
+    let mut face_labels = Vec::new();
+    let faces = image.get("faces").and_then(Value::as_array);
+    for (i, f) in faces.into_iter().flatten().enumerate() {
+        let Some(b) = bbox(f) else { continue };
+        stroke_rect(rgb, b, style.line, FACE_COLOUR);
+        // Dots in proportion to the face, so they do not hide a small one.
+        let dot = (b[2] / 25.0).clamp(1.5, style.dot as f32);
+        if let Some(lm) = f.get("landmarks").and_then(Value::as_object) {
+            for (name, p) in lm {
+                let colour = match name.as_str() {
+                    n if n.contains("eye") => EYE_COLOUR,
+                    n if n.contains("nose") => NOSE_COLOUR,
+                    _ => MOUTH_COLOUR,
+                };
+                if let Some([x, y]) = point_of(p) {
+                    fill_circle(rgb, x, y, dot + 1.0, OUTLINE);
+                    fill_circle(rgb, x, y, dot, colour);
+                }
+            }
+        }
+        // In a crowded photo a full-size label would cover the neighbours:
+        // shrink it with the face, but never below legibility.
+        let size = (b[2] * 0.45).clamp(style.min_text_px, style.text_px);
+        face_labels.push(Label {
+            text: face_label(i, f),
+            colour: FACE_COLOUR,
+            size,
+            anchor: b,
+        });
+    }
+    labels.reverse();
+    let mut placed: Vec<[f32; 4]> = Vec::new();
+    for l in face_labels.iter().chain(&labels) {
+        draw_label(rgb, l, &mut placed);
+    }
+}
+
+fn point_of(v: &Value) -> Option<[f32; 2]> {
+    let a = v.as_array()?;
+    let x = a.first()?.as_f64()? as f32;
+    let y = a.get(1)?.as_f64()? as f32;
+    (x.is_finite() && y.is_finite()).then_some([x, y])
+}
+
+fn fill_rect(img: &mut RgbImage, x0: i64, y0: i64, x1: i64, y1: i64, c: Rgb<u8>) {
+    let (w, h) = (i64::from(img.width()), i64::from(img.height()));
+    for y in y0.max(0)..y1.min(h) {
+        for x in x0.max(0)..x1.min(w) {
+            img.put_pixel(x as u32, y as u32, c);
+        }
+    }
+}
+
+/// A box outline `line` pixels wide, drawn inside the box edge so it never
+/// leaves the image for a box that touches the border.
+fn stroke_rect(img: &mut RgbImage, b: [f32; 4], line: u32, c: Rgb<u8>) {
+    let (x0, y0) = (b[0].round() as i64, b[1].round() as i64);
+    let (x1, y1) = ((b[0] + b[2]).round() as i64, (b[1] + b[3]).round() as i64);
+    if x1 <= x0 || y1 <= y0 {
+        return;
+    }
+    let t = i64::from(line)
+        .min((x1 - x0 + 1) / 2)
+        .min((y1 - y0 + 1) / 2);
+    fill_rect(img, x0, y0, x1, y0 + t, c);
+    fill_rect(img, x0, y1 - t, x1, y1, c);
+    fill_rect(img, x0, y0, x0 + t, y1, c);
+    fill_rect(img, x1 - t, y0, x1, y1, c);
+}
+
+fn fill_circle(img: &mut RgbImage, cx: f32, cy: f32, r: f32, c: Rgb<u8>) {
+    let (w, h) = (img.width() as i64, img.height() as i64);
+    let y0 = ((cy - r).floor() as i64).max(0);
+    let y1 = ((cy + r).ceil() as i64).min(h - 1);
+    let x0 = ((cx - r).floor() as i64).max(0);
+    let x1 = ((cx + r).ceil() as i64).min(w - 1);
+    for y in y0..=y1 {
+        for x in x0..=x1 {
+            let (dx, dy) = (x as f32 + 0.5 - cx, y as f32 + 0.5 - cy);
+            if dx * dx + dy * dy <= r * r {
+                img.put_pixel(x as u32, y as u32, c);
+            }
+        }
+    }
+}
+
+/// Glyph ids, pen positions and the advance width of one line of text.
+fn layout(text: &str, size: f32) -> (Vec<(GlyphId, f32)>, f32) {
+    let f = font().as_scaled(PxScale::from(size));
+    let mut x = 0.0;
+    let mut prev: Option<GlyphId> = None;
+    let mut glyphs = Vec::with_capacity(text.len());
+    for ch in text.chars().filter(|c| !c.is_control()) {
+        let id = f.glyph_id(ch);
+        if let Some(p) = prev {
+            x += f.kern(p, id);
+        }
+        glyphs.push((id, x));
+        x += f.h_advance(id);
+        prev = Some(id);
+    }
+    (glyphs, x)
+}
+
+/// Width and height in pixels of `text` drawn at `size`, padding included.
+pub fn label_size(text: &str, size: f32) -> (u32, u32) {
+    let f = font().as_scaled(PxScale::from(size));
+    let pad = (size * 0.25).ceil();
+    let (_, w) = layout(text, size);
+    (
+        (w + 2.0 * pad).ceil() as u32,
+        (f.ascent() - f.descent() + 2.0 * pad).ceil() as u32,
+    )
+}
+
+fn overlap(a: [f32; 4], b: [f32; 4]) -> f32 {
+    let w = (a[0] + a[2]).min(b[0] + b[2]) - a[0].max(b[0]);
+    let h = (a[1] + a[3]).min(b[1] + b[3]) - a[1].max(b[1]);
+    w.max(0.0) * h.max(0.0)
+}
+
+/// Where a `w`×`h` tag goes for box `b`: above its top-left corner, else
+/// inside it, below it, or on the right; the first spot (kept inside the
+/// image) that covers none of the `placed` tags, or the least covering one.
+fn place(b: [f32; 4], w: f32, h: f32, size: (f32, f32), placed: &[[f32; 4]]) -> [f32; 4] {
+    let [bx, by, bw, bh] = b;
+    let candidates = [
+        (bx, by - h),
+        (bx, by),
+        (bx, by + bh),
+        (bx, by + bh - h),
+        (bx + bw - w, by - h),
+        (bx + bw - w, by),
+    ];
+    let mut best = None;
+    let mut best_cover = f32::INFINITY;
+    for (x, y) in candidates {
+        let x = x.max(0.0).min((size.0 - w).max(0.0)).round();
+        let y = y.max(0.0).min((size.1 - h).max(0.0)).round();
+        let r = [x, y, w, h];
+        let cover: f32 = placed.iter().map(|p| overlap(r, *p)).sum();
+        if cover < best_cover {
+            best_cover = cover;
+            best = Some(r);
+        }
+        if cover == 0.0 {
+            break;
+        }
+    }
+    best.unwrap_or([0.0, 0.0, w, h])
+}
+
+/// A filled tag in the detection's colour next to its box (see [`place`]),
+/// kept inside the image.
+fn draw_label(img: &mut RgbImage, l: &Label, placed: &mut Vec<[f32; 4]>) {
+    if l.text.is_empty() {
+        return;
+    }
+    let (w, h) = (img.width() as f32, img.height() as f32);
+    let f = font().as_scaled(PxScale::from(l.size));
+    let pad = (l.size * 0.25).ceil();
+    let (glyphs, text_w) = layout(&l.text, l.size);
+    let tag_w = text_w + 2.0 * pad;
+    let tag_h = f.ascent() - f.descent() + 2.0 * pad;
+    let [x, y, _, _] = place(l.anchor, tag_w, tag_h, (w, h), placed);
+    placed.push([x, y, tag_w, tag_h]);
+    fill_rect(
+        img,
+        x as i64,
+        y as i64,
+        (x + tag_w).ceil() as i64,
+        (y + tag_h).ceil() as i64,
+        l.colour,
+    );
+    let fg = text_colour(l.colour);
+    let origin = point(x + pad, y + pad + f.ascent());
+    for (id, gx) in glyphs {
+        let glyph = id.with_scale_and_position(l.size, point(origin.x + gx, origin.y));
+        let Some(outline) = font().outline_glyph(glyph) else {
+            continue;
+        };
+        let bounds = outline.px_bounds();
+        outline.draw(|px, py, coverage| {
+            let xi = bounds.min.x as i64 + i64::from(px);
+            let yi = bounds.min.y as i64 + i64::from(py);
+            if xi < 0 || yi < 0 || xi >= w as i64 || yi >= h as i64 {
+                return;
+            }
+            let p = img.get_pixel_mut(xi as u32, yi as u32);
+            let a = coverage.clamp(0.0, 1.0);
+            for k in 0..3 {
+                p.0[k] = (f32::from(fg.0[k]) * a + f32::from(p.0[k]) * (1.0 - a)).round() as u8;
+            }
+        });
+    }
+}
+
+/// JPEG bytes of an annotated image.
+pub fn encode_jpeg(rgb: &RgbImage) -> Result<Vec<u8>, image::ImageError> {
+    let mut out = Vec::with_capacity(rgb.len() / 8);
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, JPEG_QUALITY).encode_image(rgb)?;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_bundled_font_has_the_label_glyphs() {
+        let f = font();
+        for ch in "0123456789 abcdefghijklmnopqrstuvwxyz%·-".chars() {
+            assert_ne!(f.glyph_id(ch).0, 0, "no glyph for {ch:?}");
+        }
+    }
+
+    #[test]
+    fn colours_are_stable_per_class_and_differ_between_classes() {
+        assert_eq!(class_colour("dog", Some(16)), class_colour("dog", Some(16)));
+        assert_eq!(class_colour("thing", None), class_colour("thing", None));
+        let all: std::collections::HashSet<_> =
+            (0..80).map(|i| class_colour("", Some(i))).collect();
+        assert_eq!(all.len(), 80);
+    }
+
+    #[test]
+    fn style_scales_with_the_image() {
+        let small = Style::for_size(640, 480);
+        let big = Style::for_size(6000, 4000);
+        assert!(big.text_px > 5.0 * small.text_px && big.line > small.line);
+        assert!(small.text_px >= 13.0 && small.line >= 2);
+    }
+
+    #[test]
+    fn labels_show_attributes_when_present() {
+        assert_eq!(face_label(0, &json!({"box": [0, 0, 1, 1]})), "1");
+        let f = json!({"age": 33.6, "gender": {"label": "female", "confidence": 0.9},
+                       "expression": {"label": "happy", "scores": {}}});
+        assert_eq!(face_label(1, &f), "2 · female 34 · happy");
+        assert_eq!(
+            object_label(&json!({"label": "dog", "score": 0.834})),
+            "dog 83%"
+        );
+    }
+
+    #[test]
+    fn draws_boxes_landmarks_and_text_inside_the_image() {
+        let mut img = RgbImage::from_pixel(200, 100, Rgb([0, 0, 0]));
+        let r = json!({
+            "faces": [{"box": [150.0, 10.0, 60.0, 60.0], "score": 0.9,
+                       "landmarks": {"left_eye": [170.0, 30.0], "nose": [999.0, -5.0]}}],
+            "objects": [{"label": "dog", "class_id": 16, "score": 0.8, "box": [10.0, 40.0, 50.0, 40.0]},
+                        {"label": "bad", "box": [1.0, 2.0]}]
+        });
+        annotate(&mut img, &r);
+        assert_eq!(img.dimensions(), (200, 100));
+        // The object box's left edge is drawn in the class colour.
+        assert_eq!(*img.get_pixel(10, 60), class_colour("dog", Some(16)));
+        // The face box is drawn up to the image border without panicking,
+        // and the eye dot is there.
+        assert_eq!(*img.get_pixel(150, 50), FACE_COLOUR);
+        assert_eq!(*img.get_pixel(170, 30), EYE_COLOUR);
+        // The object label (above the box) has text pixels in it.
+        let (lw, lh) = label_size("dog 80%", Style::for_size(200, 100).text_px);
+        let tag_y = 40 - lh as i64;
+        let mut text_pixels = 0;
+        for y in tag_y.max(0) as u32..40 {
+            for x in 10..(10 + lw).min(200) {
+                if *img.get_pixel(x, y) != class_colour("dog", Some(16)) {
+                    text_pixels += 1;
+                }
+            }
+        }
+        assert!(text_pixels > 20, "label text drawn: {text_pixels}");
+    }
+
+    #[test]
+    fn labels_of_overlapping_boxes_do_not_cover_each_other() {
+        let b = [100.0, 100.0, 200.0, 200.0];
+        let first = place(b, 80.0, 20.0, (640.0, 480.0), &[]);
+        assert_eq!(first, [100.0, 80.0, 80.0, 20.0], "above the box");
+        let second = place(b, 80.0, 20.0, (640.0, 480.0), &[first]);
+        assert_eq!(overlap(first, second), 0.0);
+        // At the top edge, the tag goes inside the box instead of off-image.
+        assert_eq!(
+            place([5.0, 0.0, 50.0, 50.0], 30.0, 10.0, (100.0, 100.0), &[]),
+            [5.0, 0.0, 30.0, 10.0]
+        );
+    }
+
+    #[test]
+    fn encodes_a_jpeg_of_the_same_size() {
+        let img = RgbImage::from_pixel(33, 17, Rgb([200, 10, 10]));
+        let bytes = encode_jpeg(&img).unwrap();
+        let back = image::load_from_memory(&bytes).unwrap();
+        assert_eq!((back.width(), back.height()), (33, 17));
+    }
+}

@@ -1,0 +1,390 @@
+//! The report folder: checking it is safe to write, writing the annotated
+//! copies, `report.json`, `detections.csv` and `index.html` (each through a
+//! temporary file and a rename), and keeping report folders out of the next
+//! run's inputs.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use rayon::prelude::*;
+use serde_json::Value;
+
+use super::html::{self, Annotated};
+use super::{annotate, csv, write_atomic};
+use crate::batch::Input;
+use crate::imageio::{self, DecodeLimits};
+
+/// A hidden file that marks a folder as an onlooker report. Folders holding
+/// it are skipped when inputs are collected, and `--force` only deletes
+/// stale files in a folder that has it.
+pub const MARKER: &str = ".onlooker-report";
+pub const INDEX: &str = "index.html";
+pub const JSON: &str = "report.json";
+pub const CSV: &str = "detections.csv";
+pub const IMAGES: &str = "images";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("output folder {} is not empty: pass --force to write the report into it, or choose another folder with --out", .0.display())]
+    NotEmpty(PathBuf),
+    #[error("output path {} exists and is not a folder", .0.display())]
+    NotAFolder(PathBuf),
+    #[error("output folder {} contains the input {}: choose an --out folder outside the images being analysed", .dir.display(), .input.display())]
+    ContainsInput { dir: PathBuf, input: PathBuf },
+    #[error("cannot write {}: {source}", .path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn write_err(path: &Path) -> impl FnOnce(std::io::Error) -> ReportError + '_ {
+    move |source| ReportError::Write {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// A report folder that passed [`OutputDir::check`].
+#[derive(Debug, Clone)]
+pub struct OutputDir {
+    path: PathBuf,
+}
+
+impl OutputDir {
+    /// Checks, before any analysis, that the report can be written to `dir`:
+    /// it is a folder or does not exist, it is empty unless `force`, and no
+    /// input lies inside it (so no input can ever be overwritten, `--force`
+    /// or not). Nothing is created or deleted here.
+    pub fn check(dir: &Path, force: bool, inputs: &[PathBuf]) -> Result<OutputDir, ReportError> {
+        match std::fs::metadata(dir) {
+            Ok(m) if !m.is_dir() => return Err(ReportError::NotAFolder(dir.to_path_buf())),
+            Ok(_) => {
+                let canonical = std::fs::canonicalize(dir).map_err(write_err(dir))?;
+                for input in inputs {
+                    if let Ok(c) = std::fs::canonicalize(input) {
+                        if c.starts_with(&canonical) {
+                            return Err(ReportError::ContainsInput {
+                                dir: dir.to_path_buf(),
+                                input: input.clone(),
+                            });
+                        }
+                    }
+                }
+                let mut entries = std::fs::read_dir(dir).map_err(write_err(dir))?;
+                if !force && entries.next().is_some() {
+                    return Err(ReportError::NotEmpty(dir.to_path_buf()));
+                }
+            }
+            Err(_) => {}
+        }
+        Ok(OutputDir {
+            path: dir.to_path_buf(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn index(&self) -> PathBuf {
+        self.path.join(INDEX)
+    }
+}
+
+/// What [`write`] produced.
+#[derive(Debug)]
+pub struct Written {
+    pub index: PathBuf,
+    /// One entry per image of the document.
+    pub copies: Vec<Annotated>,
+    /// Wall time spent re-decoding, drawing and encoding the copies.
+    pub annotate_seconds: f64,
+    pub total_seconds: f64,
+}
+
+impl Written {
+    pub fn annotated(&self) -> usize {
+        self.copies
+            .iter()
+            .filter(|c| matches!(c, Annotated::Written(_)))
+            .count()
+    }
+}
+
+/// The file name of image `index` (0-based) of `count`: its number, so the
+/// folder sorts in report order, then a safe form of its name.
+pub fn copy_name(index: usize, count: usize, path: &str) -> String {
+    let width = count.to_string().len().max(3);
+    let stem = path
+        .rsplit(['/', '\\'])
+        .find(|s| !s.is_empty())
+        .unwrap_or("image");
+    let stem = stem.rsplit_once('.').map_or(stem, |(s, _)| s);
+    let mut safe: String = stem
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(60)
+        .collect();
+    if safe.trim_matches('_').is_empty() {
+        safe = "image".into();
+    }
+    format!("{:0width$}-{safe}.jpg", index + 1)
+}
+
+/// Writes the report for `doc` (the JSON document, also given as the text
+/// `json` that goes to `report.json`) into `out`.
+///
+/// Each analysed image is read and decoded again from `sources[i]` (the
+/// file `doc.images[i]` came from) to draw its annotated copy: the batch
+/// drops pixels as soon as an image is analysed, so memory stays flat, at
+/// the cost of a second decode per image. The copies are made on `threads`
+/// workers; a copy that cannot be made is reported in the page, not fatal.
+pub fn write(
+    out: &OutputDir,
+    doc: &Value,
+    json: &str,
+    sources: &[PathBuf],
+    limits: &DecodeLimits,
+    threads: usize,
+) -> Result<Written, ReportError> {
+    let start = Instant::now();
+    let dir = out.path();
+    let images_dir = dir.join(IMAGES);
+    let was_report = dir.join(MARKER).is_file();
+    std::fs::create_dir_all(&images_dir).map_err(write_err(&images_dir))?;
+    // The marker goes first, so even a report cut short is recognised as
+    // one (skipped as input, cleanable with --force).
+    let marker = dir.join(MARKER);
+    write_atomic(
+        &marker,
+        b"This folder is a report written by onlooker. Its images are not analysed again.\n",
+    )
+    .map_err(write_err(&marker))?;
+
+    let empty = Vec::new();
+    let list = doc
+        .get("images")
+        .and_then(Value::as_array)
+        .unwrap_or(&empty);
+    let count = list.len();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.max(1))
+        .thread_name(|i| format!("onlooker-report-{i}"))
+        .build()
+        .map_err(|e| ReportError::Write {
+            path: images_dir.clone(),
+            source: std::io::Error::other(e),
+        })?;
+    let t = Instant::now();
+    let copies: Vec<Annotated> = pool.install(|| {
+        list.par_iter()
+            .enumerate()
+            .map(|(i, img)| {
+                if img.get("error").is_some_and(|e| !e.is_null()) {
+                    return Annotated::None;
+                }
+                let path = img.get("path").and_then(Value::as_str).unwrap_or("");
+                let source = sources
+                    .get(i)
+                    .cloned()
+                    .unwrap_or_else(|| PathBuf::from(path));
+                let name = copy_name(i, count, path);
+                match annotated_copy(&source, img, limits, &images_dir.join(&name)) {
+                    Ok(()) => Annotated::Written(format!("{IMAGES}/{name}")),
+                    Err(reason) => Annotated::Failed(reason),
+                }
+            })
+            .collect()
+    });
+    let annotate_seconds = t.elapsed().as_secs_f64();
+
+    if was_report {
+        remove_stale_copies(&images_dir, &copies);
+    }
+
+    let json_path = dir.join(JSON);
+    write_atomic(&json_path, json.as_bytes()).map_err(write_err(&json_path))?;
+    let csv_path = dir.join(CSV);
+    write_atomic(&csv_path, csv::render(doc).as_bytes()).map_err(write_err(&csv_path))?;
+    // The page last: when it is there, everything it points to is too.
+    let index = out.index();
+    write_atomic(&index, html::render(doc, &copies).as_bytes()).map_err(write_err(&index))?;
+    Ok(Written {
+        index,
+        copies,
+        annotate_seconds,
+        total_seconds: start.elapsed().as_secs_f64(),
+    })
+}
+
+fn annotated_copy(
+    source: &Path,
+    img: &Value,
+    limits: &DecodeLimits,
+    dest: &Path,
+) -> Result<(), String> {
+    let mut loaded = imageio::load(source, limits).map_err(|e| e.to_string())?;
+    let want = (
+        img.get("width").and_then(Value::as_u64).unwrap_or(0),
+        img.get("height").and_then(Value::as_u64).unwrap_or(0),
+    );
+    let got = (
+        u64::from(loaded.rgb.width()),
+        u64::from(loaded.rgb.height()),
+    );
+    if want != got {
+        return Err(format!(
+            "the file changed since it was analysed ({}x{} then, {}x{} now)",
+            want.0, want.1, got.0, got.1
+        ));
+    }
+    loaded.bytes = Vec::new();
+    annotate::annotate(&mut loaded.rgb, img);
+    let jpeg = annotate::encode_jpeg(&loaded.rgb).map_err(|e| e.to_string())?;
+    drop(loaded);
+    write_atomic(dest, &jpeg).map_err(|e| format!("cannot write {}: {e}", dest.display()))
+}
+
+/// With `--force` over an earlier report: copies from that run that this
+/// run did not write again (`NNN-name.jpg`) would be orphans; remove them.
+/// Nothing else in the folder is touched.
+fn remove_stale_copies(images_dir: &Path, copies: &[Annotated]) {
+    let keep: std::collections::HashSet<&str> = copies
+        .iter()
+        .filter_map(|c| match c {
+            Annotated::Written(p) => p.strip_prefix(&format!("{IMAGES}/")),
+            _ => None,
+        })
+        .collect();
+    let Ok(entries) = std::fs::read_dir(images_dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let ours = name.ends_with(".jpg")
+            && name
+                .split_once('-')
+                .is_some_and(|(n, _)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+        if ours && !keep.contains(name.as_str()) && e.file_type().is_ok_and(|t| t.is_file()) {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
+/// Drops inputs found by walking a folder that lie inside an onlooker
+/// report folder (one holding [`MARKER`]), so a report written inside a
+/// folder of photos is not analysed on the next run. A file or folder named
+/// on the command line is always kept. Returns the inputs kept and how many
+/// were skipped.
+pub fn skip_report_outputs(inputs: Vec<Input>, roots: &[PathBuf]) -> (Vec<Input>, usize) {
+    let mut cache: HashMap<PathBuf, bool> = HashMap::new();
+    let mut is_report = |dir: &Path| {
+        *cache
+            .entry(dir.to_path_buf())
+            .or_insert_with(|| dir.join(MARKER).is_file())
+    };
+    let before = inputs.len();
+    let kept: Vec<Input> = inputs
+        .into_iter()
+        .filter(|input| {
+            let Input::File(p) = input else { return true };
+            if roots.iter().any(|r| r == p) {
+                return true;
+            }
+            let Some(root) = roots
+                .iter()
+                .filter(|r| p.starts_with(r))
+                .max_by_key(|r| r.components().count())
+            else {
+                return true;
+            };
+            // Folders strictly between the named root and the file.
+            !p.ancestors()
+                .skip(1)
+                .take_while(|a| *a != root.as_path() && a.starts_with(root))
+                .any(&mut is_report)
+        })
+        .collect();
+    let skipped = before - kept.len();
+    (kept, skipped)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copy_names_are_numbered_and_safe() {
+        assert_eq!(copy_name(0, 12, "samples/dog.jpg"), "001-dog.jpg");
+        assert_eq!(copy_name(41, 1500, "a/b/Photo 1.PNG"), "0042-Photo_1.jpg");
+        assert_eq!(copy_name(2, 3, "../<script>.jpg"), "003-_script_.jpg");
+        assert_eq!(copy_name(0, 1, "/"), "001-image.jpg");
+        assert_eq!(copy_name(0, 1, "été.jpg"), "001-image.jpg");
+    }
+
+    #[test]
+    fn refuses_a_non_empty_folder_without_force() {
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path().join("out");
+        assert!(
+            OutputDir::check(&out, false, &[]).is_ok(),
+            "missing is fine"
+        );
+        std::fs::create_dir(&out).unwrap();
+        assert!(OutputDir::check(&out, false, &[]).is_ok(), "empty is fine");
+        std::fs::write(out.join("notes.txt"), b"mine").unwrap();
+        assert!(matches!(
+            OutputDir::check(&out, false, &[]),
+            Err(ReportError::NotEmpty(_))
+        ));
+        assert!(OutputDir::check(&out, true, &[]).is_ok());
+        let file = d.path().join("file");
+        std::fs::write(&file, b"x").unwrap();
+        assert!(matches!(
+            OutputDir::check(&file, true, &[]),
+            Err(ReportError::NotAFolder(_))
+        ));
+    }
+
+    #[test]
+    fn refuses_a_folder_holding_an_input_even_with_force() {
+        let d = tempfile::tempdir().unwrap();
+        let photo = d.path().join("photo.jpg");
+        std::fs::write(&photo, b"x").unwrap();
+        assert!(matches!(
+            OutputDir::check(d.path(), true, &[photo]),
+            Err(ReportError::ContainsInput { .. })
+        ));
+    }
+
+    #[test]
+    fn inputs_inside_report_folders_are_skipped_unless_named() {
+        let d = tempfile::tempdir().unwrap();
+        let root = d.path().to_path_buf();
+        let rep = root.join("report");
+        std::fs::create_dir_all(rep.join(IMAGES)).unwrap();
+        std::fs::write(rep.join(MARKER), b"").unwrap();
+        let inside = rep.join(IMAGES).join("001-a.jpg");
+        let outside = root.join("a.jpg");
+        let inputs = vec![Input::File(outside.clone()), Input::File(inside.clone())];
+        let (kept, skipped) = skip_report_outputs(inputs.clone(), std::slice::from_ref(&root));
+        assert_eq!((kept, skipped), (vec![Input::File(outside.clone())], 1));
+        // Named explicitly, or walked from the report folder itself: kept.
+        let (kept, _) = skip_report_outputs(inputs.clone(), &[root.clone(), inside.clone()]);
+        assert_eq!(kept.len(), 2);
+        let (kept, _) = skip_report_outputs(
+            vec![Input::File(inside.clone())],
+            std::slice::from_ref(&rep),
+        );
+        assert_eq!(kept.len(), 1);
+    }
+}
