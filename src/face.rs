@@ -1,6 +1,9 @@
 //! Face detection with YuNet: pre-processing, the ONNX session, and the
 //! decoder of its per-stride outputs into boxes and five landmarks.
 //!
+//! The detector runs `yunet_n_dynamic` on the whole image at a working size
+//! chosen per image ([`working_size`]); [`quality`] measures each face.
+//!
 //! Decoding follows `../shared/models/README.md` (and OpenCV's
 //! `FaceDetectorYN`, the upstream reference): one anchor per cell on strides
 //! 8, 16 and 32; score = sqrt(cls * obj); NMS at IoU 0.3.
@@ -14,13 +17,18 @@ use serde::Serialize;
 use crate::attributes::FaceAttributes;
 use crate::error::{ImageError, SetupError};
 use crate::geometry::{nms, round1, BBox, Letterbox};
-use crate::preprocess::{letterbox_tensor, ChannelOrder, Normalize};
+use crate::preprocess::{letterbox_tensor, resize, write_nchw, ChannelOrder, Normalize};
 use crate::runtime::Runtime;
+
+pub mod quality;
+
+pub use quality::{Blur, BlurLevel, Exposure, ExposureLevel, HeadPose};
 
 pub const DEFAULT_THRESHOLD: f32 = 0.6;
 pub const NMS_IOU: f32 = 0.3;
 const STRIDES: [u32; 3] = [8, 16, 32];
-const FIXED_INPUT: u32 = 640;
+/// Input side of the fixed `yunet` model (`yunet_n_640_640`).
+pub const FIXED_INPUT: u32 = 640;
 
 /// A point `[x, y]` in upright image pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -76,13 +84,27 @@ impl Landmarks {
     }
 }
 
-/// A detected face, as the detector sees it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// A detected face and what can be read from it without another model.
+/// Field order is the JSON order. New fields should implement `Default` so
+/// that `Face { bbox, score, landmarks, ..Default::default() }` keeps
+/// working.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct Face {
     #[serde(rename = "box")]
     pub bbox: BBox,
     pub score: f32,
     pub landmarks: Landmarks,
+    pub head_pose: HeadPose,
+    pub blur: Blur,
+    pub exposure: Exposure,
+    /// Shorter side of the box, in pixels of the upright image.
+    pub size_px: u32,
+    /// The smallest face a cloud service documents it detects in this image
+    /// (see [`quality::cloud_min_face_px`]).
+    pub cloud_min_size_px: u32,
+    /// True when `size_px` is under `cloud_min_size_px`: onlooker finds a
+    /// face the cloud service says it would not.
+    pub below_cloud_min_size: bool,
     /// Age, gender and expression, when computed (see `attributes`).
     #[serde(flatten)]
     pub attributes: FaceAttributes,
@@ -128,7 +150,7 @@ pub fn decode(strides: &[StrideOutputs], input_w: u32, input_h: u32, threshold: 
                 bbox: BBox::from_center(cx, cy, w, h),
                 score,
                 landmarks: Landmarks::from_array(lm),
-                attributes: FaceAttributes::default(),
+                ..Default::default()
             });
         }
     }
@@ -143,19 +165,60 @@ pub fn suppress(faces: Vec<Face>) -> Vec<Face> {
     keep.into_iter().map(|i| faces[i].clone()).collect()
 }
 
-fn unmap(face: &Face, lb: &Letterbox, width: u32, height: u32) -> Face {
+/// Maps a face from working-image pixels back to the upright image: undo
+/// the offset of the tile it was found in (`dx`, `dy`, working pixels; 0 for
+/// a whole-image pass), then the scale.
+pub fn unmap(face: &Face, lb: &Letterbox, dx: f32, dy: f32, width: u32, height: u32) -> Face {
     Face {
-        bbox: lb.unmap(&face.bbox).clip(width as f32, height as f32),
-        score: face.score,
+        bbox: lb
+            .unmap(&face.bbox.translate(dx, dy))
+            .clip(width as f32, height as f32),
         landmarks: face.landmarks.map(|p| {
-            let (x, y) = lb.unmap_point(p.0, p.1);
+            let (x, y) = lb.unmap_point(p.0 + dx, p.1 + dy);
             Point(x, y)
         }),
-        attributes: face.attributes.clone(),
+        ..face.clone()
     }
 }
 
-/// The YuNet pre-processing: BGR, raw 0..255, letterboxed top-left, pad 0.
+/// Rounds up to the next multiple of 32, the granularity of YuNet's input.
+pub fn ceil32(v: u32) -> u32 {
+    v.div_ceil(32).max(1) * 32
+}
+
+/// Working-size policy: the whole image in one pass of `yunet_n_dynamic`,
+/// its longer side scaled to [`MIN_WORKING_SIDE`]..=[`MAX_WORKING_SIDE`].
+/// See ARCHITECTURE.md ("Faces") for the measurements behind it.
+///
+/// At 1920, faces of 12 px in the working image are still found (a 6000 px
+/// crowd photo with 464 faces of 40 px: all of them), at a third of the
+/// cost of 3840; larger working sizes make YuNet read background texture as
+/// large faces (the brick wall of the Solvay photo scores 0.49 at 1920,
+/// 0.62 at 1955, 0.63 at 2240).
+pub const MAX_WORKING_SIDE: u32 = 1920;
+/// Small photos are scaled up, as the fixed 640 model did: 9 px faces in a
+/// 320 px photo are found only when scaled up (29 of 29, against 19).
+pub const MIN_WORKING_SIDE: u32 = 640;
+
+/// The working image for an image of `w` x `h`: scaled, aspect ratio kept,
+/// so that its longer side is within `min_side..=max_side`, then padded at
+/// the right and bottom to multiples of 32. Returns the letterbox and the
+/// model input size.
+pub fn working_size(w: u32, h: u32, min_side: u32, max_side: u32) -> (Letterbox, u32, u32) {
+    let long = w.max(h).max(1) as f64;
+    let scale = long.clamp(min_side as f64, max_side.max(min_side) as f64) / long;
+    let rw = ((w.max(1) as f64 * scale).round() as u32).max(1);
+    let rh = ((h.max(1) as f64 * scale).round() as u32).max(1);
+    let lb = Letterbox {
+        scale: scale as f32,
+        resized_w: rw,
+        resized_h: rh,
+    };
+    (lb, ceil32(rw), ceil32(rh))
+}
+
+/// The YuNet pre-processing for the fixed-size model: BGR, raw 0..255,
+/// letterboxed top-left, pad 0.
 pub fn preprocess(img: &RgbImage, input_w: u32, input_h: u32) -> (Array4<f32>, Letterbox) {
     letterbox_tensor(
         img,
@@ -167,17 +230,44 @@ pub fn preprocess(img: &RgbImage, input_w: u32, input_h: u32) -> (Array4<f32>, L
     )
 }
 
+/// Writes an already scaled image (or a tile of one) into a zero-padded
+/// `input_w` x `input_h` BGR tensor at the top-left: YuNet's letterbox.
+pub fn to_input(img: &RgbImage, input_w: u32, input_h: u32) -> Array4<f32> {
+    let mut t = Array4::<f32>::zeros((1, 3, input_h as usize, input_w as usize));
+    write_nchw(img, &mut t, ChannelOrder::Bgr, &Normalize::RAW);
+    t
+}
+
+/// The model the detector runs: `yunet_n_dynamic`, which takes any input
+/// whose sides are multiples of 32.
+pub const MODEL: &str = "yunet_dynamic";
+
 /// A YuNet session and its settings. One per worker thread.
 pub struct FaceDetector {
     session: Session,
     pub threshold: f32,
+    pub min_side: u32,
+    pub max_side: u32,
 }
 
 impl FaceDetector {
     pub fn new(rt: &Runtime, intra_threads: usize, threshold: f32) -> Result<Self, SetupError> {
+        Self::with_model(rt, MODEL, intra_threads, threshold)
+    }
+
+    /// A detector on another YuNet export (for comparisons: the fixed
+    /// `yunet` model only takes 640 x 640 inputs, see [`preprocess`]).
+    pub fn with_model(
+        rt: &Runtime,
+        model: &str,
+        intra_threads: usize,
+        threshold: f32,
+    ) -> Result<Self, SetupError> {
         Ok(FaceDetector {
-            session: rt.session("yunet", intra_threads)?,
+            session: rt.session(model, intra_threads)?,
             threshold,
+            min_side: MIN_WORKING_SIDE,
+            max_side: MAX_WORKING_SIDE,
         })
     }
 
@@ -208,12 +298,27 @@ impl FaceDetector {
         Ok(decode(&views, iw, ih, self.threshold))
     }
 
-    /// Detects faces in an upright image; boxes and landmarks in its pixels.
-    pub fn detect(&mut self, img: &RgbImage) -> Result<Vec<Face>, ImageError> {
+    /// Finds faces in an upright image (boxes, scores, landmarks in its
+    /// pixels, best first), without the quality measures.
+    pub fn locate(&mut self, img: &RgbImage) -> Result<Vec<Face>, ImageError> {
         let (w, h) = img.dimensions();
-        let (input, lb) = preprocess(img, FIXED_INPUT, FIXED_INPUT);
-        let faces = suppress(self.infer(&input)?);
-        Ok(faces.iter().map(|f| unmap(f, &lb, w, h)).collect())
+        let (lb, iw, ih) = working_size(w, h, self.min_side, self.max_side);
+        let scaled = resize(img, lb.resized_w, lb.resized_h);
+        let faces = suppress(self.infer(&to_input(&scaled, iw, ih))?);
+        Ok(faces
+            .iter()
+            .map(|f| unmap(f, &lb, 0.0, 0.0, w, h))
+            .collect())
+    }
+
+    /// Finds faces in an upright image and measures each: head pose, blur,
+    /// exposure and size against the cloud minimum.
+    pub fn detect(&mut self, img: &RgbImage) -> Result<Vec<Face>, ImageError> {
+        let mut faces = self.locate(img)?;
+        for f in &mut faces {
+            quality::assess(img, f);
+        }
+        Ok(faces)
     }
 }
 
@@ -314,8 +419,7 @@ mod tests {
                 h: 10.0,
             },
             score,
-            landmarks: Landmarks::default(),
-            attributes: FaceAttributes::default(),
+            ..Default::default()
         };
         let kept = suppress(vec![f(0.0, 0.7), f(1.0, 0.9), f(30.0, 0.8)]);
         assert_eq!(

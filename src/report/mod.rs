@@ -217,8 +217,8 @@ mod tests {
         crate::face::Face {
             bbox: crate::geometry::BBox::default(),
             score: 0.9,
-            landmarks: Default::default(),
             attributes: attrs,
+            ..Default::default()
         }
     }
 
