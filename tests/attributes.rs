@@ -222,7 +222,7 @@ fn onlooker() -> Command {
 fn the_cli_shows_attributes_with_their_caveats_and_honours_the_switches() {
     // Default: attributes in the summary and the JSON, caveats in both.
     let out = onlooker()
-        .args(["analyze", "--threads", "1", "--json", "-"])
+        .args(["analyze", "--no-report", "--threads", "1", "--json", "-"])
         .arg(sample("astronaut.png"))
         .output()
         .unwrap();
@@ -252,7 +252,15 @@ fn the_cli_shows_attributes_with_their_caveats_and_honours_the_switches() {
 
     // --no-gender: no gender anywhere, nor the caveat that is only about it.
     let out = onlooker()
-        .args(["analyze", "--threads", "1", "--no-gender", "--json", "-"])
+        .args([
+            "analyze",
+            "--no-report",
+            "--threads",
+            "1",
+            "--no-gender",
+            "--json",
+            "-",
+        ])
         .arg(sample("astronaut.png"))
         .output()
         .unwrap();
@@ -272,6 +280,7 @@ fn the_cli_shows_attributes_with_their_caveats_and_honours_the_switches() {
     let out = onlooker()
         .args([
             "analyze",
+            "--no-report",
             "--threads",
             "1",
             "--no-attributes",

@@ -366,6 +366,7 @@ fn analyze_json_reports_faces_with_pose_blur_exposure_and_size() {
         let out = Command::new(env!("CARGO_BIN_EXE_onlooker"))
             .args([
                 "analyze",
+                "--no-report",
                 "--quiet",
                 "--json",
                 "-",

@@ -592,7 +592,7 @@ fn every_hostile_file_is_analysed_or_reported_and_the_batch_goes_on() {
     // Named on the command line as well: a device that never ends and a
     // path that does not exist.
     let missing = d.path().join("missing.jpg");
-    cmd.args(["analyze", "--threads", "2", "--json", "-"])
+    cmd.args(["analyze", "--no-report", "--threads", "2", "--json", "-"])
         .arg(&corpus)
         .arg("/dev/zero")
         .arg(&missing);
@@ -703,7 +703,7 @@ fn limit_flags_lower_and_raise_the_limits() {
     // Lowered: side 40 and files of 1 MiB.
     let (code, images, _) = analyze_json(
         onlooker()
-            .args(["analyze", "--threads", "1", "--json", "-"])
+            .args(["analyze", "--no-report", "--threads", "1", "--json", "-"])
             .args(["--max-pixels-side", "40", "--max-file-mib", "1"])
             .arg(p("small.png"))
             .arg(p("wide.png"))
@@ -725,7 +725,7 @@ fn limit_flags_lower_and_raise_the_limits() {
     // too little for 700 x 700 but enough for 30 x 30.
     let (code, images, _) = analyze_json(
         onlooker()
-            .args(["analyze", "--threads", "1", "--json", "-"])
+            .args(["analyze", "--no-report", "--threads", "1", "--json", "-"])
             .args(["--max-pixels-side", "100000", "--max-alloc-mib", "1"])
             .arg(p("small.png"))
             .arg(p("mid.png"))
@@ -745,7 +745,7 @@ fn limit_flags_lower_and_raise_the_limits() {
     // Every image good: exit 0.
     let (code, images, _) = analyze_json(
         onlooker()
-            .args(["analyze", "--threads", "1", "--json", "-"])
+            .args(["analyze", "--no-report", "--threads", "1", "--json", "-"])
             .arg(p("small.png"))
             .arg(p("mid.png")),
     );
@@ -789,8 +789,8 @@ fn models_with(broken: &str, bytes: &[u8]) -> tempfile::TempDir {
 fn an_empty_or_tampered_model_stops_the_run_with_exit_2() {
     let m = Manifest::builtin();
     let yolox = &m.model("yolox").unwrap().file;
-    let yunet = &m.model("yunet").unwrap().file;
-    // The real YuNet with one byte changed: loads as ONNX, fails the hash.
+    let yunet = &m.model("yunet_dynamic").unwrap().file;
+    // The real YuNet (the variant the face detector loads) with one byte changed: loads as ONNX, fails the hash.
     let mut tampered = std::fs::read(onlooker::runtime::default_models_dir().join(yunet)).unwrap();
     let mid = tampered.len() / 2;
     tampered[mid] ^= 1;
@@ -800,7 +800,7 @@ fn an_empty_or_tampered_model_stops_the_run_with_exit_2() {
     ] {
         let d = models_with(file, &bytes);
         let out = onlooker()
-            .args(["analyze", "--models"])
+            .args(["analyze", "--no-report", "--models"])
             .arg(d.path())
             .arg(samples().join("dog.jpg"))
             .output()

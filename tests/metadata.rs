@@ -270,7 +270,7 @@ fn the_cli_prints_the_timeline_and_findings_and_puts_them_in_the_json() {
     let out = Command::new(env!("CARGO_BIN_EXE_onlooker"))
         .env_remove("ONLOOKER_MODELS")
         .env_remove("ORT_DYLIB_PATH")
-        .args(["analyze", "--threads", "2", "--json", "-"])
+        .args(["analyze", "--no-report", "--threads", "2", "--json", "-"])
         .arg(samples().join("day_out"))
         .arg(samples().join("dog.jpg"))
         .output()

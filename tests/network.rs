@@ -99,7 +99,7 @@ fn the_runtime_keeps_no_telemetry_identity_and_writes_nothing_home() {
     let home = tempfile::tempdir().unwrap();
     let out = run_in(
         Command::new(onlooker_bin())
-            .args(["analyze", "--quiet"])
+            .args(["analyze", "--no-report", "--quiet"])
             .arg(samples().join("grace_hopper.jpg")),
         home.path(),
     )
@@ -150,12 +150,20 @@ fn netns_prefix() -> Result<Vec<&'static str>, String> {
     Err(why.join("; "))
 }
 
+/// Every sample image, sub-folders included (as `analyze samples/` walks them).
 fn sample_files() -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(samples())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| matches!(p.extension().and_then(|x| x.to_str()), Some("jpg" | "png")))
-        .collect();
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if matches!(p.extension().and_then(|x| x.to_str()), Some("jpg" | "png")) {
+                out.push(p);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(&samples(), &mut files);
     files.sort();
     files
 }
@@ -187,7 +195,7 @@ fn a_full_analysis_succeeds_with_no_network_at_all() {
     let out = run(Command::new(prefix[0])
         .args(&prefix[1..])
         .arg(onlooker_bin())
-        .args(["analyze", "--threads", "2", "--json", "-"])
+        .args(["analyze", "--no-report", "--threads", "2", "--json", "-"])
         .arg(samples()))
     .unwrap();
     assert_samples_analysed(&out, 1);
@@ -255,7 +263,15 @@ fn a_full_analysis_makes_no_network_system_call() {
     // last longer than one pass over the samples: every sample is named
     // three times (files named on the command line are all analysed).
     let files = sample_files();
-    let mut args = vec![onlooker_bin(), "analyze", "--threads", "2", "--json", "-"];
+    let mut args = vec![
+        onlooker_bin(),
+        "analyze",
+        "--no-report",
+        "--threads",
+        "2",
+        "--json",
+        "-",
+    ];
     for _ in 0..3 {
         args.extend(files.iter().map(|f| f.to_str().unwrap()));
     }
