@@ -6,7 +6,7 @@ PYTHON ?= python3
 CARGO ?= cargo
 ONLOOKER := target/release/onlooker
 
-.PHONY: all models build demo test lint bench clean-models
+.PHONY: all models build demo test lint bench clean-models fuzz
 
 all: build
 
@@ -37,3 +37,14 @@ bench: build
 
 clean-models:
 	rm -rf models/weights
+
+# Fuzzes the per-image entry point for FUZZ_SECONDS (fuzz/README.md). The
+# toolchain is stable: RUSTC_BOOTSTRAP lets cargo-fuzz use sanitizer flags.
+FUZZ_SECONDS ?= 600
+fuzz:
+	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz
+	mkdir -p fuzz/corpus/decode
+	ONLOOKER_FUZZ_SEEDS=$(CURDIR)/fuzz/corpus/decode $(CARGO) test --release --test hostile -- --ignored write_fuzz_seeds
+	cd fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run -O decode corpus/decode -- \
+		-dict=decode.dict -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
+		-malloc_limit_mb=512 -max_len=32768 -print_final_stats=1

@@ -10,11 +10,11 @@ use image::{ColorType, DynamicImage, ImageDecoder, ImageFormat, ImageReader, Rgb
 
 use crate::error::ImageError;
 
-/// Decoding limits. The defaults accept any real camera photo (up to
-/// 20000 pixels a side, about 170 megapixels at 3 bytes each once rotated)
-/// and refuse decompression bombs from their header, before any pixel is
-/// allocated. Each worker thread decodes one image at a time, so the peak
-/// for a batch is about `threads x max_alloc_bytes`.
+/// Decoding limits. The defaults accept real camera photos (a 100-megapixel
+/// JPEG turned upright needs about 600 MiB) and refuse decompression bombs
+/// from their header, before any pixel is allocated. Each worker thread
+/// decodes one image at a time, so the peak for a batch is about
+/// `threads x max_alloc_bytes`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DecodeLimits {
     pub max_width: u32,
@@ -195,15 +195,18 @@ fn decode_pixels(
     // `Limits::max_alloc` (only `ImageReader::decode` does, and it cannot
     // apply the orientation), so the whole peak is checked here, from the
     // header alone: a 20000x20000 PNG of zeros is a few hundred KiB on disk.
+    // Saturating: the side limit can be raised to u32::MAX.
     let native = decoder.total_bytes();
-    let rgb = u64::from(width) * u64::from(height) * 3;
+    let rgb = (u64::from(width) * u64::from(height)).saturating_mul(3);
     let convert = if decoder.color_type() == ColorType::Rgb8 {
         0
     } else {
         rgb
     };
     let rotate = if swaps_sides(orientation) { rgb } else { 0 };
-    let peak = (native + convert).max(rgb + rotate);
+    let peak = native
+        .saturating_add(convert)
+        .max(rgb.saturating_add(rotate));
     if peak > limits.max_alloc_bytes {
         return Err(ImageError::TooMuchMemory {
             needed_mib: Some(peak.div_ceil(1 << 20)),
@@ -301,6 +304,71 @@ mod tests {
         assert!(matches!(
             decode(png_bytes(7, 5), &limits),
             Err(ImageError::TooLarge { width: 7, .. })
+        ));
+    }
+
+    fn png_chunk(kind: &[u8], data: &[u8]) -> Vec<u8> {
+        let mut body = kind.to_vec();
+        body.extend_from_slice(data);
+        let mut crc = !0u32;
+        for &b in &body {
+            crc ^= u32::from(b);
+            for _ in 0..8 {
+                crc = (crc >> 1) ^ (0xEDB8_8320 & (crc & 1).wrapping_neg());
+            }
+        }
+        let mut v = (data.len() as u32).to_be_bytes().to_vec();
+        v.extend(body);
+        v.extend((!crc).to_be_bytes());
+        v
+    }
+
+    /// A well-formed PNG claiming `w` x `h` RGB8 pixels with no pixel data
+    /// (an empty zlib stream).
+    fn png_header(w: u32, h: u32) -> Vec<u8> {
+        let mut ihdr = w.to_be_bytes().to_vec();
+        ihdr.extend(h.to_be_bytes());
+        ihdr.extend([8, 2, 0, 0, 0]);
+        let mut v = b"\x89PNG\r\n\x1a\n".to_vec();
+        v.extend(png_chunk(b"IHDR", &ihdr));
+        v.extend(png_chunk(b"IDAT", &[0x78, 0x01, 0x01, 0, 0, 0xff, 0xff]));
+        v.extend(png_chunk(b"IEND", &[]));
+        v
+    }
+
+    #[test]
+    fn memory_is_checked_from_the_header_alone() {
+        let limits = DecodeLimits::new(u32::MAX, 1, 1);
+        // The largest PNG header there is, 2^31 - 1 pixels a side, with the
+        // side limit lifted: refused for memory (here by the PNG reader's
+        // own row buffer, under the same limit) before any pixel.
+        assert!(matches!(
+            decode(png_header(u32::MAX >> 1, u32::MAX >> 1), &limits),
+            Err(ImageError::TooMuchMemory { limit_mib: 1, .. })
+        ));
+        // 600 x 600 RGB8 is 1.03 MiB: over a 1 MiB limit, refused before
+        // decoding (the header has no pixel data at all).
+        assert!(matches!(
+            decode(png_header(600, 600), &limits),
+            Err(ImageError::TooMuchMemory {
+                needed_mib: Some(2),
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn non_regular_files_are_refused_without_blocking() {
+        let l = DecodeLimits::default();
+        let d = std::env::temp_dir();
+        assert!(matches!(
+            read_file(&d, &l),
+            Err(ImageError::NotAFile { kind: "a folder" })
+        ));
+        #[cfg(unix)]
+        assert!(matches!(
+            read_file(Path::new("/dev/zero"), &l),
+            Err(ImageError::NotAFile { kind: "a device" })
         ));
     }
 
