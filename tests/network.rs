@@ -150,14 +150,16 @@ fn netns_prefix() -> Result<Vec<&'static str>, String> {
     Err(why.join("; "))
 }
 
+/// The images `analyze samples/` analyses: the folder walked recursively
+/// (it holds the `day_out/` series), as the binary itself walks it.
 fn sample_files() -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(samples())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| matches!(p.extension().and_then(|x| x.to_str()), Some("jpg" | "png")))
-        .collect();
-    files.sort();
-    files
+    onlooker::batch::collect_inputs(&[samples()])
+        .into_iter()
+        .map(|input| match input {
+            onlooker::batch::Input::File(p) => p,
+            other => panic!("unreadable sample: {other:?}"),
+        })
+        .collect()
 }
 
 /// Checks a `--json -` run over the samples, each analysed `times` times:
