@@ -328,7 +328,7 @@ mod tests {
         assert_eq!(copy_name(41, 1500, "a/b/Photo 1.PNG"), "0042-Photo_1.jpg");
         assert_eq!(copy_name(2, 3, "../<script>.jpg"), "003-_script_.jpg");
         assert_eq!(copy_name(0, 1, "/"), "001-image.jpg");
-        assert_eq!(copy_name(0, 1, "été.jpg"), "001-image.jpg");
+        assert_eq!(copy_name(0, 1, "été.jpg"), "001-_t_.jpg");
     }
 
     #[test]
