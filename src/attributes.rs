@@ -40,6 +40,8 @@ pub const EXPRESSION_MODEL: &str = "expression";
 const AGE_CHIP: u32 = 64;
 const GENDER_CHIP: u32 = 32;
 /// The dlib networks' per-channel means (RGB), from the wheel's manifest.
+// Kept digit for digit as published; f32 rounds them the same either way.
+#[allow(clippy::excessive_precision)]
 const DLIB_MEAN: [f32; 3] = [122.781_998, 117.000_999, 104.297_997];
 const DLIB_SCALE: f32 = 1.0 / 256.0;
 /// Faces per age/gender run: bounds the input tensor for crowd photos.
@@ -586,6 +588,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::excessive_precision)]
     fn inputs_are_rgb_with_each_models_normalisation() {
         let chip = RgbImage::from_fn(2, 2, |x, _| {
             if x == 0 {

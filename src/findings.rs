@@ -595,6 +595,7 @@ pub fn human(results: &[ImageResult], f: &Findings) -> String {
                 t.second,
                 t.offset().unwrap_or_default()
             );
+            let when = when.trim_end();
             let _ = write!(s, "    {:<26}  {}", when, e.image);
             if let Some(d) = e.device {
                 let _ = write!(s, "  [{}]", f.devices[d].name);
@@ -608,13 +609,17 @@ pub fn human(results: &[ImageResult], f: &Findings) -> String {
     if !f.places.is_empty() {
         s.push_str("  places:\n");
         for (i, p) in f.places.iter().enumerate() {
+            let spread = if p.images.len() > 1 {
+                format!(" within {}", km(p.radius_km))
+            } else {
+                String::new()
+            };
             let _ = writeln!(
                 s,
-                "    {}. {} ({} within {})",
+                "    {}. {} ({}{spread})",
                 i + 1,
                 format_position(p.latitude, p.longitude),
                 photos(p.images.len()),
-                km(p.radius_km)
             );
         }
     }

@@ -382,7 +382,7 @@ mod tests {
         (0..CROP_SIDE * CROP_SIDE)
             .map(|i| {
                 let (x, y) = ((i % CROP_SIDE) as usize, (i / CROP_SIDE) as usize);
-                if (x / check + y / check) % 2 == 0 {
+                if (x / check + y / check).is_multiple_of(2) {
                     lo
                 } else {
                     hi
