@@ -190,14 +190,39 @@ pub fn dlib_chip_transform(lm: &Landmarks, size: u32) -> Option<Similarity> {
 #[inline]
 fn sample(img: &RgbImage, x: f32, y: f32) -> [f32; 3] {
     let (w, h) = (img.width() as i64, img.height() as i64);
-    let (x0f, y0f) = (x.floor(), y.floor());
-    let (fx, fy) = (x - x0f, y - y0f);
-    let (x0, y0) = (x0f as i64, y0f as i64);
+    // Saturating casts: far-off (or non-finite) coordinates land outside.
+    // Truncation plus a correction for negatives is floor() without the
+    // libm call that the baseline x86-64 target makes of it.
+    let floor = |v: f32| {
+        let t = v as i64;
+        if (t as f32) > v {
+            t - 1
+        } else {
+            t
+        }
+    };
+    let (x0, y0) = (floor(x), floor(y));
+    let (fx, fy) = (x - x0 as f32, y - y0 as f32);
+    let raw = img.as_raw();
+    if x0 >= 0 && y0 >= 0 && x0 < w - 1 && y0 < h - 1 {
+        // All four neighbours inside: the common case, without per-pixel
+        // bounds logic.
+        let stride = w as usize * 3;
+        let i = y0 as usize * stride + x0 as usize * 3;
+        let (top, bottom) = (&raw[i..i + 6], &raw[i + stride..i + stride + 6]);
+        let (w00, w10) = ((1.0 - fx) * (1.0 - fy), fx * (1.0 - fy));
+        let (w01, w11) = ((1.0 - fx) * fy, fx * fy);
+        return std::array::from_fn(|c| {
+            top[c] as f32 * w00
+                + top[3 + c] as f32 * w10
+                + bottom[c] as f32 * w01
+                + bottom[3 + c] as f32 * w11
+        });
+    }
     let mut acc = [0.0f32; 3];
     if x0 < -1 || y0 < -1 || x0 >= w || y0 >= h {
         return acc;
     }
-    let raw = img.as_raw();
     let weights = [
         (x0, y0, (1.0 - fx) * (1.0 - fy)),
         (x0 + 1, y0, fx * (1.0 - fy)),
@@ -219,11 +244,12 @@ fn sample(img: &RgbImage, x: f32, y: f32) -> [f32; 3] {
 /// Warps `img` into a `width` x `height` crop: crop pixel (u, v) shows the
 /// image at `to_crop⁻¹(u, v)`, sampled bilinearly, black outside the image.
 ///
-/// When the crop is smaller than the face (one crop pixel covers several
-/// image pixels), each crop pixel averages an n x n grid of bilinear samples
-/// with n = ceil(1 / scale), capped at 8: plain bilinear sampling would skip
-/// most image pixels and alias, which is also why dlib's own chip extraction
-/// goes through an image pyramid.
+/// When the crop shrinks the face more than twofold (one crop pixel covers
+/// over two image pixels), each crop pixel averages an n x n grid of
+/// bilinear samples with n = ceil(1 / scale), capped at 8: plain bilinear
+/// sampling would then skip image pixels and alias, which is also why dlib's
+/// own chip extraction goes through an image pyramid (down to where at most
+/// a twofold bilinear shrink remains).
 pub fn warp(img: &RgbImage, to_crop: &Similarity, width: u32, height: u32) -> RgbImage {
     let mut out = RgbImage::new(width, height);
     let Some(inv) = to_crop.inverse() else {
@@ -258,6 +284,11 @@ pub fn warp(img: &RgbImage, to_crop: &Similarity, width: u32, height: u32) -> Rg
 pub fn samples_per_axis(to_crop: &Similarity) -> u32 {
     let s = to_crop.scale();
     if !(s.is_finite() && s > 0.0) {
+        return 1;
+    }
+    // Bilinear weights already span two image pixels, enough down to a
+    // scale of 0.5.
+    if s >= 0.5 {
         return 1;
     }
     ((1.0 / s).ceil() as u32).clamp(1, MAX_SAMPLES_PER_AXIS)
@@ -326,8 +357,8 @@ mod tests {
         ]);
         let m = arcface_transform(&lm).unwrap().matrix();
         let want = [
-            [0.893_161_87, 0.036_533_82, -148.929_96],
-            [-0.036_533_82, 0.893_161_87, -31.100_415],
+            [0.893_161_9, 0.036_533_82, -148.93],
+            [-0.036_533_82, 0.893_161_9, -31.100_414],
         ];
         for r in 0..2 {
             for c in 0..3 {
@@ -503,6 +534,14 @@ mod tests {
                 assert!((120..=135).contains(&p[0]), "({u}, {v}): {p:?}");
             }
         }
+        // Down to a twofold shrink, bilinear alone; beyond, ceil(1/scale).
+        let at = |a: f32| {
+            samples_per_axis(&Similarity {
+                a,
+                ..Similarity::IDENTITY
+            })
+        };
+        assert_eq!((at(0.8), at(0.5), at(0.3), at(0.01)), (1, 1, 4, 8));
         // Upscaling takes one sample per pixel.
         assert_eq!(
             samples_per_axis(&Similarity {
@@ -523,5 +562,25 @@ mod tests {
         };
         let out = warp(&img, &t, 8, 8);
         assert!(out.pixels().all(|p| p.0 == [0, 0, 0]));
+        // Absurd transforms (saturating coordinates, a vanishing scale) give
+        // black, not a panic.
+        for t in [
+            Similarity {
+                tx: -1e30,
+                ty: 1e30,
+                ..Similarity::IDENTITY
+            },
+            Similarity {
+                a: 1e-15,
+                ..Similarity::IDENTITY
+            },
+            Similarity {
+                a: 0.0,
+                ..Similarity::IDENTITY
+            },
+        ] {
+            let out = warp(&img, &t, 4, 4);
+            assert!(out.pixels().all(|p| p.0 == [0, 0, 0]), "{t:?}");
+        }
     }
 }

@@ -39,10 +39,9 @@ pub const EXPRESSION_MODEL: &str = "expression";
 
 const AGE_CHIP: u32 = 64;
 const GENDER_CHIP: u32 = 32;
-/// The dlib networks' per-channel means (RGB), from the wheel's manifest.
-// Kept digit for digit as published; f32 rounds them the same either way.
-#[allow(clippy::excessive_precision)]
-const DLIB_MEAN: [f32; 3] = [122.781_998, 117.000_999, 104.297_997];
+/// The dlib networks' per-channel means (RGB): 122.781998, 117.000999 and
+/// 104.297997 in the wheel's manifest, here at f32 precision.
+const DLIB_MEAN: [f32; 3] = [122.782, 117.001, 104.298];
 const DLIB_SCALE: f32 = 1.0 / 256.0;
 /// Faces per age/gender run: bounds the input tensor for crowd photos.
 const MAX_BATCH: usize = 32;
@@ -599,9 +598,9 @@ mod tests {
         });
         let t = dlib_batch(&[chip.clone(), chip.clone()], 2);
         assert_eq!(t.shape(), &[2, 3, 2, 2]);
-        assert!((t[[1, 0, 0, 0]] - (255.0 - 122.781_998) / 256.0).abs() < 1e-6);
-        assert!((t[[0, 2, 1, 0]] - (128.0 - 104.297_997) / 256.0).abs() < 1e-6);
-        assert!((t[[0, 1, 0, 1]] + 117.000_999 / 256.0).abs() < 1e-6);
+        assert!((t[[1, 0, 0, 0]] - (255.0 - 122.782) / 256.0).abs() < 1e-6);
+        assert!((t[[0, 2, 1, 0]] - (128.0 - 104.298) / 256.0).abs() < 1e-6);
+        assert!((t[[0, 1, 0, 1]] + 117.001 / 256.0).abs() < 1e-6);
 
         let crop = RgbImage::from_pixel(112, 112, image::Rgb([255, 0, 51]));
         let t = expression_input(&crop);
