@@ -63,6 +63,9 @@ struct AnalyzeArgs {
     /// Minimum object score, 0..1
     #[arg(long, value_name = "SCORE", default_value_t = onlooker::objects::DEFAULT_THRESHOLD)]
     object_threshold: f32,
+    /// Do not look for people in tiles of large images (faster, fewer people found in crowds)
+    #[arg(long)]
+    no_object_tiles: bool,
     /// Print nothing but errors
     #[arg(long, short)]
     quiet: bool,
@@ -172,6 +175,7 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
             gender: !(a.no_attributes || a.no_gender),
             expression: !(a.no_attributes || a.no_expression),
         },
+        object_tiles: !a.no_object_tiles,
         ..Options::default()
     };
 

@@ -20,6 +20,8 @@ use crate::runtime::Runtime;
 pub struct Options {
     pub face_threshold: f32,
     pub object_threshold: f32,
+    /// Also look for people in tiles of large images (see `objects::Tiling`).
+    pub object_tiles: bool,
     pub limits: DecodeLimits,
     /// ORT intra-op threads per session.
     pub intra_threads: usize,
@@ -32,6 +34,7 @@ impl Default for Options {
         Options {
             face_threshold: face::DEFAULT_THRESHOLD,
             object_threshold: objects::DEFAULT_THRESHOLD,
+            object_tiles: true,
             limits: DecodeLimits::default(),
             intra_threads: 1,
             attributes: AttributeOptions::default(),
@@ -84,9 +87,13 @@ pub struct Analyzer {
 
 impl Analyzer {
     pub fn new(rt: &Runtime, options: Options) -> Result<Self, SetupError> {
+        let mut objects = ObjectDetector::new(rt, options.intra_threads, options.object_threshold)?;
+        if !options.object_tiles {
+            objects.tiling = None;
+        }
         Ok(Analyzer {
             faces: FaceDetector::new(rt, options.intra_threads, options.face_threshold)?,
-            objects: ObjectDetector::new(rt, options.intra_threads, options.object_threshold)?,
+            objects,
             attributes: AttributeModels::new(rt, options.intra_threads, options.attributes)?,
             options,
         })
