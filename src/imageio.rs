@@ -98,10 +98,7 @@ pub fn decode(bytes: Vec<u8>, limits: &DecodeLimits) -> Result<LoadedImage, Imag
         .unwrap_or(image::metadata::Orientation::NoTransforms);
     let mut img = DynamicImage::from_decoder(decoder).map_err(|e| map_err(e, limits))?;
     img.apply_orientation(orientation);
-    let rgb = match img {
-        DynamicImage::ImageRgb8(rgb) => rgb,
-        other => other.to_rgb8(),
-    };
+    let rgb = crate::preprocess::into_rgb8(img);
     Ok(LoadedImage {
         rgb,
         format,

@@ -2,6 +2,7 @@
 //! your own machine. See ARCHITECTURE.md for the modules and the data flow.
 
 pub mod batch;
+pub mod bench;
 pub mod error;
 pub mod face;
 pub mod geometry;
@@ -10,8 +11,10 @@ pub mod manifest;
 pub mod objects;
 pub mod pipeline;
 pub mod preprocess;
+pub mod projection;
 pub mod report;
 pub mod runtime;
+pub mod stream;
 
 pub use error::{ImageError, SetupError};
 pub use pipeline::{Analyzer, ImageResult, Options};

@@ -66,6 +66,17 @@ pub fn display_path(path: &Path) -> String {
     path.to_string_lossy().into_owned()
 }
 
+/// Reads and decodes one file as the analysis needs it; no session is
+/// involved, so workers can do this in parallel outside any lock.
+pub fn load(path: &Path, options: &Options) -> Result<imageio::LoadedImage, ImageError> {
+    decode(imageio::read_file(path, &options.limits)?, options)
+}
+
+/// Decodes file bytes as the analysis needs them (limits, orientation, RGB).
+pub fn decode(bytes: Vec<u8>, options: &Options) -> Result<imageio::LoadedImage, ImageError> {
+    imageio::decode(bytes, &options.limits)
+}
+
 /// One worker's models. Sessions are not shared between threads: each
 /// worker owns its own (see ARCHITECTURE.md, "Batch").
 pub struct Analyzer {
@@ -93,10 +104,15 @@ impl Analyzer {
 
     /// Analyses an in-memory file (`path` is only its name in the report).
     pub fn analyze_bytes(&mut self, path: &Path, bytes: Vec<u8>) -> ImageResult {
-        let loaded = match imageio::decode(bytes, &self.options.limits) {
-            Ok(l) => l,
-            Err(e) => return ImageResult::failed(path, &e),
-        };
+        match decode(bytes, &self.options) {
+            Ok(loaded) => self.analyze_decoded(path, loaded),
+            Err(e) => ImageResult::failed(path, &e),
+        }
+    }
+
+    /// Analyses an image already decoded by [`decode`]: the part of the
+    /// work that needs the sessions (see `batch`, shared-session topology).
+    pub fn analyze_decoded(&mut self, path: &Path, loaded: imageio::LoadedImage) -> ImageResult {
         let (width, height) = loaded.rgb.dimensions();
         let mut result = ImageResult {
             path: display_path(path),

@@ -84,23 +84,30 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> std::io::Result<()> {
 
 /// The terminal summary: one line per image, then the totals.
 pub fn human(results: &[ImageResult], summary: &Summary) -> String {
-    let mut s = String::new();
-    for r in results {
-        if let Some(e) = &r.error {
-            s.push_str(&format!("{}: ERROR {e}\n", r.path));
-            continue;
-        }
-        s.push_str(&format!(
-            "{} ({}x{}): {} face{}; {}\n",
-            r.path,
-            r.width,
-            r.height,
-            r.faces.len(),
-            if r.faces.len() == 1 { "" } else { "s" },
-            r.scene
-        ));
+    let mut s: String = results.iter().map(image_line).collect();
+    s.push_str(&totals_line(summary));
+    s
+}
+
+/// One image's line of the terminal summary (printed as results stream).
+pub fn image_line(r: &ImageResult) -> String {
+    if let Some(e) = &r.error {
+        return format!("{}: ERROR {e}\n", r.path);
     }
-    s.push_str(&format!(
+    format!(
+        "{} ({}x{}): {} face{}; {}\n",
+        r.path,
+        r.width,
+        r.height,
+        r.faces.len(),
+        if r.faces.len() == 1 { "" } else { "s" },
+        r.scene
+    )
+}
+
+/// The closing line: images, faces, objects, failures, elapsed, rate.
+pub fn totals_line(summary: &Summary) -> String {
+    format!(
         "{} images, {} faces, {} objects, {} failed, {:.2} s, {:.2} images/s\n",
         summary.images,
         summary.faces,
@@ -108,8 +115,7 @@ pub fn human(results: &[ImageResult], summary: &Summary) -> String {
         summary.failed,
         summary.elapsed_seconds,
         summary.images_per_second
-    ));
-    s
+    )
 }
 
 #[cfg(test)]
