@@ -1,16 +1,17 @@
 //! Finding the images to analyse and running the analysis over them in
-//! parallel. Each worker thread owns one [`Analyzer`] (its own ORT sessions,
-//! one intra-op thread each); images are decoded, analysed and dropped one at
-//! a time, and results stream to the caller as they finish.
+//! parallel. By default each worker thread owns one [`Analyzer`] (its own ORT
+//! sessions, one intra-op thread each); images are decoded, analysed and
+//! dropped one at a time, and results stream to the caller, in input order,
+//! as they finish. Nothing per image is kept here: memory does not grow with
+//! the number of images.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Mutex};
 
-use rayon::prelude::*;
-
 use crate::error::SetupError;
-use crate::pipeline::{display_path, Analyzer, ImageResult, Options};
+use crate::pipeline::{self, display_path, Analyzer, ImageResult, Options};
 use crate::runtime::Runtime;
 
 /// File endings picked up when walking a folder. Files named explicitly are
@@ -101,67 +102,309 @@ fn walk(dir: &Path, seen: &mut HashSet<PathBuf>, out: &mut Vec<Input>) {
     }
 }
 
-/// Runs the analysis over `inputs` on `threads` workers and hands every
-/// result to `sink` (on the calling thread) as soon as it is ready, with its
-/// index in `inputs`.
+/// How ONNX Runtime sessions are laid out over the cores. Measured on the
+/// samples (README.md, "Throughput"): one session per worker with a single
+/// intra-op thread is the fastest, so it is the default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Topology {
+    /// N workers, each with its own sessions running on one intra-op
+    /// thread: decode, preprocessing and inference all run in parallel.
+    #[default]
+    PerWorker,
+    /// One worker, images one after another, its sessions using N intra-op
+    /// threads.
+    OneSession,
+    /// N workers decode and preprocess in parallel and share one set of
+    /// sessions (N intra-op threads) behind a lock.
+    SharedSession,
+}
+
+impl Topology {
+    pub const ALL: [Topology; 3] = [
+        Topology::PerWorker,
+        Topology::OneSession,
+        Topology::SharedSession,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Topology::PerWorker => "per-worker",
+            Topology::OneSession => "one-session",
+            Topology::SharedSession => "shared-session",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Topology> {
+        Topology::ALL.into_iter().find(|t| t.name() == s)
+    }
+
+    /// ORT intra-op threads for each session, for `threads` cores.
+    pub fn intra_threads(self, threads: usize) -> usize {
+        match self {
+            Topology::PerWorker => 1,
+            Topology::OneSession | Topology::SharedSession => threads.max(1),
+        }
+    }
+
+    /// Worker threads taking images, for `threads` cores.
+    pub fn workers(self, threads: usize) -> usize {
+        match self {
+            Topology::OneSession => 1,
+            Topology::PerWorker | Topology::SharedSession => threads.max(1),
+        }
+    }
+}
+
+/// Parallelism of a run: how many cores, and how sessions use them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Plan {
+    pub threads: usize,
+    pub topology: Topology,
+}
+
+impl Plan {
+    pub fn new(threads: usize) -> Self {
+        Plan {
+            threads: threads.max(1),
+            topology: Topology::default(),
+        }
+    }
+}
+
+/// The default number of threads: every core this process may use.
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Workers and their analyzers, built once and reused over any number of
+/// runs (the benchmark runs the same images several times).
+pub struct Engine<'rt> {
+    rt: &'rt Runtime,
+    options: Options,
+    plan: Plan,
+    pool: rayon::ThreadPool,
+    /// Analyzers not in use (per-worker and one-session topologies). At most
+    /// one per worker is ever built.
+    idle: Mutex<Vec<Analyzer>>,
+    /// The shared analyzer of the shared-session topology.
+    shared: Option<Mutex<Analyzer>>,
+    cancelled: AtomicBool,
+}
+
+impl<'rt> Engine<'rt> {
+    /// Builds the pool and a first analyzer, so that a setup problem (a
+    /// missing model) is reported once, before any image.
+    pub fn new(rt: &'rt Runtime, options: &Options, plan: Plan) -> Result<Self, SetupError> {
+        let plan = Plan {
+            threads: plan.threads.max(1),
+            ..plan
+        };
+        let options = Options {
+            intra_threads: plan.topology.intra_threads(plan.threads),
+            ..options.clone()
+        };
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(plan.topology.workers(plan.threads))
+            .thread_name(|i| format!("onlooker-worker-{i}"))
+            .build()
+            .map_err(|e| SetupError::Io(std::io::Error::other(e)))?;
+        let first = Analyzer::new(rt, options.clone())?;
+        let (idle, shared) = match plan.topology {
+            Topology::SharedSession => (Vec::new(), Some(Mutex::new(first))),
+            _ => (vec![first], None),
+        };
+        Ok(Engine {
+            rt,
+            options,
+            plan,
+            pool,
+            idle: Mutex::new(idle),
+            shared,
+            cancelled: AtomicBool::new(false),
+        })
+    }
+
+    /// Builds every worker's analyzer now rather than on its first image,
+    /// so that a measurement does not include opening sessions.
+    pub fn build_all(&self) -> Result<(), SetupError> {
+        if self.shared.is_some() {
+            return Ok(());
+        }
+        let workers = self.pool.current_num_threads();
+        let mut idle = lock(&self.idle);
+        while idle.len() < workers {
+            idle.push(Analyzer::new(self.rt, self.options.clone())?);
+        }
+        Ok(())
+    }
+
+    /// Stops the current run after the images already started (for
+    /// example when the reader of the output has gone away).
+    pub fn cancel(&self) {
+        self.cancelled.store(true, Ordering::Relaxed);
+    }
+
+    pub fn plan(&self) -> Plan {
+        self.plan
+    }
+
+    pub fn options(&self) -> &Options {
+        &self.options
+    }
+
+    /// Analyses `inputs` and hands every result to `sink`, on the calling
+    /// thread, in input order, as soon as it and every earlier one are done.
+    /// Workers take the next image from a shared counter, so results arrive
+    /// nearly in order and only the few that finish early wait in memory.
+    pub fn run(
+        &self,
+        inputs: &[Input],
+        mut sink: impl FnMut(usize, ImageResult),
+    ) -> Result<(), SetupError> {
+        self.cancelled.store(false, Ordering::Relaxed);
+        let next = AtomicUsize::new(0);
+        let failure: Mutex<Option<SetupError>> = Mutex::new(None);
+        let (tx, rx) = mpsc::channel::<(usize, ImageResult)>();
+        let workers = self.pool.current_num_threads();
+
+        std::thread::scope(|scope| {
+            let (next, failure) = (&next, &failure);
+            scope.spawn(move || {
+                self.pool.scope(|s| {
+                    for _ in 0..workers {
+                        let tx = tx.clone();
+                        s.spawn(move |_| self.worker(inputs, next, failure, tx));
+                    }
+                });
+            });
+            let mut pending = BTreeMap::new();
+            let mut expected = 0;
+            for (i, r) in rx {
+                pending.insert(i, r);
+                while let Some(r) = pending.remove(&expected) {
+                    sink(expected, r);
+                    expected += 1;
+                }
+            }
+            // Only after a setup failure can an index be missing: hand over
+            // what did finish rather than drop it.
+            for (i, r) in pending {
+                sink(i, r);
+            }
+        });
+        match failure.into_inner().unwrap_or_else(|p| p.into_inner()) {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    fn worker(
+        &self,
+        inputs: &[Input],
+        next: &AtomicUsize,
+        failure: &Mutex<Option<SetupError>>,
+        tx: mpsc::Sender<(usize, ImageResult)>,
+    ) {
+        let mut own: Option<Analyzer> = None;
+        loop {
+            if self.cancelled.load(Ordering::Relaxed) || lock(failure).is_some() {
+                break;
+            }
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(input) = inputs.get(i) else { break };
+            let result = match self.analyze(input, &mut own) {
+                Ok(r) => r,
+                Err(e) => {
+                    lock(failure).get_or_insert(e);
+                    break;
+                }
+            };
+            // The receiver only goes away if the caller is gone.
+            if tx.send((i, result)).is_err() {
+                break;
+            }
+        }
+        if let Some(a) = own {
+            lock(&self.idle).push(a);
+        }
+    }
+
+    fn analyze(
+        &self,
+        input: &Input,
+        own: &mut Option<Analyzer>,
+    ) -> Result<ImageResult, SetupError> {
+        let path = match input {
+            Input::Unreadable { path, reason } => {
+                return Ok(ImageResult {
+                    path: display_path(path),
+                    error: Some(format!("cannot read: {reason}")),
+                    ..Default::default()
+                })
+            }
+            Input::File(path) => path,
+        };
+        if let Some(shared) = &self.shared {
+            // Decoding needs no session: only the detection holds the lock.
+            let loaded = match catch(|| pipeline::load(path, &self.options)) {
+                Some(Ok(l)) => l,
+                Some(Err(e)) => return Ok(ImageResult::failed(path, &e)),
+                None => return Ok(panicked(path)),
+            };
+            let mut analyzer = lock(shared);
+            return Ok(
+                catch(|| analyzer.analyze_decoded(path, loaded)).unwrap_or_else(|| panicked(path))
+            );
+        }
+        let analyzer = match own {
+            Some(a) => a,
+            None => {
+                let taken = lock(&self.idle).pop();
+                own.insert(match taken {
+                    Some(a) => a,
+                    None => Analyzer::new(self.rt, self.options.clone())?,
+                })
+            }
+        };
+        match catch(|| analyzer.analyze_path(path)) {
+            Some(r) => Ok(r),
+            None => {
+                // Its sessions may be mid-run: build a fresh one next time.
+                *own = None;
+                Ok(panicked(path))
+            }
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A bug in a decoder must cost one image, not the batch.
+fn catch<T>(f: impl FnOnce() -> T) -> Option<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).ok()
+}
+
+fn panicked(path: &Path) -> ImageResult {
+    ImageResult {
+        path: display_path(path),
+        error: Some("internal error while analysing this image (a bug: please report it)".into()),
+        ..Default::default()
+    }
+}
+
+/// Runs the analysis over `inputs` on `threads` workers with the default
+/// topology and hands every result to `sink` (on the calling thread), in
+/// input order, with its index in `inputs`.
 pub fn run(
     rt: &Runtime,
     options: &Options,
     inputs: &[Input],
     threads: usize,
-    mut sink: impl FnMut(usize, ImageResult),
+    sink: impl FnMut(usize, ImageResult),
 ) -> Result<(), SetupError> {
-    let threads = threads.max(1);
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .thread_name(|i| format!("onlooker-worker-{i}"))
-        .build()
-        .map_err(|e| SetupError::Io(std::io::Error::other(e)))?;
-    // Build one analyzer first so a setup problem is reported once, up front.
-    let first = Analyzer::new(rt, options.clone())?;
-    let idle = Mutex::new(vec![first]);
-    let (tx, rx) = mpsc::channel::<(usize, ImageResult)>();
-
-    std::thread::scope(|scope| {
-        let idle = &idle;
-        let worker = scope.spawn(move || -> Result<(), SetupError> {
-            pool.install(|| {
-                inputs
-                    .par_iter()
-                    .enumerate()
-                    .try_for_each_with(tx, |tx, (i, input)| {
-                        let result = match input {
-                            Input::Unreadable { path, reason } => ImageResult {
-                                path: display_path(path),
-                                error: Some(format!("cannot read: {reason}")),
-                                ..Default::default()
-                            },
-                            Input::File(path) => {
-                                let taken = idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
-                                let mut analyzer = match taken {
-                                    Some(a) => a,
-                                    None => Analyzer::new(rt, options.clone())?,
-                                };
-                                let r = analyzer.analyze_path(path);
-                                idle.lock()
-                                    .unwrap_or_else(|p| p.into_inner())
-                                    .push(analyzer);
-                                r
-                            }
-                        };
-                        // The receiver only goes away if the caller is gone.
-                        let _ = tx.send((i, result));
-                        Ok(())
-                    })
-            })
-        });
-        for (i, r) in rx {
-            sink(i, r);
-        }
-        worker
-            .join()
-            .unwrap_or_else(|_| Err(SetupError::Io(std::io::Error::other("worker panicked"))))
-    })
+    Engine::new(rt, options, Plan::new(threads))?.run(inputs, sink)
 }
 
 #[cfg(test)]

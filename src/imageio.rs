@@ -222,7 +222,7 @@ fn decode_pixels(
     let img = DynamicImage::from_decoder(decoder).map_err(|e| map_err(e, limits))?;
     // Converting first and rotating second keeps at most two full-size
     // buffers alive at once.
-    let mut img = DynamicImage::ImageRgb8(img.into_rgb8());
+    let mut img = DynamicImage::ImageRgb8(crate::preprocess::into_rgb8(img));
     img.apply_orientation(orientation);
     Ok((img.into_rgb8(), orientation))
 }

@@ -4,6 +4,7 @@
 pub mod align;
 pub mod attributes;
 pub mod batch;
+pub mod bench;
 pub mod error;
 pub mod exif;
 pub mod face;
@@ -14,8 +15,10 @@ pub mod manifest;
 pub mod objects;
 pub mod pipeline;
 pub mod preprocess;
+pub mod projection;
 pub mod report;
 pub mod runtime;
+pub mod stream;
 
 pub use error::{ImageError, SetupError};
 pub use pipeline::{Analyzer, ImageResult, Options};

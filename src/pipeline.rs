@@ -76,6 +76,17 @@ pub fn display_path(path: &Path) -> String {
     path.to_string_lossy().into_owned()
 }
 
+/// Reads and decodes one file as the analysis needs it; no session is
+/// involved, so workers can do this in parallel outside any lock.
+pub fn load(path: &Path, options: &Options) -> Result<imageio::LoadedImage, ImageError> {
+    decode(imageio::read_file(path, &options.limits)?, options)
+}
+
+/// Decodes file bytes as the analysis needs them (limits, orientation, RGB).
+pub fn decode(bytes: Vec<u8>, options: &Options) -> Result<imageio::LoadedImage, ImageError> {
+    imageio::decode(bytes, &options.limits)
+}
+
 /// One worker's models. Sessions are not shared between threads: each
 /// worker owns its own (see ARCHITECTURE.md, "Batch").
 pub struct Analyzer {
@@ -113,15 +124,28 @@ impl Analyzer {
         // where and when it was made. A metadata problem only ends up in
         // `metadata.error`; the pixels are analysed regardless.
         let metadata = exif::read(&bytes);
-        let loaded = match imageio::decode(bytes, &self.options.limits) {
-            Ok(l) => l,
-            Err(e) => {
-                return ImageResult {
-                    metadata,
-                    ..ImageResult::failed(path, &e)
-                }
-            }
-        };
+        match decode(bytes, &self.options) {
+            Ok(loaded) => self.analyze_loaded(path, loaded, metadata),
+            Err(e) => ImageResult {
+                metadata,
+                ..ImageResult::failed(path, &e)
+            },
+        }
+    }
+
+    /// Analyses an image already decoded by [`decode`]: the part of the
+    /// work that needs the sessions (see `batch`, shared-session topology).
+    pub fn analyze_decoded(&mut self, path: &Path, loaded: imageio::LoadedImage) -> ImageResult {
+        let metadata = exif::read(&loaded.bytes);
+        self.analyze_loaded(path, loaded, metadata)
+    }
+
+    fn analyze_loaded(
+        &mut self,
+        path: &Path,
+        loaded: imageio::LoadedImage,
+        metadata: exif::Metadata,
+    ) -> ImageResult {
         let (width, height) = loaded.rgb.dimensions();
         let mut result = ImageResult {
             path: display_path(path),

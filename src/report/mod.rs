@@ -105,33 +105,43 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> std::io::Result<()> {
 
 /// The terminal summary: one line per image, then the totals.
 pub fn human(results: &[ImageResult], summary: &Summary) -> String {
-    let mut s = String::new();
-    for r in results {
-        if let Some(e) = &r.error {
-            s.push_str(&format!("{}: ERROR {e}\n", r.path));
-            continue;
-        }
-        s.push_str(&format!(
-            "{} ({}x{}): {} face{}; {}\n",
-            r.path,
-            r.width,
-            r.height,
-            r.faces.len(),
-            if r.faces.len() == 1 { "" } else { "s" },
-            r.scene
-        ));
-        for (i, f) in r.faces.iter().enumerate() {
-            if !f.attributes.is_empty() {
-                s.push_str(&format!(
-                    "  face {}: {}\n",
-                    i + 1,
-                    f.attributes.summary_line()
-                ));
-            }
+    let mut s: String = results.iter().map(image_line).collect();
+    s.push_str(&findings::human(results, &summary.findings));
+    s.push_str(&totals_line(summary));
+    s.push_str(&caveats_text(summary));
+    s
+}
+
+/// One image's lines of the terminal summary (printed as results stream):
+/// what was found, then each face's attributes when computed.
+pub fn image_line(r: &ImageResult) -> String {
+    if let Some(e) = &r.error {
+        return format!("{}: ERROR {e}\n", r.path);
+    }
+    let mut s = format!(
+        "{} ({}x{}): {} face{}; {}\n",
+        r.path,
+        r.width,
+        r.height,
+        r.faces.len(),
+        if r.faces.len() == 1 { "" } else { "s" },
+        r.scene
+    );
+    for (i, f) in r.faces.iter().enumerate() {
+        if !f.attributes.is_empty() {
+            s.push_str(&format!(
+                "  face {}: {}\n",
+                i + 1,
+                f.attributes.summary_line()
+            ));
         }
     }
-    s.push_str(&findings::human(results, &summary.findings));
-    s.push_str(&format!(
+    s
+}
+
+/// The closing line: images, faces, objects, failures, elapsed, rate.
+pub fn totals_line(summary: &Summary) -> String {
+    format!(
         "{} images, {} faces, {} objects, {} failed, {:.2} s, {:.2} images/s\n",
         summary.images,
         summary.faces,
@@ -139,7 +149,12 @@ pub fn human(results: &[ImageResult], summary: &Summary) -> String {
         summary.failed,
         summary.elapsed_seconds,
         summary.images_per_second
-    ));
+    )
+}
+
+/// The caveats on face attributes, shown whenever attributes were computed.
+pub fn caveats_text(summary: &Summary) -> String {
+    let mut s = String::new();
     if !summary.attribute_caveats.is_empty() {
         s.push_str("\nAge, gender and expression are guesses from appearance. Read them with this in mind:\n");
         for c in &summary.attribute_caveats {
