@@ -383,7 +383,7 @@ mod tests {
                 h: 10.0,
             },
         };
-        let kept = suppress(vec![o(0, 0.0, 0.9), o(0, 1.0, 0.8), o(16, 0.0, 0.7)]);
+        let kept = suppress(vec![o(0, 0.0, 0.9), o(0, 1.0, 0.8), o(16, 3.0, 0.7)]);
         assert_eq!(kept.len(), 2);
         assert_eq!(kept[0].score, 0.9);
         assert_eq!(kept[1].label, "dog");

@@ -44,6 +44,7 @@ fn jsonl_streams_one_valid_object_per_image_in_input_order() {
     let json = out.path().join("results.json");
     let run = onlooker()
         .arg("analyze")
+        .arg("--no-report")
         .arg(d.path())
         .arg("--jsonl")
         .arg(&jsonl)
@@ -111,6 +112,7 @@ fn jsonl_to_stdout_and_quiet_keep_stdout_machine_readable() {
     let d = small_batch();
     let run = onlooker()
         .arg("analyze")
+        .arg("--no-report")
         .arg(d.path().join("dog.jpg"))
         .arg(d.path().join("chelsea.png"))
         .args(["--jsonl", "-", "--quiet"])
@@ -138,6 +140,7 @@ fn jsonl_never_overwrites_an_image() {
     let before = std::fs::read(&target).unwrap();
     let run = onlooker()
         .arg("analyze")
+        .arg("--no-report")
         .arg(samples().join("grace_hopper.jpg"))
         .arg("--jsonl")
         .arg(&target)
