@@ -1,5 +1,6 @@
-//! The per-image entry point on arbitrary bytes: format sniffing, header
-//! checks against the limits, decoding, EXIF orientation, RGB8 conversion.
+//! The per-image entry point on arbitrary bytes, as the pipeline runs it on
+//! every file: the metadata reader (`exif::read`), then format sniffing,
+//! header checks against the limits, decoding, EXIF orientation, RGB8.
 //! A panic (caught by `decode` in production, but seen here through
 //! libFuzzer's panic hook), a crash, a hang or an allocation far over the
 //! limit is a finding.
@@ -7,6 +8,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use onlooker::exif;
 use onlooker::imageio::{decode, DecodeLimits};
 
 /// Smaller than the defaults so that each input stays fast: 4096 pixels a
@@ -16,6 +18,7 @@ const MAX_SIDE: u32 = 4096;
 const MAX_ALLOC_MIB: u64 = 64;
 
 fuzz_target!(|data: &[u8]| {
+    let _ = exif::read(data);
     let limits = DecodeLimits::new(MAX_SIDE, MAX_ALLOC_MIB, 16);
     if let Ok(img) = decode(data.to_vec(), &limits) {
         let (w, h) = img.rgb.dimensions();
