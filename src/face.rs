@@ -134,7 +134,8 @@ pub fn decode(strides: &[StrideOutputs], input_w: u32, input_h: u32, threshold: 
             .min(so.kps.len() / 10);
         for i in 0..n {
             let score = (so.cls[i].clamp(0.0, 1.0) * so.obj[i].clamp(0.0, 1.0)).sqrt();
-            if score < threshold {
+            // A NaN score (a broken model file) must not pass as a face.
+            if score.is_nan() || score < threshold {
                 continue;
             }
             let (row, col) = ((i / cols) as f32, (i % cols) as f32);
@@ -426,5 +427,107 @@ mod tests {
             kept.iter().map(|f| f.score).collect::<Vec<_>>(),
             vec![0.9, 0.8]
         );
+    }
+
+    #[test]
+    fn suppress_uses_iou_0_3_and_keeps_the_best_faces_landmarks() {
+        let f = |x: f32, score: f32, eye: f32| Face {
+            bbox: BBox {
+                x,
+                y: 0.0,
+                w: 10.0,
+                h: 10.0,
+            },
+            score,
+            landmarks: Landmarks {
+                left_eye: Point(eye, eye),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        // Shifted by 5: IoU 50/150 = 0.33 > 0.3, one face.
+        let kept = suppress(vec![f(0.0, 0.7, 1.0), f(5.0, 0.8, 2.0)]);
+        assert_eq!(kept.len(), 1);
+        assert_eq!(kept[0].landmarks.left_eye, Point(2.0, 2.0));
+        // Shifted by 6: IoU 40/160 = 0.25, two faces side by side.
+        assert_eq!(suppress(vec![f(0.0, 0.7, 1.0), f(6.0, 0.8, 2.0)]).len(), 2);
+        assert!(suppress(vec![]).is_empty());
+    }
+
+    #[test]
+    fn non_square_inputs_index_cells_by_the_input_width() {
+        // 96 x 64 at stride 32: 3 columns, 2 rows; cell 4 = row 1, col 1.
+        let n = 6;
+        let (mut cls, mut obj) = (vec![0.0; n], vec![0.0; n]);
+        let (bbox, kps) = (vec![0.0; n * 4], vec![0.0; n * 10]);
+        cls[4] = 1.0;
+        obj[4] = 1.0;
+        let so = StrideOutputs {
+            stride: 32,
+            cls: &cls,
+            obj: &obj,
+            bbox: &bbox,
+            kps: &kps,
+        };
+        let f = decode(&[so], 96, 64, 0.6);
+        assert_eq!(f.len(), 1);
+        // cx = 32, cy = 32, w = h = exp(0) * 32
+        assert_eq!(f[0].bbox, BBox::from_center(32.0, 32.0, 32.0, 32.0));
+        assert_eq!(f[0].landmarks.nose, Point(32.0, 32.0));
+    }
+
+    #[test]
+    fn working_size_caps_large_photos_and_scales_small_ones_up() {
+        let size = |w, h| {
+            let (lb, iw, ih) = working_size(w, h, MIN_WORKING_SIDE, MAX_WORKING_SIDE);
+            (lb.resized_w, lb.resized_h, iw, ih)
+        };
+        assert_eq!(size(3000, 2171), (1920, 1389, 1920, 1408));
+        assert_eq!(size(2171, 3000), (1389, 1920, 1408, 1920));
+        assert_eq!(size(6000, 4342), (1920, 1389, 1920, 1408));
+        // Between the bounds: native size, padded to multiples of 32.
+        assert_eq!(size(1000, 801), (1000, 801, 1024, 832));
+        assert_eq!(size(512, 512), (640, 640, 640, 640));
+        assert_eq!(size(320, 232), (640, 464, 640, 480));
+        assert_eq!(size(1, 1), (640, 640, 640, 640));
+        let (lb, _, _) = working_size(3000, 2171, MIN_WORKING_SIDE, MAX_WORKING_SIDE);
+        assert!((lb.scale - 0.64).abs() < 1e-6);
+    }
+
+    #[test]
+    fn unmap_undoes_tile_offset_then_scale_and_clips() {
+        let lb = Letterbox {
+            scale: 0.5,
+            resized_w: 50,
+            resized_h: 50,
+        };
+        let f = Face {
+            bbox: BBox {
+                x: 10.0,
+                y: 20.0,
+                w: 8.0,
+                h: 8.0,
+            },
+            landmarks: Landmarks {
+                nose: Point(14.0, 24.0),
+                ..Default::default()
+            },
+            score: 0.9,
+            ..Default::default()
+        };
+        let u = unmap(&f, &lb, 5.0, 0.0, 100, 100);
+        assert_eq!(
+            u.bbox,
+            BBox {
+                x: 30.0,
+                y: 40.0,
+                w: 16.0,
+                h: 16.0
+            }
+        );
+        assert_eq!(u.landmarks.nose, Point(38.0, 48.0));
+        assert_eq!(u.score, 0.9);
+        // Parts outside the image are cut off.
+        assert_eq!(unmap(&f, &lb, 40.0, 0.0, 100, 100).bbox.right(), 100.0);
     }
 }
