@@ -238,7 +238,7 @@ impl ObjectDetector {
     }
 
     /// The tile passes over `img`: people only, in its pixels, without those
-    /// cut off by a tile side or that are a part of a person in `whole`.
+    /// cut off by a tile side or already found (by `whole` or another tile).
     fn detect_tiles(
         &mut self,
         img: &RgbImage,
@@ -300,12 +300,13 @@ impl ObjectDetector {
     }
 
     /// Detects objects in an upright image; boxes in its pixels, clipped to
-    /// it. A large image is also seen in tiles (see [`Tiling`]), which add
-    /// people only: at the higher resolution other classes gained mostly
-    /// false finds (hats read as frisbees) and fragments. A tile's person is
-    /// dropped when cut off at an inner tile side (it is seen whole by a
-    /// neighbouring tile or the whole-image pass) or when it is only a part
-    /// of a person the whole-image pass found.
+    /// it. A large image where the whole-image pass found people is also
+    /// seen in tiles (see [`Tiling`]), which add people only: at the higher
+    /// resolution other classes gained mostly false finds (hats read as
+    /// frisbees) and fragments. A tile's person is dropped when cut off at
+    /// an inner tile side (it is seen whole by a neighbouring tile or the
+    /// whole-image pass), or when it and a person already found are one
+    /// the part of the other.
     pub fn detect(&mut self, img: &RgbImage) -> Result<Vec<Object>, ImageError> {
         let (w, h) = img.dimensions();
         if w == 0 || h == 0 {
