@@ -215,7 +215,7 @@ fn onlooker(args: &[&str]) -> (Option<i32>, serde_json::Value, String) {
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env_remove("ONLOOKER_MODELS")
         .env_remove("ORT_DYLIB_PATH")
-        .args(["analyze", "--threads", "2", "--json", "-"])
+        .args(["analyze", "--no-report", "--threads", "2", "--json", "-"])
         .args(args)
         .output()
         .unwrap();
