@@ -77,8 +77,8 @@ pub fn decode(output: &[f32], input_w: u32, input_h: u32, threshold: f32) -> Vec
                 return objects;
             };
             let obj = r[4];
-            if obj < threshold {
-                // score = obj * cls <= obj, so nothing in this cell can pass.
+            // score = obj * cls <= obj, so nothing in this cell can pass.
+            if obj.is_nan() || obj < threshold {
                 continue;
             }
             let (class_id, cls) = r[5..]
@@ -87,21 +87,28 @@ pub fn decode(output: &[f32], input_w: u32, input_h: u32, threshold: f32) -> Vec
                 .enumerate()
                 .fold((0, f32::MIN), |a, (i, v)| if v > a.1 { (i, v) } else { a });
             let score = obj * cls;
-            if score < threshold {
+            if score.is_nan() || score < threshold {
                 continue;
             }
             let (row, col) = ((i / cols) as f32, (i % cols) as f32);
             let sf = s as f32;
+            let bbox = BBox::from_center(
+                (r[0] + col) * sf,
+                (r[1] + row) * sf,
+                r[2].exp() * sf,
+                r[3].exp() * sf,
+            );
+            if ![bbox.x, bbox.y, bbox.w, bbox.h]
+                .iter()
+                .all(|v| v.is_finite())
+            {
+                continue;
+            }
             objects.push(Object {
                 label: COCO_LABELS[class_id],
                 class_id,
-                score,
-                bbox: BBox::from_center(
-                    (r[0] + col) * sf,
-                    (r[1] + row) * sf,
-                    r[2].exp() * sf,
-                    r[3].exp() * sf,
-                ),
+                score: score.min(1.0),
+                bbox,
             });
         }
         offset += cols * rows;
@@ -231,7 +238,7 @@ impl ObjectDetector {
     }
 
     /// The tile passes over `img`: people only, in its pixels, without those
-    /// cut off by a tile side or that are a part of a person in `whole`.
+    /// cut off by a tile side or already found (by `whole` or another tile).
     fn detect_tiles(
         &mut self,
         img: &RgbImage,
@@ -293,12 +300,13 @@ impl ObjectDetector {
     }
 
     /// Detects objects in an upright image; boxes in its pixels, clipped to
-    /// it. A large image is also seen in tiles (see [`Tiling`]), which add
-    /// people only: at the higher resolution other classes gained mostly
-    /// false finds (hats read as frisbees) and fragments. A tile's person is
-    /// dropped when cut off at an inner tile side (it is seen whole by a
-    /// neighbouring tile or the whole-image pass) or when it is only a part
-    /// of a person the whole-image pass found.
+    /// it. A large image where the whole-image pass found people is also
+    /// seen in tiles (see [`Tiling`]), which add people only: at the higher
+    /// resolution other classes gained mostly false finds (hats read as
+    /// frisbees) and fragments. A tile's person is dropped when cut off at
+    /// an inner tile side (it is seen whole by a neighbouring tile or the
+    /// whole-image pass), or when it and a person already found are one
+    /// the part of the other.
     pub fn detect(&mut self, img: &RgbImage) -> Result<Vec<Object>, ImageError> {
         let (w, h) = img.dimensions();
         if w == 0 || h == 0 {
@@ -371,22 +379,133 @@ mod tests {
     }
 
     #[test]
-    fn nms_is_class_aware() {
-        let o = |class_id: usize, x: f32, score: f32| Object {
+    fn the_middle_stride_and_corrupt_values_are_handled() {
+        let mut out = empty_output();
+        // Stride 16 starts after 52*52 = 2704 cells; cell 27 = row 1, col 1.
+        set(&mut out, 2704 + 27, [0.25, 0.75, 0.0, 0.0], 1.0, 41, 0.6);
+        // NaN scores and an exploding box size are skipped, not reported.
+        set(&mut out, 5, [0.0; 4], f32::NAN, 2, 0.9);
+        set(&mut out, 6, [0.0; 4], 0.9, 2, f32::NAN);
+        set(&mut out, 7, [0.0, 0.0, 1000.0, 0.0], 0.9, 2, 0.9);
+        let objs = decode(&out, 416, 416, 0.3);
+        assert_eq!(objs.len(), 1, "{objs:?}");
+        assert_eq!(objs[0].label, "cup");
+        assert_eq!(objs[0].bbox, BBox::from_center(20.0, 28.0, 16.0, 16.0));
+    }
+
+    fn obj(class_id: usize, bbox: [f32; 4], score: f32) -> Object {
+        Object {
             label: COCO_LABELS[class_id],
             class_id,
             score,
             bbox: BBox {
-                x,
-                y: 0.0,
-                w: 10.0,
-                h: 10.0,
+                x: bbox[0],
+                y: bbox[1],
+                w: bbox[2],
+                h: bbox[3],
             },
-        };
-        let kept = suppress(vec![o(0, 0.0, 0.9), o(0, 1.0, 0.8), o(16, 3.0, 0.7)]);
+        }
+    }
+
+    #[test]
+    fn nms_is_class_aware() {
+        let kept = nms_per_class(
+            vec![
+                obj(0, [0.0, 0.0, 10.0, 10.0], 0.9),
+                obj(0, [1.0, 0.0, 10.0, 10.0], 0.8),
+                obj(16, [0.0, 0.0, 10.0, 10.0], 0.7),
+            ],
+            NMS_IOU,
+        );
         assert_eq!(kept.len(), 2);
         assert_eq!(kept[0].score, 0.9);
         assert_eq!(kept[1].label, "dog");
+    }
+
+    #[test]
+    fn one_box_read_as_two_classes_is_reported_once() {
+        // The samples' own cases: dog.jpg's dog also scored as a cat (IoU
+        // 0.95), horses.jpg's grey horse also as a cow (IoU 0.96).
+        let dog = obj(16, [133.0, 206.8, 192.2, 335.4], 0.83);
+        let cat = obj(15, [131.2, 212.7, 190.8, 328.3], 0.38);
+        // Two real objects of different classes overlap far less: coffee.png's
+        // cup on its table (0.30), giraffe.jpg's zebra before the giraffe (0.35).
+        let table = obj(60, [0.1, 0.3, 598.1, 397.8], 0.73);
+        let cup = obj(41, [162.1, 15.5, 260.0, 277.2], 0.90);
+        let kept = suppress(vec![cat, table.clone(), dog.clone(), cup.clone()]);
+        assert_eq!(kept, vec![cup, dog, table]);
+        // Turned off, both readings stay.
+        let both = suppress_cross_class(
+            vec![
+                obj(16, [0.0, 0.0, 10.0, 10.0], 0.8),
+                obj(15, [0.0, 0.0, 10.0, 10.0], 0.4),
+            ],
+            1.1,
+        );
+        assert_eq!(both.len(), 2);
+    }
+
+    fn b(x: f32, y: f32, w: f32, h: f32) -> BBox {
+        BBox { x, y, w, h }
+    }
+
+    fn close(a: BBox, e: BBox) -> bool {
+        [a.x - e.x, a.y - e.y, a.w - e.w, a.h - e.h]
+            .iter()
+            .all(|d| d.abs() < 1e-3)
+    }
+
+    /// The whole input area covered by the resized image maps onto the
+    /// whole image, for any shape.
+    fn maps_onto_the_image(w: u32, h: u32) -> BBox {
+        let lb = Letterbox::fit(w, h, INPUT, INPUT);
+        let input = b(0.0, 0.0, lb.resized_w as f32, lb.resized_h as f32);
+        to_image(&input, &Region::whole(w, h), &lb)
+    }
+
+    #[test]
+    fn letterbox_mapping_for_landscape_portrait_tiny_thin_and_huge_images() {
+        for (w, h) in [
+            (768, 576),
+            (576, 768),
+            (1, 1),
+            (5, 300),
+            (300, 5),
+            (1, 20_000),
+            (20_000, 100),
+            (20_000, 20_000),
+        ] {
+            let got = maps_onto_the_image(w, h);
+            assert!(
+                close(got, b(0.0, 0.0, w as f32, h as f32)),
+                "{w}x{h}: {got:?}"
+            );
+        }
+        // Landscape 768x576 is scaled by 416/768: an input box maps back by 768/416.
+        let lb = Letterbox::fit(768, 576, INPUT, INPUT);
+        assert_eq!((lb.resized_w, lb.resized_h), (416, 312));
+        let got = to_image(&b(52.0, 104.0, 104.0, 52.0), &Region::whole(768, 576), &lb);
+        assert!(close(got, b(96.0, 192.0, 192.0, 96.0)), "{got:?}");
+        // 5x300 is letterboxed to 7x416: across, 7 input pixels are 5 image
+        // pixels, not 7 / (416/300) = 5.05.
+        let lb = Letterbox::fit(5, 300, INPUT, INPUT);
+        assert_eq!((lb.resized_w, lb.resized_h), (7, 416));
+        let got = to_image(&b(3.5, 208.0, 3.5, 208.0), &Region::whole(5, 300), &lb);
+        assert!(close(got, b(2.5, 150.0, 2.5, 150.0)), "{got:?}");
+    }
+
+    #[test]
+    fn a_tile_maps_back_with_its_offset() {
+        let tile = Region {
+            x: 900,
+            y: 100,
+            w: 832,
+            h: 624,
+        };
+        let lb = Letterbox::fit(832, 624, INPUT, INPUT);
+        assert_eq!(lb.scale, 0.5);
+        let got = to_image(&b(10.0, 20.0, 30.0, 40.0), &tile, &lb);
+        assert!(close(got, b(920.0, 140.0, 60.0, 80.0)), "{got:?}");
     }
 
     #[test]
