@@ -6,7 +6,7 @@ PYTHON ?= python3
 CARGO ?= cargo
 ONLOOKER := target/release/onlooker
 
-.PHONY: all models build demo test lint bench clean-models fuzz
+.PHONY: all models build demo test lint bench bench-compare bench-memory clean-models fuzz
 
 all: build
 
@@ -48,3 +48,22 @@ fuzz:
 	cd fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run -O decode corpus/decode -- \
 		-dict=decode.dict -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
 		-malloc_limit_mb=512 -max_len=32768 -print_final_stats=1
+
+# The Python reference pipeline (benches/reference/) and onlooker on the same
+# images, alternating; prints both rates and their ratio. The reference's
+# pinned dependencies go into a git-ignored virtualenv.
+REF_VENV := benches/reference/.venv
+BENCH_PATHS ?= samples
+
+bench-compare: build $(REF_VENV)/.installed
+	$(REF_VENV)/bin/python benches/reference/compare.py --python $(REF_VENV)/bin/python --onlooker $(ONLOOKER) $(BENCH_PATHS)
+
+$(REF_VENV)/.installed: benches/reference/requirements.txt
+	$(PYTHON) -m venv $(REF_VENV)
+	$(REF_VENV)/bin/pip install --quiet -r benches/reference/requirements.txt
+	touch $@
+
+# Peak memory (VmHWM) of `onlooker analyze --jsonl` over 20 and 2000 images
+# (links to the samples), and their ratio.
+bench-memory: build
+	scripts/bench_memory.sh $(ONLOOKER)
