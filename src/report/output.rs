@@ -11,7 +11,7 @@ use rayon::prelude::*;
 use serde_json::Value;
 
 use super::html::{self, Annotated};
-use super::{annotate, csv, write_atomic};
+use super::{annotate, csv, write_atomic, write_atomic_unsynced};
 use crate::batch::Input;
 use crate::imageio::{self, DecodeLimits};
 
@@ -249,9 +249,9 @@ fn annotated_copy(
     }
     loaded.bytes = Vec::new();
     annotate::annotate(&mut loaded.rgb, img);
-    let jpeg = annotate::encode_jpeg(&loaded.rgb).map_err(|e| e.to_string())?;
+    let jpeg = annotate::encode_jpeg(&loaded.rgb)?;
     drop(loaded);
-    write_atomic(dest, &jpeg).map_err(|e| format!("cannot write {}: {e}", dest.display()))
+    write_atomic_unsynced(dest, &jpeg).map_err(|e| format!("cannot write {}: {e}", dest.display()))
 }
 
 /// With `--force` over an earlier report: copies from that run that this
@@ -329,6 +329,7 @@ mod tests {
         assert_eq!(copy_name(2, 3, "../<script>.jpg"), "003-_script_.jpg");
         assert_eq!(copy_name(0, 1, "/"), "001-image.jpg");
         assert_eq!(copy_name(0, 1, "照片.jpg"), "001-image.jpg");
+        assert_eq!(copy_name(0, 1, "été.jpg"), "001-_t_.jpg");
     }
 
     #[test]
