@@ -205,7 +205,7 @@ nothing from the network.</p>\n</header>\n",
     if !sections.projection.is_empty() {
         h.push_str("<section id=\"scale\" aria-labelledby=\"scale-h\">\n<h2 id=\"scale-h\">At scale</h2>\n");
         for (k, v) in &sections.projection {
-            let _ = writeln!(h, "<h3>{}</h3>", escape(&humanize(k)));
+            let _ = writeln!(h, "<h3>{}</h3>", escape(&capitalise(&humanize(k))));
             block(&mut h, v);
         }
         h.push_str("</section>\n");
@@ -213,7 +213,7 @@ nothing from the network.</p>\n</header>\n",
     if !sections.other.is_empty() {
         h.push_str("<section id=\"more\" aria-labelledby=\"more-h\">\n<h2 id=\"more-h\">More results</h2>\n");
         for (k, v) in &sections.other {
-            let _ = writeln!(h, "<h3>{}</h3>", escape(&humanize(k)));
+            let _ = writeln!(h, "<h3>{}</h3>", escape(&capitalise(&humanize(k))));
             block(&mut h, v);
         }
         h.push_str("</section>\n");
@@ -460,7 +460,7 @@ fn sentence(h: &mut String, item: &Value) {
                 h.push_str("<br><span class=\"evidence\">");
                 let parts: Vec<String> = rest
                     .iter()
-                    .map(|(k, v)| format!("{}: {}", escape(&humanize(k)), inline(v)))
+                    .map(|(k, v)| format!("{}: {}", escape(&humanize(k)), keyed(k, v)))
                     .collect();
                 h.push_str(&parts.join("; "));
                 h.push_str("</span>");
@@ -840,7 +840,8 @@ fn metadata(h: &mut String, m: &Value) {
         flatten(k, v, &mut flat);
     }
     for (k, v) in flat {
-        rows.push((k, inline(v)));
+        let cell = keyed(&k, v);
+        rows.push((k, cell));
     }
     h.push_str("<table>\n<tbody>\n");
     for (k, v) in rows {
@@ -870,6 +871,19 @@ fn flatten<'a>(prefix: &str, v: &'a Value, out: &mut Vec<(String, &'a Value)>) {
 
 fn reads_as_one(o: &Map<String, Value>) -> bool {
     o.contains_key("label") || o.contains_key("level") || o.is_empty()
+}
+
+/// [`inline`], with coordinates kept to 1 m (5 decimals): rounding a
+/// position would understate what the file gives away.
+fn keyed(key: &str, v: &Value) -> String {
+    let last = key.rsplit('.').next().unwrap_or(key).to_ascii_lowercase();
+    let coordinate = last.contains("latitude")
+        || last.contains("longitude")
+        || matches!(last.as_str(), "lat" | "lon" | "lng");
+    match v.as_f64() {
+        Some(f) if coordinate && f.is_finite() => format!("{f:.5}"),
+        _ => inline(v),
+    }
 }
 
 /// A value as one line of escaped HTML.
@@ -922,7 +936,7 @@ fn inline(v: &Value) -> String {
             }
             o.iter()
                 .filter(|(_, v)| !absent(v))
-                .map(|(k, v)| format!("{} {}", escape(&humanize(k)), inline(v)))
+                .map(|(k, v)| format!("{} {}", escape(&humanize(k)), keyed(k, v)))
                 .collect::<Vec<_>>()
                 .join(", ")
         }
@@ -961,7 +975,7 @@ fn block(h: &mut String, v: &Value) {
                     let cell = r
                         .iter()
                         .find(|(k, _)| k == c)
-                        .map_or_else(String::new, |(_, v)| inline(v));
+                        .map_or_else(String::new, |(k, v)| keyed(k, v));
                     let _ = write!(h, "<td>{cell}</td>");
                 }
                 h.push_str("</tr>\n");
@@ -981,7 +995,7 @@ fn block(h: &mut String, v: &Value) {
                 let _ = write!(h, "<dt>{}</dt><dd>", escape(&capitalise(&humanize(k))));
                 match v {
                     Value::Object(_) | Value::Array(_) => block(h, v),
-                    _ => h.push_str(&inline(v)),
+                    _ => h.push_str(&keyed(k, v)),
                 }
                 h.push_str("</dd>\n");
             }
@@ -1012,7 +1026,16 @@ fn fmt_number(f: f64) -> String {
         return String::new();
     }
     if f.fract() == 0.0 && f.abs() < 1e15 {
-        return format!("{}", f as i64);
+        let n = f as i64;
+        return if n.unsigned_abs() >= 10_000 {
+            format!(
+                "{}{}",
+                if n < 0 { "-" } else { "" },
+                group_thousands(n.unsigned_abs())
+            )
+        } else {
+            n.to_string()
+        };
     }
     let a = f.abs();
     if a >= 100.0 {
@@ -1058,6 +1081,10 @@ mod tests {
         assert_eq!(fmt_number(15.127), "15.1");
         assert_eq!(fmt_number(0.834), "0.83");
         assert_eq!(fmt_number(1234.6), "1235");
+        assert_eq!(fmt_number(2026.0), "2026");
+        assert_eq!(fmt_number(560_000_000.0), "560,000,000");
+        assert_eq!(keyed("gps.latitude", &json!(48.858_412)), "48.85841");
+        assert_eq!(keyed("lon", &json!(-2.5)), "-2.50000");
         assert_eq!(group_thousands(1_234_567), "1,234,567");
         assert_eq!(group_thousands(999), "999");
     }
