@@ -217,13 +217,51 @@ pub fn write(
     write_atomic(&csv_path, csv::render(doc).as_bytes()).map_err(write_err(&csv_path))?;
     // The page last: when it is there, everything it points to is too.
     let index = out.index();
-    write_atomic(&index, html::render(doc, &copies).as_bytes()).map_err(write_err(&index))?;
+    let projection = page_projection(doc);
+    let page = html::render_with_projection(doc, &copies, projection.as_ref());
+    write_atomic(&index, page.as_bytes()).map_err(write_err(&index))?;
     Ok(Written {
         index,
         copies,
         annotate_seconds,
         total_seconds: start.elapsed().as_secs_f64(),
     })
+}
+
+/// What this run's rate would mean at archive scale (the `bench` command's
+/// projection, with its default assumptions), for the page. Not part of
+/// `report.json`: it is derived from the summary's rate, and the rate of a
+/// short run (model loading included) understates what `onlooker bench`
+/// measures, which the page says.
+fn page_projection(doc: &Value) -> Option<Value> {
+    use crate::projection::{self, Assumptions};
+    let rate = doc
+        .pointer("/summary/images_per_second")?
+        .as_f64()
+        .filter(|r| r.is_finite() && *r > 0.0)?;
+    let analysed = doc.pointer("/summary/analysed").and_then(Value::as_u64)?;
+    if analysed == 0 {
+        return None;
+    }
+    let p = Assumptions {
+        images_per_second_per_machine: rate,
+        machines: 1,
+        average_photo_bytes: projection::DEFAULT_AVG_PHOTO_MB * projection::MB,
+        video_frames_per_second: projection::DEFAULT_FPS,
+        video_bits_per_second: projection::DEFAULT_VIDEO_MBIT_S * 1e6,
+    }
+    .project();
+    let mut v = serde_json::to_value(p).ok()?;
+    if let Some(notes) = v.get_mut("notes").and_then(Value::as_array_mut) {
+        notes.insert(
+            0,
+            Value::String(format!(
+                "the rate is this run's over {analysed} photos, model loading included; \
+                 `onlooker bench` measures it properly"
+            )),
+        );
+    }
+    Some(v)
 }
 
 fn annotated_copy(
