@@ -321,6 +321,9 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     // Results arrive as workers finish; the documents list them in input
     // order, which the report's annotated copies also rely on.
     kept.sort_by_key(|(i, _)| *i);
+    // The file each kept result came from (a cancelled run keeps fewer
+    // results than there are inputs), for the annotated copies.
+    let kept_sources: Vec<PathBuf> = kept.iter().map(|(i, _)| sources[*i].clone()).collect();
     let kept: Vec<onlooker::ImageResult> = kept.into_iter().map(|(_, r)| r).collect();
     let summary = if keep {
         report::Summary::of(&kept, elapsed)
@@ -341,9 +344,15 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     let written = match &out_dir {
         Some(out) => {
             let doc: serde_json::Value = serde_json::from_str(&json_text)?;
-            let w =
-                report::output::write(out, &doc, &json_text, &sources, &options.limits, threads)
-                    .with_context(|| format!("writing the report in {}", out.path().display()))?;
+            let w = report::output::write(
+                out,
+                &doc,
+                &json_text,
+                &kept_sources,
+                &options.limits,
+                threads,
+            )
+            .with_context(|| format!("writing the report in {}", out.path().display()))?;
             for (r, c) in results.iter().zip(&w.copies) {
                 if let report::html::Annotated::Failed(reason) = c {
                     eprintln!("{}: no annotated copy: {reason}", r.path);

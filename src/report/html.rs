@@ -129,6 +129,17 @@ const LAZY_FROM: usize = 40;
 /// Renders the whole page. `images[i]` is the annotated copy of
 /// `doc.images[i]` (missing entries count as no copy).
 pub fn render(doc: &Value, images: &[Annotated]) -> String {
+    render_with_projection(doc, images, None)
+}
+
+/// [`render`], with a scale projection (a serialised
+/// `projection::Projection`) shown under "At scale" when the document has
+/// none of its own.
+pub fn render_with_projection(
+    doc: &Value,
+    images: &[Annotated],
+    projection: Option<&Value>,
+) -> String {
     let empty = Vec::new();
     let list = doc
         .get("images")
@@ -157,7 +168,10 @@ pub fn render(doc: &Value, images: &[Annotated]) -> String {
         CSS
     );
 
-    let sections = Sections::of(doc, summary, list);
+    let mut sections = Sections::of(doc, summary, list);
+    if let (true, Some(p)) = (sections.projection.is_empty(), projection) {
+        sections.projection.push(("scale_projection", p));
+    }
 
     // Header and table of contents.
     let _ = write!(
@@ -205,15 +219,17 @@ nothing from the network.</p>\n</header>\n",
     if !sections.projection.is_empty() {
         h.push_str("<section id=\"scale\" aria-labelledby=\"scale-h\">\n<h2 id=\"scale-h\">At scale</h2>\n");
         for (k, v) in &sections.projection {
-            let _ = writeln!(h, "<h3>{}</h3>", escape(&humanize(k)));
-            block(&mut h, v);
+            if !scale_table(&mut h, v) {
+                let _ = writeln!(h, "<h3>{}</h3>", escape(&capitalise(&humanize(k))));
+                block(&mut h, v);
+            }
         }
         h.push_str("</section>\n");
     }
     if !sections.other.is_empty() {
         h.push_str("<section id=\"more\" aria-labelledby=\"more-h\">\n<h2 id=\"more-h\">More results</h2>\n");
         for (k, v) in &sections.other {
-            let _ = writeln!(h, "<h3>{}</h3>", escape(&humanize(k)));
+            let _ = writeln!(h, "<h3>{}</h3>", escape(&capitalise(&humanize(k))));
             block(&mut h, v);
         }
         h.push_str("</section>\n");
@@ -438,9 +454,57 @@ fn findings(h: &mut String, f: &Value) {
                 }
                 h.push_str("</ul>\n");
             }
+            ("timeline", Value::Array(items)) if timeline(h, items, obj) => {}
             _ => block(h, v),
         }
     }
+}
+
+/// The timeline with its place and device indices resolved (to a position
+/// and a camera name); false, writing nothing, for another shape.
+fn timeline(h: &mut String, items: &[Value], findings: &Map<String, Value>) -> bool {
+    if !items.iter().all(|i| i.get("taken_at").is_some()) {
+        return false;
+    }
+    let nth = |list: &str, i: Option<u64>| {
+        findings
+            .get(list)
+            .and_then(Value::as_array)
+            .and_then(|l| l.get(i? as usize))
+    };
+    h.push_str("<div class=\"wide\"><table>\n<thead><tr><th scope=\"col\">taken at</th><th scope=\"col\">photo</th><th scope=\"col\">place</th><th scope=\"col\">device</th></tr></thead>\n<tbody>\n");
+    for it in items {
+        let place = nth("places", it.get("place").and_then(Value::as_u64))
+            .and_then(|p| Some((p.get("latitude")?.as_f64()?, p.get("longitude")?.as_f64()?)))
+            .map_or_else(String::new, |(lat, lon)| format!("{lat:.5}, {lon:.5}"));
+        let device = nth("devices", it.get("device").and_then(Value::as_u64))
+            .and_then(|d| d.get("name").or_else(|| d.get("model")))
+            .map_or_else(String::new, inline);
+        let _ = writeln!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{device}</td></tr>",
+            inline(&it["taken_at"]),
+            it.get("image").map_or_else(String::new, inline),
+            escape(&place)
+        );
+    }
+    h.push_str("</tbody>\n</table></div>\n");
+    true
+}
+
+/// Evidence as `photo.jpg (taken_at, gps.latitude)`, one per cited photo.
+fn evidence(v: &Value) -> String {
+    let Some(items) = v.as_array() else {
+        return inline(v);
+    };
+    let parts: Vec<String> = items
+        .iter()
+        .map(|e| match (e.get("image"), e.get("fields")) {
+            (Some(img), Some(fields)) => format!("{} ({})", inline(img), inline(fields)),
+            _ => inline(e),
+        })
+        .collect();
+    parts.join("; ")
 }
 
 /// One finding: its text, then the evidence it cites, in smaller type.
@@ -460,7 +524,14 @@ fn sentence(h: &mut String, item: &Value) {
                 h.push_str("<br><span class=\"evidence\">");
                 let parts: Vec<String> = rest
                     .iter()
-                    .map(|(k, v)| format!("{}: {}", escape(&humanize(k)), inline(v)))
+                    .map(|(k, v)| {
+                        let shown = if k.as_str() == "evidence" {
+                            evidence(v)
+                        } else {
+                            keyed(k, v)
+                        };
+                        format!("{}: {}", escape(&humanize(k)), shown)
+                    })
                     .collect();
                 h.push_str(&parts.join("; "));
                 h.push_str("</span>");
@@ -560,6 +631,59 @@ fn timing(h: &mut String, summary: &Map<String, Value>, n: usize, extra: &[(&str
         block(h, v);
     }
     h.push_str("</section>\n");
+}
+
+/// A serialised `projection::Projection` as a sentence of assumptions, a
+/// table of volumes and the notes. False (nothing written) for any other
+/// shape, which is then shown as it is.
+fn scale_table(h: &mut String, p: &Value) -> bool {
+    let (Some(a), Some(volumes)) = (
+        p.get("assumptions").and_then(Value::as_object),
+        p.get("volumes").and_then(Value::as_array),
+    ) else {
+        return false;
+    };
+    let num = |k: &str| a.get(k).and_then(Value::as_f64).unwrap_or(0.0);
+    let machines = num("machines").max(1.0) as u64;
+    let _ = writeln!(
+        h,
+        "<p>At {} photos per second per machine, on {}, with photos of {} MB on average, and video analysed at {} frame per second of footage recorded at {} Mbit/s:</p>",
+        fmt_number(num("images_per_second_per_machine")),
+        count_of(machines as usize, "machine", "machines"),
+        fmt_number(num("average_photo_bytes") / 1e6),
+        fmt_number(num("video_frames_per_second")),
+        fmt_number(num("video_bits_per_second") / 1e6),
+    );
+    h.push_str("<div class=\"wide\"><table>\n<thead><tr><th scope=\"col\">archive</th><th scope=\"col\">photos</th><th scope=\"col\">time for the photos</th><th scope=\"col\">as video: hours of footage</th><th scope=\"col\">time for the video</th></tr></thead>\n<tbody>\n");
+    let secs = |v: &Value, part: &str| {
+        let key = if machines > 1 {
+            "seconds_all_machines"
+        } else {
+            "seconds_one_machine"
+        };
+        v.pointer(&format!("/{part}/{key}"))
+            .and_then(Value::as_f64)
+            .map_or_else(String::new, crate::projection::human_duration)
+    };
+    for v in volumes {
+        let photos = v.pointer("/as_photos/photos").and_then(Value::as_f64);
+        let hours = v.pointer("/as_video/footage_hours").and_then(Value::as_f64);
+        let _ = writeln!(
+            h,
+            "<tr><th scope=\"row\">{}</th><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+            escape(v.get("volume").and_then(Value::as_str).unwrap_or("")),
+            escape(&photos.map_or_else(String::new, crate::projection::human_count)),
+            escape(&secs(v, "as_photos")),
+            escape(&hours.map_or_else(String::new, crate::projection::human_count)),
+            escape(&secs(v, "as_video")),
+        );
+    }
+    h.push_str("</tbody>\n</table></div>\n");
+    if let Some(notes) = p.get("notes").filter(|n| !absent(n)) {
+        h.push_str("<h3>What this leaves out</h3>\n");
+        block(h, notes);
+    }
+    true
 }
 
 fn image(h: &mut String, i: usize, img: &Value, copy: &Annotated, lazy: bool) {
@@ -675,7 +799,7 @@ fn image(h: &mut String, i: usize, img: &Value, copy: &Annotated, lazy: bool) {
 
 /// Face columns in the order people read them; other keys follow in the
 /// order they appear.
-const FACE_ORDER: [&str; 8] = [
+const FACE_ORDER: [&str; 9] = [
     "age",
     "gender",
     "expression",
@@ -683,7 +807,8 @@ const FACE_ORDER: [&str; 8] = [
     "blur",
     "exposure",
     "size_px",
-    "small",
+    "cloud_min_size_px",
+    "below_cloud_min_size",
 ];
 
 fn columns(items: &[Value], skip: &[&str], order: &[&str]) -> Vec<String> {
@@ -704,6 +829,8 @@ fn columns(items: &[Value], skip: &[&str], order: &[&str]) -> Vec<String> {
 fn column_title(k: &str) -> String {
     match k {
         "size_px" => "size (px)".into(),
+        "cloud_min_size_px" => "cloud minimum (px)".into(),
+        "below_cloud_min_size" => "too small for the cloud".into(),
         "head_pose" => "head pose".into(),
         other => humanize(other),
     }
@@ -840,7 +967,8 @@ fn metadata(h: &mut String, m: &Value) {
         flatten(k, v, &mut flat);
     }
     for (k, v) in flat {
-        rows.push((k, inline(v)));
+        let cell = keyed(&k, v);
+        rows.push((k, cell));
     }
     h.push_str("<table>\n<tbody>\n");
     for (k, v) in rows {
@@ -870,6 +998,19 @@ fn flatten<'a>(prefix: &str, v: &'a Value, out: &mut Vec<(String, &'a Value)>) {
 
 fn reads_as_one(o: &Map<String, Value>) -> bool {
     o.contains_key("label") || o.contains_key("level") || o.is_empty()
+}
+
+/// [`inline`], with coordinates kept to 1 m (5 decimals): rounding a
+/// position would understate what the file gives away.
+fn keyed(key: &str, v: &Value) -> String {
+    let last = key.rsplit('.').next().unwrap_or(key).to_ascii_lowercase();
+    let coordinate = last.contains("latitude")
+        || last.contains("longitude")
+        || matches!(last.as_str(), "lat" | "lon" | "lng");
+    match v.as_f64() {
+        Some(f) if coordinate && f.is_finite() => format!("{f:.5}"),
+        _ => inline(v),
+    }
 }
 
 /// A value as one line of escaped HTML.
@@ -922,7 +1063,7 @@ fn inline(v: &Value) -> String {
             }
             o.iter()
                 .filter(|(_, v)| !absent(v))
-                .map(|(k, v)| format!("{} {}", escape(&humanize(k)), inline(v)))
+                .map(|(k, v)| format!("{} {}", escape(&humanize(k)), keyed(k, v)))
                 .collect::<Vec<_>>()
                 .join(", ")
         }
@@ -961,7 +1102,7 @@ fn block(h: &mut String, v: &Value) {
                     let cell = r
                         .iter()
                         .find(|(k, _)| k == c)
-                        .map_or_else(String::new, |(_, v)| inline(v));
+                        .map_or_else(String::new, |(k, v)| keyed(k, v));
                     let _ = write!(h, "<td>{cell}</td>");
                 }
                 h.push_str("</tr>\n");
@@ -981,7 +1122,7 @@ fn block(h: &mut String, v: &Value) {
                 let _ = write!(h, "<dt>{}</dt><dd>", escape(&capitalise(&humanize(k))));
                 match v {
                     Value::Object(_) | Value::Array(_) => block(h, v),
-                    _ => h.push_str(&inline(v)),
+                    _ => h.push_str(&keyed(k, v)),
                 }
                 h.push_str("</dd>\n");
             }
@@ -1012,7 +1153,16 @@ fn fmt_number(f: f64) -> String {
         return String::new();
     }
     if f.fract() == 0.0 && f.abs() < 1e15 {
-        return format!("{}", f as i64);
+        let n = f as i64;
+        return if n.unsigned_abs() >= 10_000 {
+            format!(
+                "{}{}",
+                if n < 0 { "-" } else { "" },
+                group_thousands(n.unsigned_abs())
+            )
+        } else {
+            n.to_string()
+        };
     }
     let a = f.abs();
     if a >= 100.0 {
@@ -1021,8 +1171,11 @@ fn fmt_number(f: f64) -> String {
         format!("{f:.1}")
     } else if a >= 0.01 {
         format!("{f:.2}")
-    } else {
+    } else if a >= 0.00005 {
         format!("{f:.4}")
+    } else {
+        // Rounding noise (7e-13 km) reads as what it is.
+        "0".into()
     }
 }
 
@@ -1058,6 +1211,11 @@ mod tests {
         assert_eq!(fmt_number(15.127), "15.1");
         assert_eq!(fmt_number(0.834), "0.83");
         assert_eq!(fmt_number(1234.6), "1235");
+        assert_eq!(fmt_number(2026.0), "2026");
+        assert_eq!(fmt_number(7.07e-13), "0");
+        assert_eq!(fmt_number(560_000_000.0), "560,000,000");
+        assert_eq!(keyed("gps.latitude", &json!(48.858_412)), "48.85841");
+        assert_eq!(keyed("lon", &json!(-2.5)), "-2.50000");
         assert_eq!(group_thousands(1_234_567), "1,234,567");
         assert_eq!(group_thousands(999), "999");
     }
@@ -1081,6 +1239,28 @@ mod tests {
             ),
             "yaw -13°, pitch 3°, roll 4°"
         );
+    }
+
+    #[test]
+    fn a_projection_reads_as_a_table() {
+        let p = crate::projection::Assumptions {
+            images_per_second_per_machine: 10.0,
+            machines: 1,
+            average_photo_bytes: 2.5e6,
+            video_frames_per_second: 1.0,
+            video_bits_per_second: 5e6,
+        }
+        .project();
+        let doc = json!({"version": 1, "images": [], "summary": {"images": 0}});
+        let h = render_with_projection(&doc, &[], Some(&serde_json::to_value(p).unwrap()));
+        assert!(h.contains("<h2 id=\"scale-h\">At scale</h2>"));
+        assert!(h.contains("<th scope=\"row\">1.4 PB</th>"));
+        // 1.4 PB of 2.5 MB photos at 10 a second: 56 million s.
+        assert!(
+            h.contains("560.0 million") && h.contains("1.8 years"),
+            "{h}"
+        );
+        assert!(h.contains("What this leaves out"));
     }
 
     #[test]

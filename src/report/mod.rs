@@ -82,6 +82,19 @@ pub fn to_json(results: &[ImageResult], summary: &Summary) -> serde_json::Result
 /// Writes `contents` to `path` through a temporary file in the same folder
 /// and a rename, so a reader never sees a half-written file.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    write_replacing(path, contents, true)
+}
+
+/// [`write_atomic`] without waiting for the data to reach the disk (no
+/// fsync): for files that can be made again, like annotated copies, where
+/// an fsync per file costs more than making the file (measured ~10 ms
+/// against ~0.5 ms per copy on ext4). Readers still never see a partial
+/// file; after a power cut a copy may be missing or empty.
+pub fn write_atomic_unsynced(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    write_replacing(path, contents, false)
+}
+
+fn write_replacing(path: &Path, contents: &[u8], durable: bool) -> std::io::Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -94,7 +107,9 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     let res = (|| {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(contents)?;
-        f.sync_all()?;
+        if durable {
+            f.sync_all()?;
+        }
         std::fs::rename(&tmp, path)
     })();
     if res.is_err() {

@@ -11,7 +11,7 @@ use rayon::prelude::*;
 use serde_json::Value;
 
 use super::html::{self, Annotated};
-use super::{annotate, csv, write_atomic};
+use super::{annotate, csv, write_atomic, write_atomic_unsynced};
 use crate::batch::Input;
 use crate::imageio::{self, DecodeLimits};
 
@@ -217,13 +217,51 @@ pub fn write(
     write_atomic(&csv_path, csv::render(doc).as_bytes()).map_err(write_err(&csv_path))?;
     // The page last: when it is there, everything it points to is too.
     let index = out.index();
-    write_atomic(&index, html::render(doc, &copies).as_bytes()).map_err(write_err(&index))?;
+    let projection = page_projection(doc);
+    let page = html::render_with_projection(doc, &copies, projection.as_ref());
+    write_atomic(&index, page.as_bytes()).map_err(write_err(&index))?;
     Ok(Written {
         index,
         copies,
         annotate_seconds,
         total_seconds: start.elapsed().as_secs_f64(),
     })
+}
+
+/// What this run's rate would mean at archive scale (the `bench` command's
+/// projection, with its default assumptions), for the page. Not part of
+/// `report.json`: it is derived from the summary's rate, and the rate of a
+/// short run (model loading included) understates what `onlooker bench`
+/// measures, which the page says.
+fn page_projection(doc: &Value) -> Option<Value> {
+    use crate::projection::{self, Assumptions};
+    let rate = doc
+        .pointer("/summary/images_per_second")?
+        .as_f64()
+        .filter(|r| r.is_finite() && *r > 0.0)?;
+    let analysed = doc.pointer("/summary/analysed").and_then(Value::as_u64)?;
+    if analysed == 0 {
+        return None;
+    }
+    let p = Assumptions {
+        images_per_second_per_machine: rate,
+        machines: 1,
+        average_photo_bytes: projection::DEFAULT_AVG_PHOTO_MB * projection::MB,
+        video_frames_per_second: projection::DEFAULT_FPS,
+        video_bits_per_second: projection::DEFAULT_VIDEO_MBIT_S * 1e6,
+    }
+    .project();
+    let mut v = serde_json::to_value(p).ok()?;
+    if let Some(notes) = v.get_mut("notes").and_then(Value::as_array_mut) {
+        notes.insert(
+            0,
+            Value::String(format!(
+                "the rate is this run's over {analysed} photos, model loading included; \
+                 `onlooker bench` measures it properly"
+            )),
+        );
+    }
+    Some(v)
 }
 
 fn annotated_copy(
@@ -249,9 +287,9 @@ fn annotated_copy(
     }
     loaded.bytes = Vec::new();
     annotate::annotate(&mut loaded.rgb, img);
-    let jpeg = annotate::encode_jpeg(&loaded.rgb).map_err(|e| e.to_string())?;
+    let jpeg = annotate::encode_jpeg(&loaded.rgb)?;
     drop(loaded);
-    write_atomic(dest, &jpeg).map_err(|e| format!("cannot write {}: {e}", dest.display()))
+    write_atomic_unsynced(dest, &jpeg).map_err(|e| format!("cannot write {}: {e}", dest.display()))
 }
 
 /// With `--force` over an earlier report: copies from that run that this
@@ -329,6 +367,7 @@ mod tests {
         assert_eq!(copy_name(2, 3, "../<script>.jpg"), "003-_script_.jpg");
         assert_eq!(copy_name(0, 1, "/"), "001-image.jpg");
         assert_eq!(copy_name(0, 1, "照片.jpg"), "001-image.jpg");
+        assert_eq!(copy_name(0, 1, "été.jpg"), "001-_t_.jpg");
     }
 
     #[test]
