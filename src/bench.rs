@@ -497,7 +497,7 @@ fn largest_first(inputs: &[Input]) -> Vec<Input> {
         Input::Unreadable { .. } => 0,
     };
     let mut v: Vec<(u64, Input)> = inputs.iter().map(|i| (size(i), i.clone())).collect();
-    v.sort_by(|a, b| b.0.cmp(&a.0));
+    v.sort_by_key(|b| std::cmp::Reverse(b.0));
     v.into_iter().map(|(_, i)| i).collect()
 }
 

@@ -366,8 +366,8 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         let text = format!(
             "{}{}{}",
             onlooker::findings::human(&results, &summary.findings),
-            report::totals_line(&summary),
-            report::caveats_text(&summary)
+            report::caveats_text(&summary),
+            report::totals_line(&summary)
         );
         if lines_to_stderr {
             eprint!("{text}");

@@ -122,8 +122,9 @@ fn write_replacing(path: &Path, contents: &[u8], durable: bool) -> std::io::Resu
 pub fn human(results: &[ImageResult], summary: &Summary) -> String {
     let mut s: String = results.iter().map(image_line).collect();
     s.push_str(&findings::human(results, &summary.findings));
-    s.push_str(&totals_line(summary));
+    // The totals close the summary: scripts and people look for them last.
     s.push_str(&caveats_text(summary));
+    s.push_str(&totals_line(summary));
     s
 }
 
@@ -175,6 +176,7 @@ pub fn caveats_text(summary: &Summary) -> String {
         for c in &summary.attribute_caveats {
             s.push_str(&wrap(&format!("- {}: {}", c.source, c.text), 78, "  "));
         }
+        s.push('\n');
     }
     s
 }
