@@ -30,6 +30,7 @@ use serde::Serialize;
 use crate::align;
 use crate::error::{ImageError, SetupError};
 use crate::face::{Face, Landmarks};
+use crate::probe::{self, Model, Stage};
 use crate::runtime::Runtime;
 
 /// Names of the models in `models/models.toml`.
@@ -382,6 +383,20 @@ impl AttributeTimes {
     }
 }
 
+/// Times one step into both [`AttributeTimes`] and the bench probe.
+struct Span(Instant, probe::Clock);
+
+impl Span {
+    fn start() -> Self {
+        Span(Instant::now(), probe::clock())
+    }
+
+    fn end(self, into: &mut Duration, stage: Stage) {
+        *into += self.0.elapsed();
+        self.1.stop(stage);
+    }
+}
+
 /// The attribute model sessions of one worker; only the enabled ones are
 /// loaded.
 pub struct AttributeModels {
@@ -414,6 +429,18 @@ fn run_probabilities(
     Ok((data.to_vec(), cols))
 }
 
+fn run_expression(
+    session: &mut Session,
+    input: &Array4<f32>,
+) -> Result<Option<Expression>, ImageError> {
+    let outputs = session.run(ort::inputs!["data" => TensorRef::from_array_view(input.view())?])?;
+    let v = outputs
+        .get("label")
+        .ok_or_else(|| ImageError::Inference("expression model: output label missing".into()))?;
+    let (_, logits) = v.try_extract_tensor::<f32>()?;
+    Ok(expression_from_logits(logits))
+}
+
 impl AttributeModels {
     /// Opens the sessions of the enabled attributes. `None` when every
     /// attribute is off, so nothing is loaded at all.
@@ -438,6 +465,31 @@ impl AttributeModels {
 
     pub fn options(&self) -> AttributeOptions {
         self.options
+    }
+
+    /// Runs one model on a prepared input and reads its outputs, discarding
+    /// them: the inference-only work `onlooker bench` measures. A model
+    /// that is switched off does nothing.
+    pub fn run_model(&mut self, model: Model, input: &Array4<f32>) -> Result<(), ImageError> {
+        match model {
+            Model::Age => {
+                if let Some(s) = self.age.as_mut() {
+                    run_probabilities(s, input, "age")?;
+                }
+            }
+            Model::Gender => {
+                if let Some(s) = self.gender.as_mut() {
+                    run_probabilities(s, input, "gender")?;
+                }
+            }
+            Model::Expression => {
+                if let Some(s) = self.expression.as_mut() {
+                    run_expression(s, input)?;
+                }
+            }
+            Model::Face | Model::Object => {}
+        }
+        Ok(())
     }
 
     /// Computes the attributes of every face and stores them on it.
@@ -475,64 +527,62 @@ impl AttributeModels {
             return Ok((out, times));
         }
 
-        let t = Instant::now();
+        let t = Span::start();
         // Faces whose eyes and nose do not define a transform (all in one
         // point) cannot be aligned and are left without attributes.
         let usable: Vec<usize> = (0..landmarks.len())
             .filter(|&i| align::dlib_chip_transform(&landmarks[i], AGE_CHIP).is_some())
             .collect();
         times.faces = usable.len();
-        times.align += t.elapsed();
+        probe::attribute_faces(usable.len());
+        t.end(&mut times.align, Stage::AttributePreprocess);
 
         if let Some(session) = self.age.as_mut() {
             for group in usable.chunks(MAX_BATCH) {
-                let t = Instant::now();
+                let t = Span::start();
                 let (idx, input) = dlib_inputs(img, landmarks, group, AGE_CHIP);
-                times.align += t.elapsed();
+                t.end(&mut times.align, Stage::AttributePreprocess);
                 if idx.is_empty() {
                     continue;
                 }
-                let t = Instant::now();
+                probe::input(Model::Age, &input);
+                let t = Span::start();
                 let (p, cols) = run_probabilities(session, &input, "age")?;
                 for (&i, row) in idx.iter().zip(p.chunks(cols)) {
                     out[i].age = age_from_probabilities(row);
                 }
-                times.age += t.elapsed();
+                t.end(&mut times.age, Stage::AttributeInference);
             }
         }
         if let Some(session) = self.gender.as_mut() {
             for group in usable.chunks(MAX_BATCH) {
-                let t = Instant::now();
+                let t = Span::start();
                 let (idx, input) = dlib_inputs(img, landmarks, group, GENDER_CHIP);
-                times.align += t.elapsed();
+                t.end(&mut times.align, Stage::AttributePreprocess);
                 if idx.is_empty() {
                     continue;
                 }
-                let t = Instant::now();
+                probe::input(Model::Gender, &input);
+                let t = Span::start();
                 let (p, cols) = run_probabilities(session, &input, "gender")?;
                 for (&i, row) in idx.iter().zip(p.chunks(cols)) {
                     out[i].gender = gender_from_probabilities(row);
                 }
-                times.gender += t.elapsed();
+                t.end(&mut times.gender, Stage::AttributeInference);
             }
         }
         if let Some(session) = self.expression.as_mut() {
             for &i in &usable {
-                let t = Instant::now();
+                let t = Span::start();
                 let Some(crop) = align::arcface_crop(img, &landmarks[i]) else {
                     continue;
                 };
                 let input = expression_input(&crop);
-                times.align += t.elapsed();
-                let t = Instant::now();
-                let outputs = session
-                    .run(ort::inputs!["data" => TensorRef::from_array_view(input.view())?])?;
-                let v = outputs.get("label").ok_or_else(|| {
-                    ImageError::Inference("expression model: output label missing".into())
-                })?;
-                let (_, logits) = v.try_extract_tensor::<f32>()?;
-                out[i].expression = expression_from_logits(logits);
-                times.expression += t.elapsed();
+                t.end(&mut times.align, Stage::AttributePreprocess);
+                probe::input(Model::Expression, &input);
+                let t = Span::start();
+                out[i].expression = run_expression(session, &input)?;
+                t.end(&mut times.expression, Stage::AttributeInference);
             }
         }
         Ok((out, times))

@@ -12,23 +12,21 @@
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use ndarray::Array4;
 use serde::Serialize;
 
 use crate::batch::{self, Engine, Input, Plan, Topology};
 use crate::error::{ImageError, SetupError};
-use crate::face::{self, FaceDetector};
-use crate::objects::{self, ObjectDetector};
-use crate::pipeline::{self, Options};
+use crate::pipeline::{Analyzer, Options};
+use crate::probe::{self, ms, Stage, STAGES};
+pub use crate::probe::{process_cpu_time, thread_cpu_time};
 use crate::projection::{self, Assumptions, Projection};
 use crate::runtime::Runtime;
 
-/// YuNet's input side in the pipeline (`face::FaceDetector::detect`).
-const FACE_INPUT: u32 = 640;
-/// Images prepared at once for the inference-only pass: enough to keep every
-/// worker busy, few enough that the tensors stay small (about 7 MB each).
+/// Images recorded at once for the inference-only pass: enough to keep every
+/// worker busy, few enough that their recorded tensors stay small (a face
+/// input at the largest working size is about 32 MB).
 const BOUND_CHUNK: usize = 16;
 
 #[derive(Debug, Clone)]
@@ -74,17 +72,21 @@ pub struct StageStats {
     pub cpu_mean_ms: f64,
 }
 
-/// Time per image of each stage of the pipeline, on the same workers and
-/// sessions as the end-to-end runs. `face_inference` and `object_inference`
-/// include reading the raw outputs into candidates above the threshold;
-/// `*_postprocess` is NMS and mapping back to image pixels.
+/// Time per image of each stage of the pipeline (see `probe::Stage`), taken
+/// from the pipeline itself on the same workers and session layout as the
+/// end-to-end runs. Inference includes reading the raw outputs into
+/// candidates above the threshold; `face_postprocess` is NMS, mapping back
+/// and the quality measures, `object_postprocess` NMS and merging tiles.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Default)]
 pub struct Stages {
-    /// Reading the file and decoding it to upright RGB.
+    /// Reading the file and its metadata, decoding it to upright RGB.
     pub decode: StageStats,
     pub face_preprocess: StageStats,
     pub face_inference: StageStats,
     pub face_postprocess: StageStats,
+    /// Aligned crops for the age, gender and expression models.
+    pub attribute_preprocess: StageStats,
+    pub attribute_inference: StageStats,
     pub object_preprocess: StageStats,
     pub object_inference: StageStats,
     pub object_postprocess: StageStats,
@@ -136,6 +138,12 @@ pub struct BenchReport {
     /// the wall-time ratio.
     pub inference_bound_cpu_ratio: f64,
     pub stages: Stages,
+    /// Faces given age, gender and expression in one pass over the images.
+    pub attribute_faces: usize,
+    /// What the attributes add per face (crops and the three models), wall
+    /// and worker-thread CPU milliseconds; 0 without faces.
+    pub attribute_ms_per_face: f64,
+    pub attribute_cpu_ms_per_face: f64,
     /// End-to-end rate at 1..=threads threads.
     pub threads_scaling: Vec<RateAt>,
     pub topologies: Vec<TopologyRate>,
@@ -206,62 +214,6 @@ impl StageStats {
     }
 }
 
-#[cfg(unix)]
-fn cpu_clock(id: libc::clockid_t) -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec; the clock ids used are
-    // supported on every Linux and BSD.
-    if unsafe { libc::clock_gettime(id, &mut ts) } != 0 {
-        return Duration::ZERO;
-    }
-    Duration::new(
-        ts.tv_sec.max(0) as u64,
-        ts.tv_nsec.clamp(0, 999_999_999) as u32,
-    )
-}
-
-/// CPU time used so far by the calling thread.
-#[cfg(unix)]
-pub fn thread_cpu_time() -> Duration {
-    cpu_clock(libc::CLOCK_THREAD_CPUTIME_ID)
-}
-
-/// CPU time used so far by the whole process, every thread.
-#[cfg(unix)]
-pub fn process_cpu_time() -> Duration {
-    cpu_clock(libc::CLOCK_PROCESS_CPUTIME_ID)
-}
-
-#[cfg(not(unix))]
-pub fn thread_cpu_time() -> Duration {
-    Duration::ZERO
-}
-
-#[cfg(not(unix))]
-pub fn process_cpu_time() -> Duration {
-    Duration::ZERO
-}
-
-/// Wall and thread CPU time since it was started.
-struct Clock(Instant, Duration);
-
-impl Clock {
-    fn start() -> Self {
-        Clock(Instant::now(), thread_cpu_time())
-    }
-
-    /// (wall, cpu) in milliseconds.
-    fn ms(&self) -> (f64, f64) {
-        (
-            ms(self.0.elapsed()),
-            ms(thread_cpu_time().saturating_sub(self.1)),
-        )
-    }
-}
-
 /// Peak resident memory of this process so far, from `/proc/self/status`.
 pub fn peak_rss_bytes() -> u64 {
     std::fs::read_to_string("/proc/self/status")
@@ -305,148 +257,101 @@ fn parallel<T: Send>(workers: usize, n: usize, f: impl Fn(usize, usize) -> T + S
         .collect()
 }
 
-/// Detectors laid out like the topology's sessions: one set per worker, or
-/// one set shared by every worker.
-struct Detectors {
-    sets: Vec<Mutex<(FaceDetector, ObjectDetector)>>,
+/// Analyzers laid out like the topology's sessions: one per worker, or one
+/// shared by every worker.
+struct Analyzers {
+    sets: Vec<Mutex<Analyzer>>,
     workers: usize,
 }
 
-impl Detectors {
+impl Analyzers {
     fn new(rt: &Runtime, options: &Options, plan: Plan) -> Result<Self, SetupError> {
-        let intra = plan.topology.intra_threads(plan.threads);
         let workers = plan.topology.workers(plan.threads);
         let sets = match plan.topology {
             Topology::PerWorker => workers,
             Topology::OneSession | Topology::SharedSession => 1,
         };
+        let options = Options {
+            intra_threads: plan.topology.intra_threads(plan.threads),
+            ..options.clone()
+        };
         let sets = (0..sets)
-            .map(|_| {
-                Ok(Mutex::new((
-                    FaceDetector::new(rt, intra, options.face_threshold)?,
-                    ObjectDetector::new(rt, intra, options.object_threshold)?,
-                )))
-            })
+            .map(|_| Analyzer::new(rt, options.clone()).map(Mutex::new))
             .collect::<Result<_, SetupError>>()?;
-        Ok(Detectors { sets, workers })
+        Ok(Analyzers { sets, workers })
     }
 
-    fn set(&self, worker: usize) -> std::sync::MutexGuard<'_, (FaceDetector, ObjectDetector)> {
+    fn get(&self, worker: usize) -> std::sync::MutexGuard<'_, Analyzer> {
         self.sets[worker % self.sets.len()]
             .lock()
             .unwrap_or_else(|p| p.into_inner())
     }
 }
 
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
+/// One image through the whole pipeline with the probe on: where its time
+/// went and what each model was fed. `None` for an image that failed.
+fn record(an: &Analyzers, worker: usize, path: &Path) -> Option<probe::Record> {
+    let mut a = an.get(worker);
+    probe::start(true);
+    let result = a.analyze_path(path);
+    let rec = probe::finish();
+    rec.filter(|_| result.error.is_none())
 }
 
-/// The stages of one image, (wall, cpu) in milliseconds, in `Stages` field
-/// order.
-type StageTimes = [(f64, f64); 7];
-
-fn time_stages(
-    det: &Detectors,
-    worker: usize,
-    path: &Path,
-    options: &Options,
-) -> Result<StageTimes, ImageError> {
-    let c = Clock::start();
-    let loaded = pipeline::load(path, options)?;
-    let decode = c.ms();
-    let rgb = &loaded.rgb;
-
-    let c = Clock::start();
-    let (face_in, _) = face::preprocess(rgb, FACE_INPUT, FACE_INPUT);
-    let face_pre = c.ms();
-    let (candidates, face_inf) = {
-        let mut set = det.set(worker);
-        let c = Clock::start();
-        (set.0.infer(&face_in)?, c.ms())
-    };
-    let c = Clock::start();
-    std::hint::black_box(face::suppress(candidates));
-    let face_post = c.ms();
-
-    let c = Clock::start();
-    let (object_in, _) = objects::preprocess(rgb);
-    let object_pre = c.ms();
-    let (candidates, object_inf) = {
-        let mut set = det.set(worker);
-        let c = Clock::start();
-        (set.1.infer(&object_in)?, c.ms())
-    };
-    let c = Clock::start();
-    std::hint::black_box(objects::suppress(candidates));
-    let object_post = c.ms();
-    Ok([
-        decode,
-        face_pre,
-        face_inf,
-        face_post,
-        object_pre,
-        object_inf,
-        object_post,
-    ])
+/// Wall and process CPU seconds the sessions alone need for the recorded
+/// model inputs of some images, on the same workers.
+fn inference_seconds(an: &Analyzers, records: &[probe::Record]) -> Result<(f64, f64), ImageError> {
+    let (start, start_cpu) = (Instant::now(), process_cpu_time());
+    let outcomes = parallel(an.workers, records.len(), |w, i| {
+        let mut a = an.get(w);
+        records[i]
+            .inputs
+            .iter()
+            .try_for_each(|(model, tensor)| a.run_model(*model, tensor))
+    });
+    let secs = start.elapsed().as_secs_f64();
+    let cpu = process_cpu_time().saturating_sub(start_cpu).as_secs_f64();
+    outcomes.into_iter().collect::<Result<(), ImageError>>()?;
+    Ok((secs, cpu))
 }
 
-fn stages_of(per_image: &[StageTimes]) -> Stages {
+fn stages_of(records: &[probe::Record]) -> Stages {
     let col = |k: usize| -> StageStats {
-        let wall: Vec<f64> = per_image.iter().map(|s| s[k].0).collect();
-        let cpu: Vec<f64> = per_image.iter().map(|s| s[k].1).collect();
+        let wall: Vec<f64> = records.iter().map(|r| r.wall_ms[k]).collect();
+        let cpu: Vec<f64> = records.iter().map(|r| r.cpu_ms[k]).collect();
         StageStats::of(&wall, &cpu)
     };
-    let wall: Vec<f64> = per_image
-        .iter()
-        .map(|s| s.iter().map(|t| t.0).sum())
-        .collect();
-    let cpu: Vec<f64> = per_image
-        .iter()
-        .map(|s| s.iter().map(|t| t.1).sum())
-        .collect();
+    let wall: Vec<f64> = records.iter().map(|r| r.wall_ms.iter().sum()).collect();
+    let cpu: Vec<f64> = records.iter().map(|r| r.cpu_ms.iter().sum()).collect();
+    let [decode, face_preprocess, face_inference, face_postprocess, attribute_preprocess, attribute_inference, object_preprocess, object_inference, object_postprocess] =
+        std::array::from_fn::<_, STAGES, _>(col);
     Stages {
-        decode: col(0),
-        face_preprocess: col(1),
-        face_inference: col(2),
-        face_postprocess: col(3),
-        object_preprocess: col(4),
-        object_inference: col(5),
-        object_postprocess: col(6),
+        decode,
+        face_preprocess,
+        face_inference,
+        face_postprocess,
+        attribute_preprocess,
+        attribute_inference,
+        object_preprocess,
+        object_inference,
+        object_postprocess,
         total: StageStats::of(&wall, &cpu),
     }
 }
 
-/// Wall and process CPU seconds the detectors alone need for `paths`:
-/// tensors are prepared a chunk at a time outside the clock, then the
-/// workers run inference on them.
-fn inference_seconds(
-    det: &Detectors,
-    paths: &[&Path],
-    options: &Options,
-) -> Result<(f64, f64), ImageError> {
-    let (mut total, mut cpu) = (0.0, 0.0);
-    for chunk in paths.chunks(BOUND_CHUNK) {
-        let prepared: Vec<Option<(Array4<f32>, Array4<f32>)>> =
-            parallel(det.workers, chunk.len(), |_, i| {
-                let loaded = pipeline::load(chunk[i], options).ok()?;
-                Some((
-                    face::preprocess(&loaded.rgb, FACE_INPUT, FACE_INPUT).0,
-                    objects::preprocess(&loaded.rgb).0,
-                ))
-            });
-        let tensors: Vec<&(Array4<f32>, Array4<f32>)> = prepared.iter().flatten().collect();
-        let (start, start_cpu) = (Instant::now(), process_cpu_time());
-        let outcomes = parallel(det.workers, tensors.len(), |w, i| {
-            let mut set = det.set(w);
-            set.0.infer(&tensors[i].0)?;
-            set.1.infer(&tensors[i].1).map(|_| ())
-        });
-        total += start.elapsed().as_secs_f64();
-        cpu += process_cpu_time().saturating_sub(start_cpu).as_secs_f64();
-        outcomes.into_iter().collect::<Result<(), ImageError>>()?;
+/// Attribute (wall, CPU) milliseconds per face over some records.
+fn attribute_per_face(records: &[probe::Record]) -> (f64, f64) {
+    let faces: usize = records.iter().map(|r| r.attribute_faces).sum();
+    if faces == 0 {
+        return (0.0, 0.0);
     }
-    Ok((total, cpu))
+    let (p, i) = (
+        Stage::AttributePreprocess as usize,
+        Stage::AttributeInference as usize,
+    );
+    let wall: f64 = records.iter().map(|r| r.wall_ms[p] + r.wall_ms[i]).sum();
+    let cpu: f64 = records.iter().map(|r| r.cpu_ms[p] + r.cpu_ms[i]).sum();
+    (wall / faces as f64, cpu / faces as f64)
 }
 
 /// The end-to-end runs of one engine.
@@ -582,7 +487,7 @@ pub fn run(
     });
 
     progress("stages and inference-only bound");
-    let det = Detectors::new(rt, options, plan)?;
+    let an = Analyzers::new(rt, options, plan)?;
     let paths: Vec<&Path> = inputs
         .iter()
         .filter_map(|i| match i {
@@ -590,19 +495,33 @@ pub fn run(
             Input::Unreadable { .. } => None,
         })
         .collect();
-    let mut per_image = Vec::new();
+    let mut stage_records = Vec::new();
+    let mut attribute_faces = 0;
     let (mut bound_runs, mut bound_cpu) = (Vec::new(), Vec::new());
-    for _ in 0..bo.repeat.max(1) {
-        let times = parallel(det.workers, paths.len(), |w, i| {
-            time_stages(&det, w, paths[i], options)
-        });
-        per_image.extend(times.into_iter().flatten());
-        let (secs, cpu) = inference_seconds(&det, &paths, options)?;
+    for run in 0..bo.repeat.max(1) {
+        let (mut secs, mut cpu) = (0.0, 0.0);
+        for chunk in paths.chunks(BOUND_CHUNK) {
+            let mut records: Vec<probe::Record> =
+                parallel(an.workers, chunk.len(), |w, i| record(&an, w, chunk[i]))
+                    .into_iter()
+                    .flatten()
+                    .collect();
+            let (s, c) = inference_seconds(&an, &records)?;
+            (secs, cpu) = (secs + s, cpu + c);
+            if run == 0 {
+                attribute_faces += records.iter().map(|r| r.attribute_faces).sum::<usize>();
+            }
+            for r in &mut records {
+                r.inputs = Vec::new();
+            }
+            stage_records.extend(records);
+        }
         bound_runs.push(inputs.len() as f64 / secs.max(1e-9));
         bound_cpu.push(cpu * 1000.0 / inputs.len() as f64);
     }
     let inference_bound = median(&bound_runs);
     let inference_cpu_ms = median(&bound_cpu);
+    let (attribute_ms_per_face, attribute_cpu_ms_per_face) = attribute_per_face(&stage_records);
 
     let projection = Assumptions {
         images_per_second_per_machine: images_per_second,
@@ -636,7 +555,10 @@ pub fn run(
         } else {
             0.0
         },
-        stages: stages_of(&per_image),
+        stages: stages_of(&stage_records),
+        attribute_faces,
+        attribute_ms_per_face,
+        attribute_cpu_ms_per_face,
         threads_scaling,
         topologies,
         peak_rss_bytes: peak_rss,
@@ -676,6 +598,8 @@ impl BenchReport {
             ("face preprocess", st.face_preprocess),
             ("face inference", st.face_inference),
             ("face postprocess", st.face_postprocess),
+            ("attribute preprocess", st.attribute_preprocess),
+            ("attribute inference", st.attribute_inference),
             ("object preprocess", st.object_preprocess),
             ("object inference", st.object_inference),
             ("object postprocess", st.object_postprocess),
@@ -686,6 +610,10 @@ impl BenchReport {
                 v.p50_ms, v.p95_ms, v.mean_ms, v.cpu_p50_ms, v.cpu_p95_ms, v.cpu_mean_ms
             ));
         }
+        s.push_str(&format!(
+            "attributes (age, gender, expression): {:.2} ms per face ({:.2} CPU ms), {} faces\n",
+            self.attribute_ms_per_face, self.attribute_cpu_ms_per_face, self.attribute_faces
+        ));
         s.push_str("threads: ");
         s.push_str(
             &self

@@ -18,6 +18,7 @@ use crate::attributes::FaceAttributes;
 use crate::error::{ImageError, SetupError};
 use crate::geometry::{nms, round1, BBox, Letterbox};
 use crate::preprocess::{letterbox_tensor, resize, write_nchw, ChannelOrder, Normalize};
+use crate::probe::{self, Stage};
 use crate::runtime::Runtime;
 
 pub mod quality;
@@ -275,6 +276,8 @@ impl FaceDetector {
     /// Runs the model on a prepared input tensor and decodes it, in input
     /// pixels, before NMS.
     pub fn infer(&mut self, input: &Array4<f32>) -> Result<Vec<Face>, ImageError> {
+        probe::input(probe::Model::Face, input);
+        let clock = probe::clock();
         let (ih, iw) = (input.shape()[2] as u32, input.shape()[3] as u32);
         let outputs = self
             .session
@@ -296,7 +299,9 @@ impl FaceDetector {
                 kps: get("kps")?,
             });
         }
-        Ok(decode(&views, iw, ih, self.threshold))
+        let faces = decode(&views, iw, ih, self.threshold);
+        clock.stop(Stage::FaceInference);
+        Ok(faces)
     }
 
     /// Finds faces in an upright image (boxes, scores, landmarks in its
@@ -304,21 +309,28 @@ impl FaceDetector {
     pub fn locate(&mut self, img: &RgbImage) -> Result<Vec<Face>, ImageError> {
         let (w, h) = img.dimensions();
         let (lb, iw, ih) = working_size(w, h, self.min_side, self.max_side);
-        let scaled = resize(img, lb.resized_w, lb.resized_h);
-        let faces = suppress(self.infer(&to_input(&scaled, iw, ih))?);
-        Ok(faces
-            .iter()
-            .map(|f| unmap(f, &lb, 0.0, 0.0, w, h))
-            .collect())
+        let input = probe::time(Stage::FacePreprocess, || {
+            to_input(&resize(img, lb.resized_w, lb.resized_h), iw, ih)
+        });
+        let candidates = self.infer(&input)?;
+        drop(input);
+        Ok(probe::time(Stage::FacePostprocess, || {
+            suppress(candidates)
+                .iter()
+                .map(|f| unmap(f, &lb, 0.0, 0.0, w, h))
+                .collect()
+        }))
     }
 
     /// Finds faces in an upright image and measures each: head pose, blur,
     /// exposure and size against the cloud minimum.
     pub fn detect(&mut self, img: &RgbImage) -> Result<Vec<Face>, ImageError> {
         let mut faces = self.locate(img)?;
-        for f in &mut faces {
-            quality::assess(img, f);
-        }
+        probe::time(Stage::FacePostprocess, || {
+            for f in &mut faces {
+                quality::assess(img, f);
+            }
+        });
         Ok(faces)
     }
 }

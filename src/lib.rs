@@ -15,6 +15,7 @@ pub mod manifest;
 pub mod objects;
 pub mod pipeline;
 pub mod preprocess;
+pub mod probe;
 pub mod projection;
 pub mod report;
 pub mod runtime;

@@ -21,6 +21,7 @@ use serde::Serialize;
 use crate::error::{ImageError, SetupError};
 use crate::geometry::{nms, BBox, Letterbox};
 use crate::preprocess::{letterbox_tensor, resize, ChannelOrder, Normalize};
+use crate::probe::{self, Stage};
 use crate::runtime::Runtime;
 
 pub use labels::COCO_LABELS;
@@ -201,12 +202,16 @@ impl ObjectDetector {
 
     /// Runs the model on a prepared tensor; objects in input pixels, before NMS.
     pub fn infer(&mut self, input: &Array4<f32>) -> Result<Vec<Object>, ImageError> {
+        probe::input(probe::Model::Object, input);
+        let clock = probe::clock();
         let (ih, iw) = (input.shape()[2] as u32, input.shape()[3] as u32);
         let outputs = self
             .session
             .run(ort::inputs!["images" => TensorRef::from_array_view(input.view())?])?;
         let (_, data) = outputs[0].try_extract_tensor::<f32>()?;
-        Ok(decode(data, iw, ih, self.threshold))
+        let objects = decode(data, iw, ih, self.threshold);
+        clock.stop(Stage::ObjectInference);
+        Ok(objects)
     }
 
     fn suppress(&self, objects: Vec<Object>) -> Vec<Object> {
@@ -220,21 +225,24 @@ impl ObjectDetector {
         img: &RgbImage,
         region: Region,
     ) -> Result<Vec<Object>, ImageError> {
-        let (input, lb) = if region == Region::whole(img.width(), img.height()) {
-            preprocess(img)
-        } else {
-            let tile = image::imageops::crop_imm(img, region.x, region.y, region.w, region.h);
-            preprocess(&tile.to_image())
-        };
+        let (input, lb) = probe::time(Stage::ObjectPreprocess, || {
+            if region == Region::whole(img.width(), img.height()) {
+                preprocess(img)
+            } else {
+                let tile = image::imageops::crop_imm(img, region.x, region.y, region.w, region.h);
+                preprocess(&tile.to_image())
+            }
+        });
         let raw = self.infer(&input)?;
-        let objects = self.suppress(raw);
-        Ok(objects
-            .into_iter()
-            .map(|o| Object {
-                bbox: to_image(&o.bbox, &region, &lb),
-                ..o
-            })
-            .collect())
+        Ok(probe::time(Stage::ObjectPostprocess, || {
+            self.suppress(raw)
+                .into_iter()
+                .map(|o| Object {
+                    bbox: to_image(&o.bbox, &region, &lb),
+                    ..o
+                })
+                .collect()
+        }))
     }
 
     /// The tile passes over `img`: people only, in its pixels, without those
@@ -253,13 +261,15 @@ impl ObjectDetector {
         // fills the input: one resize instead of one per tile, and no tile
         // copies at full resolution (400 MB each for a 20000 px image).
         let s = (INPUT as f32 / first.w.max(first.h) as f32).min(1.0);
-        let work = if s < 1.0 {
-            let ww = ((w as f32 * s).round() as u32).max(1);
-            let wh = ((h as f32 * s).round() as u32).max(1);
-            Cow::Owned(resize(img, ww, wh))
-        } else {
-            Cow::Borrowed(img)
-        };
+        let work = probe::time(Stage::ObjectPreprocess, || {
+            if s < 1.0 {
+                let ww = ((w as f32 * s).round() as u32).max(1);
+                let wh = ((h as f32 * s).round() as u32).max(1);
+                Cow::Owned(resize(img, ww, wh))
+            } else {
+                Cow::Borrowed(img)
+            }
+        });
         let (ww, wh) = work.dimensions();
         let (fx, fy) = (w as f32 / ww as f32, h as f32 / wh as f32);
         let mut seen = Vec::new();
@@ -280,6 +290,7 @@ impl ObjectDetector {
         }
         // A person seen whole by one pass and only in part by another (a
         // torso, or a figure merged with someone in front) is one person.
+        let clock = probe::clock();
         seen.sort_by(|a, b| b.score.total_cmp(&a.score));
         let mut people: Vec<BBox> = whole
             .iter()
@@ -296,6 +307,7 @@ impl ObjectDetector {
                 found.push(o);
             }
         }
+        clock.stop(Stage::ObjectPostprocess);
         Ok(found)
     }
 
@@ -318,15 +330,17 @@ impl ObjectDetector {
         if let Some(tiling) = self.tiling.filter(|t| people >= t.min_people) {
             found.extend(self.detect_tiles(img, &tiling, &whole)?);
         }
-        let clipped = found
-            .into_iter()
-            .map(|o| Object {
-                bbox: o.bbox.clip(w as f32, h as f32),
-                ..o
-            })
-            .filter(|o| o.bbox.area() > 0.0)
-            .collect();
-        Ok(self.suppress(clipped))
+        Ok(probe::time(Stage::ObjectPostprocess, || {
+            let clipped = found
+                .into_iter()
+                .map(|o| Object {
+                    bbox: o.bbox.clip(w as f32, h as f32),
+                    ..o
+                })
+                .filter(|o| o.bbox.area() > 0.0)
+                .collect();
+            self.suppress(clipped)
+        }))
     }
 }
 

@@ -13,6 +13,7 @@ use crate::exif::{self, Metadata};
 use crate::face::{self, Face, FaceDetector};
 use crate::imageio::{self, DecodeLimits};
 use crate::objects::{self, Object, ObjectDetector};
+use crate::probe::{self, Model, Stage};
 use crate::runtime::Runtime;
 
 /// Settings shared by every worker.
@@ -112,7 +113,9 @@ impl Analyzer {
 
     /// Analyses one file. Never fails: problems end up in `error`.
     pub fn analyze_path(&mut self, path: &Path) -> ImageResult {
-        match imageio::read_file(path, &self.options.limits) {
+        match probe::time(Stage::Decode, || {
+            imageio::read_file(path, &self.options.limits)
+        }) {
             Ok(bytes) => self.analyze_bytes(path, bytes),
             Err(e) => ImageResult::failed(path, &e),
         }
@@ -123,8 +126,11 @@ impl Analyzer {
         // Read before decoding: a file whose pixels are broken still tells
         // where and when it was made. A metadata problem only ends up in
         // `metadata.error`; the pixels are analysed regardless.
+        let clock = probe::clock();
         let metadata = exif::read(&bytes);
-        match decode(bytes, &self.options) {
+        let decoded = decode(bytes, &self.options);
+        clock.stop(Stage::Decode);
+        match decoded {
             Ok(loaded) => self.analyze_loaded(path, loaded, metadata),
             Err(e) => ImageResult {
                 metadata,
@@ -158,6 +164,24 @@ impl Analyzer {
             result.error = Some(e.to_string());
         }
         result
+    }
+
+    /// Runs one model of this analyzer on an input recorded by the probe
+    /// (`probe::Record::inputs`), reading its outputs: the inference-only
+    /// work `onlooker bench` sets against the whole pipeline.
+    pub fn run_model(
+        &mut self,
+        model: Model,
+        input: &ndarray::Array4<f32>,
+    ) -> Result<(), ImageError> {
+        match model {
+            Model::Face => self.faces.infer(input).map(drop),
+            Model::Object => self.objects.infer(input).map(drop),
+            Model::Age | Model::Gender | Model::Expression => match self.attributes.as_mut() {
+                Some(a) => a.run_model(model, input),
+                None => Ok(()),
+            },
+        }
     }
 
     fn detect(&mut self, rgb: &image::RgbImage, r: &mut ImageResult) -> Result<(), ImageError> {

@@ -71,7 +71,7 @@ pub struct Projection {
 pub const NOTES: [&str; 4] = [
     "decimal units: 1 MB = 10^6 bytes, 1 TB = 10^12 bytes, 1 PB = 10^15 bytes",
     "the rate is the measured end-to-end rate (read, decode, detect) on this machine's images; larger photos decode more slowly",
-    "machines are assumed to scale linearly, with storage and network keeping up",
+    "machines scale linearly, with storage and network keeping up",
     "video frames are counted like photos: the cost of decoding the video stream is not included",
 ];
 
@@ -167,6 +167,15 @@ pub fn human_count(n: f64) -> String {
     }
 }
 
+/// "119 days on 1 machine", and with more machines ", 12 days on 10".
+fn machine_times(one: f64, all: f64, machines: u32) -> String {
+    let mut s = format!("{} on 1 machine", human_duration(one));
+    if machines > 1 {
+        s.push_str(&format!(", {} on {machines}", human_duration(all)));
+    }
+    s
+}
+
 impl Projection {
     /// The projection as text, every assumption stated next to the result.
     pub fn human(&self) -> String {
@@ -181,25 +190,21 @@ impl Projection {
         for v in &self.volumes {
             let p = &v.as_photos;
             s.push_str(&format!(
-                "  {} of photos at {:.1} MB each = {} photos: {} on 1 machine, {} on {}\n",
+                "  {} of photos at {:.1} MB each = {} photos: {}\n",
                 v.volume,
                 a.average_photo_bytes / MB,
                 human_count(p.photos),
-                human_duration(p.seconds_one_machine),
-                human_duration(p.seconds_all_machines),
-                a.machines,
+                machine_times(p.seconds_one_machine, p.seconds_all_machines, a.machines),
             ));
             let vid = &v.as_video;
             s.push_str(&format!(
-                "  {} of video at {:.1} Mbit/s = {} hours of footage, {} frames at {} frame/s: {} on 1 machine, {} on {}\n",
+                "  {} of video at {:.1} Mbit/s = {} hours of footage, {} frames at {} frame/s: {}\n",
                 v.volume,
                 a.video_bits_per_second / 1e6,
                 human_count(vid.footage_hours),
                 human_count(vid.frames),
                 a.video_frames_per_second,
-                human_duration(vid.seconds_one_machine),
-                human_duration(vid.seconds_all_machines),
-                a.machines,
+                machine_times(vid.seconds_one_machine, vid.seconds_all_machines, a.machines),
             ));
         }
         for n in &self.notes {

@@ -258,6 +258,8 @@ fn bench_json_has_the_documented_keys() {
         "face_preprocess",
         "face_inference",
         "face_postprocess",
+        "attribute_preprocess",
+        "attribute_inference",
         "object_preprocess",
         "object_inference",
         "object_postprocess",
@@ -269,6 +271,14 @@ fn bench_json_has_the_documented_keys() {
             "{stage}: {s}"
         );
     }
+    // The stages are the pipeline's own: both detectors ran on both images,
+    // and Grace Hopper's one face had its attributes computed.
+    for stage in ["decode", "face_inference", "object_inference", "total"] {
+        assert!(v["stages"][stage]["p50_ms"].as_f64().unwrap() > 0.0, "{stage}");
+    }
+    assert_eq!(v["attribute_faces"], 1, "{v}");
+    assert!(v["attribute_ms_per_face"].as_f64().unwrap() > 0.0);
+    assert!(v["attribute_cpu_ms_per_face"].as_f64().is_some());
     let threads: Vec<u64> = v["threads_scaling"]
         .as_array()
         .unwrap()
