@@ -78,6 +78,12 @@ struct BenchArgs {
     /// Average video bitrate in Mbit/s, for the scale projection
     #[arg(long, value_name = "MBIT_S", default_value_t = projection::DEFAULT_VIDEO_MBIT_S)]
     bitrate: f64,
+    /// Measure without age, gender and expression (detection only)
+    #[arg(long)]
+    no_attributes: bool,
+    /// Measure without the tiled second look for people in large photos
+    #[arg(long)]
+    no_object_tiles: bool,
 }
 
 fn parse_topology(s: &str) -> Result<Topology, String> {
@@ -456,7 +462,16 @@ fn bench(b: BenchArgs) -> anyhow::Result<ExitCode> {
         video_frames_per_second: b.fps,
         video_bits_per_second: b.bitrate * 1e6,
     };
-    let report = bench::run(&rt, &Options::default(), &inputs, &options, |what| {
+    let analysis = Options {
+        attributes: if b.no_attributes {
+            AttributeOptions::NONE
+        } else {
+            AttributeOptions::ALL
+        },
+        object_tiles: !b.no_object_tiles,
+        ..Options::default()
+    };
+    let report = bench::run(&rt, &analysis, &inputs, &options, |what| {
         eprintln!("onlooker bench: measuring {what}")
     })?;
     if b.json {

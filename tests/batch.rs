@@ -274,7 +274,10 @@ fn bench_json_has_the_documented_keys() {
     // The stages are the pipeline's own: both detectors ran on both images,
     // and Grace Hopper's one face had its attributes computed.
     for stage in ["decode", "face_inference", "object_inference", "total"] {
-        assert!(v["stages"][stage]["p50_ms"].as_f64().unwrap() > 0.0, "{stage}");
+        assert!(
+            v["stages"][stage]["p50_ms"].as_f64().unwrap() > 0.0,
+            "{stage}"
+        );
     }
     assert_eq!(v["attribute_faces"], 1, "{v}");
     assert!(v["attribute_ms_per_face"].as_f64().unwrap() > 0.0);

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""The same analysis as onlooker, written the way a typical Python user
-would: Pillow to decode and resize, numpy to letterbox, decode and NMS,
+"""onlooker's detection (faces with yunet_n_dynamic at onlooker's working
+size, objects with YOLOX-Nano on the whole image; no face attributes, no
+tiles), written the way a typical Python user would: Pillow to decode and resize, numpy to letterbox, decode and NMS,
 ONNX Runtime sessions with their default threading, one image after another.
 
 It is the yardstick for `make bench-compare`: same models, same thresholds,
@@ -23,7 +24,8 @@ from PIL import Image, ImageOps
 
 FACE_THRESHOLD = 0.6
 FACE_NMS_IOU = 0.3
-FACE_INPUT = 640
+FACE_MIN_SIDE = 640
+FACE_MAX_SIDE = 1920
 OBJECT_THRESHOLD = 0.3
 OBJECT_NMS_IOU = 0.45
 OBJECT_INPUT = 416
@@ -77,13 +79,25 @@ def nms(boxes, scores, iou):
     return keep
 
 
+def working_size(w, h):
+    """onlooker's face working size: the longer side scaled into 640..1920,
+    the model input padded to multiples of 32 (yunet_n_dynamic)."""
+    long = max(w, h, 1)
+    scale = min(max(long, FACE_MIN_SIDE), FACE_MAX_SIDE) / long
+    rw, rh = max(1, round(w * scale)), max(1, round(h * scale))
+    return scale, rw, rh, -(-rw // 32) * 32, -(-rh // 32) * 32
+
+
 def detect_faces(session, rgb):
-    tensor, r = letterbox(rgb, FACE_INPUT, 0)
+    r, rw, rh, iw, ih = working_size(*rgb.size)
+    canvas = np.zeros((ih, iw, 3), dtype=np.uint8)
+    canvas[:rh, :rw] = np.asarray(rgb.resize((rw, rh), Image.BILINEAR))
+    tensor = np.ascontiguousarray(canvas[:, :, ::-1].transpose(2, 0, 1)[None].astype(np.float32))
     names = [o.name for o in session.get_outputs()]
     outs = dict(zip(names, session.run(None, {"input": tensor})))
     boxes, scores, landmarks = [], [], []
     for s in STRIDES:
-        cols, rows = FACE_INPUT // s, FACE_INPUT // s
+        cols = iw // s
         cls = outs[f"cls_{s}"].reshape(-1)
         obj = outs[f"obj_{s}"].reshape(-1)
         bbox = outs[f"bbox_{s}"].reshape(-1, 4)
@@ -164,7 +178,7 @@ def main():
     if not images:
         sys.exit(f"no images found in {', '.join(args.paths)}")
     # Default SessionOptions: ONNX Runtime picks its own thread count.
-    faces_s = ort.InferenceSession(os.path.join(args.models, "yunet_n_640_640.onnx"))
+    faces_s = ort.InferenceSession(os.path.join(args.models, "yunet_n_dynamic.onnx"))
     objects_s = ort.InferenceSession(os.path.join(args.models, "yolox_nano.onnx"))
 
     analyse(faces_s, objects_s, images[0])  # warm-up
