@@ -346,15 +346,13 @@ impl<'rt> Engine<'rt> {
         };
         if let Some(shared) = &self.shared {
             // Decoding needs no session: only the detection holds the lock.
-            let loaded = match catch(|| pipeline::load(path, &self.options)) {
-                Some(Ok(l)) => l,
-                Some(Err(e)) => return Ok(ImageResult::failed(path, &e)),
+            let prepared = match catch(|| pipeline::prepare(path, &self.options)) {
+                Some(p) => p,
                 None => return Ok(panicked(path)),
             };
             let mut analyzer = lock(shared);
-            return Ok(
-                catch(|| analyzer.analyze_decoded(path, loaded)).unwrap_or_else(|| panicked(path))
-            );
+            return Ok(catch(|| analyzer.analyze_prepared(path, prepared))
+                .unwrap_or_else(|| panicked(path)));
         }
         let analyzer = match own {
             Some(a) => a,

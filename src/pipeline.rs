@@ -77,10 +77,42 @@ pub fn display_path(path: &Path) -> String {
     path.to_string_lossy().into_owned()
 }
 
-/// Reads and decodes one file as the analysis needs it; no session is
-/// involved, so workers can do this in parallel outside any lock.
-pub fn load(path: &Path, options: &Options) -> Result<imageio::LoadedImage, ImageError> {
-    decode(imageio::read_file(path, &options.limits)?, options)
+/// The half of an image's analysis that needs no session: the file read,
+/// its metadata, its pixels decoded. Workers of the shared-session topology
+/// do this in parallel, outside the lock.
+pub enum Prepared {
+    Decoded {
+        loaded: imageio::LoadedImage,
+        metadata: Metadata,
+    },
+    /// Unreadable or undecodable; what the file's metadata told is kept.
+    Failed(ImageResult),
+}
+
+/// Reads a file and prepares it ([`prepare_bytes`]).
+pub fn prepare(path: &Path, options: &Options) -> Prepared {
+    match probe::time(Stage::Decode, || imageio::read_file(path, &options.limits)) {
+        Ok(bytes) => prepare_bytes(path, bytes, options),
+        Err(e) => Prepared::Failed(ImageResult::failed(path, &e)),
+    }
+}
+
+/// Reads the metadata of in-memory file bytes, then decodes them. The
+/// metadata is read first: a file whose pixels are broken still tells where
+/// and when it was made. A metadata problem only ends up in
+/// `metadata.error`; the pixels are analysed regardless.
+pub fn prepare_bytes(path: &Path, bytes: Vec<u8>, options: &Options) -> Prepared {
+    let clock = probe::clock();
+    let metadata = exif::read(&bytes);
+    let decoded = decode(bytes, options);
+    clock.stop(Stage::Decode);
+    match decoded {
+        Ok(loaded) => Prepared::Decoded { loaded, metadata },
+        Err(e) => Prepared::Failed(ImageResult {
+            metadata,
+            ..ImageResult::failed(path, &e)
+        }),
+    }
 }
 
 /// Decodes file bytes as the analysis needs them (limits, orientation, RGB).
@@ -113,37 +145,22 @@ impl Analyzer {
 
     /// Analyses one file. Never fails: problems end up in `error`.
     pub fn analyze_path(&mut self, path: &Path) -> ImageResult {
-        match probe::time(Stage::Decode, || {
-            imageio::read_file(path, &self.options.limits)
-        }) {
-            Ok(bytes) => self.analyze_bytes(path, bytes),
-            Err(e) => ImageResult::failed(path, &e),
-        }
+        let prepared = prepare(path, &self.options);
+        self.analyze_prepared(path, prepared)
     }
 
     /// Analyses an in-memory file (`path` is only its name in the report).
     pub fn analyze_bytes(&mut self, path: &Path, bytes: Vec<u8>) -> ImageResult {
-        // Read before decoding: a file whose pixels are broken still tells
-        // where and when it was made. A metadata problem only ends up in
-        // `metadata.error`; the pixels are analysed regardless.
-        let clock = probe::clock();
-        let metadata = exif::read(&bytes);
-        let decoded = decode(bytes, &self.options);
-        clock.stop(Stage::Decode);
-        match decoded {
-            Ok(loaded) => self.analyze_loaded(path, loaded, metadata),
-            Err(e) => ImageResult {
-                metadata,
-                ..ImageResult::failed(path, &e)
-            },
-        }
+        let prepared = prepare_bytes(path, bytes, &self.options);
+        self.analyze_prepared(path, prepared)
     }
 
-    /// Analyses an image already decoded by [`decode`]: the part of the
-    /// work that needs the sessions (see `batch`, shared-session topology).
-    pub fn analyze_decoded(&mut self, path: &Path, loaded: imageio::LoadedImage) -> ImageResult {
-        let metadata = exif::read(&loaded.bytes);
-        self.analyze_loaded(path, loaded, metadata)
+    /// The half of the analysis that needs the sessions.
+    pub fn analyze_prepared(&mut self, path: &Path, prepared: Prepared) -> ImageResult {
+        match prepared {
+            Prepared::Decoded { loaded, metadata } => self.analyze_loaded(path, loaded, metadata),
+            Prepared::Failed(r) => r,
+        }
     }
 
     fn analyze_loaded(

@@ -349,3 +349,34 @@ fn bench_text_states_every_assumption() {
         assert!(text.contains(needle), "{needle} missing from:\n{text}");
     }
 }
+
+#[test]
+fn every_topology_keeps_the_metadata_of_a_file_whose_pixels_fail() {
+    // A day-out photo cut off right after its headers: the EXIF block (GPS,
+    // time, camera) is whole, the compressed pixels are gone.
+    let bytes = std::fs::read(samples().join("day_out/DSCF0412.jpg")).unwrap();
+    let sos = bytes.windows(2).position(|w| w == [0xFF, 0xDA]).unwrap();
+    let d = tempfile::tempdir().unwrap();
+    let cut = d.path().join("cut.jpg");
+    std::fs::write(&cut, &bytes[..sos + 2]).unwrap();
+
+    let rt = Runtime::load(&runtime::default_models_dir()).unwrap();
+    let inputs = batch::collect_inputs(&[cut]);
+    for topology in Topology::ALL {
+        let plan = Plan {
+            threads: 2,
+            topology,
+        };
+        let engine = Engine::new(&rt, &Options::default(), plan).unwrap();
+        let mut got = Vec::new();
+        engine.run(&inputs, |_, r| got.push(r)).unwrap();
+        let r = &got[0];
+        assert!(r.error.is_some(), "{}: {r:?}", topology.name());
+        let v = serde_json::to_value(r).unwrap();
+        assert!(
+            v["metadata"]["gps"]["latitude"].is_number() && v["metadata"]["taken_at"].is_string(),
+            "{}: {v}",
+            topology.name()
+        );
+    }
+}
