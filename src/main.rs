@@ -371,7 +371,10 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     if !a.quiet {
         let text = format!(
             "{}{}{}",
-            onlooker::findings::human(&results, &summary.findings),
+            onlooker::findings::human(
+                if keep { &results } else { tally.metadata() },
+                &summary.findings
+            ),
             report::caveats_text(&summary),
             report::totals_line(&summary)
         );

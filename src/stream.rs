@@ -5,6 +5,8 @@ use std::fs::File;
 use std::io::{BufWriter, Read, Write};
 use std::path::Path;
 
+use crate::attributes::{self, Attribute};
+use crate::findings::Findings;
 use crate::pipeline::ImageResult;
 use crate::report::Summary;
 
@@ -56,13 +58,19 @@ fn looks_like_image(path: &Path) -> bool {
 }
 
 /// Totals over a batch, updated one result at a time.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default)]
 pub struct Tally {
     pub images: usize,
     pub failed: usize,
     pub faces: usize,
     pub objects: usize,
     pub people: usize,
+    /// The path and metadata of each image whose file had any (no pixels,
+    /// no detections; a few hundred bytes each): the batch findings compare
+    /// every photo's time, place and device, so they need them all.
+    metadata: Vec<ImageResult>,
+    /// Face attributes seen so far, for the caveats that concern them.
+    attributes: Vec<Attribute>,
 }
 
 impl Tally {
@@ -72,6 +80,23 @@ impl Tally {
         self.faces += r.faces.len();
         self.objects += r.objects.len();
         self.people += r.people;
+        if !r.metadata.is_empty() {
+            self.metadata.push(ImageResult {
+                path: r.path.clone(),
+                metadata: r.metadata.clone(),
+                ..Default::default()
+            });
+        }
+        for a in r.faces.iter().flat_map(|f| f.attributes.present()) {
+            if !self.attributes.contains(&a) {
+                self.attributes.push(a);
+            }
+        }
+    }
+
+    /// The images whose files had metadata (path and metadata only).
+    pub fn metadata(&self) -> &[ImageResult] {
+        &self.metadata
     }
 
     pub fn summary(&self, elapsed_seconds: f64) -> Summary {
@@ -88,9 +113,8 @@ impl Tally {
             } else {
                 0.0
             },
-            // Findings and caveats need every result: see `Summary::of`.
-            findings: Default::default(),
-            attribute_caveats: Vec::new(),
+            findings: Findings::of(&self.metadata),
+            attribute_caveats: attributes::caveats_for(&self.attributes),
         }
     }
 }
@@ -110,14 +134,38 @@ mod tests {
 
     #[test]
     fn tally_matches_the_summary_of_all_results() {
+        // Two photos with a time, a place and a camera (the findings), and
+        // a face with an age (the caveats), next to plain and failed ones.
+        let day_out = |name: &str| {
+            let file = format!("{}/samples/day_out/{name}", env!("CARGO_MANIFEST_DIR"));
+            let mut r = result(name, 1, None);
+            r.metadata = crate::exif::read(&std::fs::read(file).unwrap());
+            assert!(r.metadata.position().is_some(), "{name}");
+            r
+        };
+        let mut aged = result("e.jpg", 1, None);
+        aged.faces.push(crate::face::Face {
+            attributes: crate::attributes::FaceAttributes {
+                age: Some(30.0),
+                ..Default::default()
+            },
+            ..Default::default()
+        });
         let rs = [
             result("a.jpg", 2, None),
+            day_out("DSCF0412.jpg"),
             result("b.jpg", 0, Some("corrupt")),
+            aged,
+            day_out("DSCF0452.jpg"),
             result("c.jpg", 1, None),
         ];
         let mut t = Tally::default();
         rs.iter().for_each(|r| t.add(r));
-        assert_eq!(t.summary(1.5), Summary::of(&rs, 1.5));
+        let streamed = t.summary(1.5);
+        assert_eq!(streamed, Summary::of(&rs, 1.5));
+        assert_eq!(streamed.findings.timeline.len(), 2);
+        assert!(!streamed.attribute_caveats.is_empty());
+        assert_eq!(t.metadata().len(), 2, "only images with metadata");
     }
 
     #[test]

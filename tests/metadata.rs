@@ -314,3 +314,31 @@ fn the_cli_prints_the_timeline_and_findings_and_puts_them_in_the_json() {
     assert!(first["gps"]["latitude"].is_f64());
     assert!(first["gps"]["longitude"].is_f64());
 }
+
+#[test]
+fn streaming_without_a_document_still_prints_the_findings_and_caveats() {
+    // No --json and no report: results are not kept, yet the summary must
+    // not claim the files give nothing away.
+    let out = Command::new(env!("CARGO_BIN_EXE_onlooker"))
+        .env_remove("ONLOOKER_MODELS")
+        .env_remove("ORT_DYLIB_PATH")
+        .args(["analyze", "--no-report", "--threads", "2"])
+        .arg(samples().join("day_out"))
+        .arg(samples().join("astronaut.png"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    for needle in [
+        "timeline:",
+        "FUJIFILM X100V (serial SYNTH-0501): 5 photos",
+        "- 5 photos on 2026-05-01 between 08:05 and 18:39",
+        "Microsoft, Azure Face",
+    ] {
+        assert!(
+            stdout.contains(needle),
+            "{needle:?} missing from:\n{stdout}"
+        );
+    }
+    assert!(!stdout.contains("no capture time, position or camera"));
+}
