@@ -49,6 +49,17 @@ fn preprocessing(c: &mut Criterion) {
         g.bench_function(format!("yunet_640/{name}"), |b| {
             b.iter(|| face::preprocess(black_box(&img), 640, 640))
         });
+        // What the pipeline does: yunet_n_dynamic at the working size
+        // (longer side 640..1920, padded to multiples of 32).
+        let (ww, wh) = img.dimensions();
+        let (wlb, iw, ih) =
+            face::working_size(ww, wh, face::MIN_WORKING_SIDE, face::MAX_WORKING_SIDE);
+        g.bench_function(format!("yunet_working_size/{name}"), |b| {
+            b.iter(|| {
+                let scaled = preprocess::resize(black_box(&img), wlb.resized_w, wlb.resized_h);
+                face::to_input(&scaled, iw, ih)
+            })
+        });
         g.bench_function(format!("yolox_416/{name}"), |b| {
             b.iter(|| objects::preprocess(black_box(&img)))
         });
