@@ -441,6 +441,47 @@ fn run_expression(
     Ok(expression_from_logits(logits))
 }
 
+/// What one dlib-style model gave for a set of faces: each face's index and
+/// output row, and the time spent on crops and on the model.
+struct DlibRows {
+    rows: Vec<(usize, Vec<f32>)>,
+    align: Duration,
+    model: Duration,
+}
+
+/// Runs the age or gender model over the `usable` faces, `MAX_BATCH` chips
+/// at a time.
+fn run_dlib_model(
+    session: &mut Session,
+    img: &RgbImage,
+    landmarks: &[Landmarks],
+    usable: &[usize],
+    chip: u32,
+    model: Model,
+) -> Result<DlibRows, ImageError> {
+    let what = if model == Model::Age { "age" } else { "gender" };
+    let mut out = DlibRows {
+        rows: Vec::new(),
+        align: Duration::ZERO,
+        model: Duration::ZERO,
+    };
+    for group in usable.chunks(MAX_BATCH) {
+        let t = Span::start();
+        let (idx, input) = dlib_inputs(img, landmarks, group, chip);
+        t.end(&mut out.align, Stage::AttributePreprocess);
+        if idx.is_empty() {
+            continue;
+        }
+        probe::input(model, &input);
+        let t = Span::start();
+        let (p, cols) = run_probabilities(session, &input, what)?;
+        t.end(&mut out.model, Stage::AttributeInference);
+        out.rows
+            .extend(idx.into_iter().zip(p.chunks(cols).map(<[f32]>::to_vec)));
+    }
+    Ok(out)
+}
+
 impl AttributeModels {
     /// Opens the sessions of the enabled attributes. `None` when every
     /// attribute is off, so nothing is loaded at all.
@@ -538,38 +579,19 @@ impl AttributeModels {
         t.end(&mut times.align, Stage::AttributePreprocess);
 
         if let Some(session) = self.age.as_mut() {
-            for group in usable.chunks(MAX_BATCH) {
-                let t = Span::start();
-                let (idx, input) = dlib_inputs(img, landmarks, group, AGE_CHIP);
-                t.end(&mut times.align, Stage::AttributePreprocess);
-                if idx.is_empty() {
-                    continue;
-                }
-                probe::input(Model::Age, &input);
-                let t = Span::start();
-                let (p, cols) = run_probabilities(session, &input, "age")?;
-                for (&i, row) in idx.iter().zip(p.chunks(cols)) {
-                    out[i].age = age_from_probabilities(row);
-                }
-                t.end(&mut times.age, Stage::AttributeInference);
+            let rows = run_dlib_model(session, img, landmarks, &usable, AGE_CHIP, Model::Age)?;
+            for (i, row) in rows.rows {
+                out[i].age = age_from_probabilities(&row);
             }
+            (times.align, times.age) = (times.align + rows.align, times.age + rows.model);
         }
         if let Some(session) = self.gender.as_mut() {
-            for group in usable.chunks(MAX_BATCH) {
-                let t = Span::start();
-                let (idx, input) = dlib_inputs(img, landmarks, group, GENDER_CHIP);
-                t.end(&mut times.align, Stage::AttributePreprocess);
-                if idx.is_empty() {
-                    continue;
-                }
-                probe::input(Model::Gender, &input);
-                let t = Span::start();
-                let (p, cols) = run_probabilities(session, &input, "gender")?;
-                for (&i, row) in idx.iter().zip(p.chunks(cols)) {
-                    out[i].gender = gender_from_probabilities(row);
-                }
-                t.end(&mut times.gender, Stage::AttributeInference);
+            let rows =
+                run_dlib_model(session, img, landmarks, &usable, GENDER_CHIP, Model::Gender)?;
+            for (i, row) in rows.rows {
+                out[i].gender = gender_from_probabilities(&row);
             }
+            (times.align, times.gender) = (times.align + rows.align, times.gender + rows.model);
         }
         if let Some(session) = self.expression.as_mut() {
             for &i in &usable {
