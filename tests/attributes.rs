@@ -3,19 +3,13 @@
 //! wherever the attributes go, and that switching attributes off means their
 //! models are never loaded.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
+use common::{onlooker, sample};
 
 use onlooker::attributes::{self, AttributeModels, AttributeOptions, FaceAttributes};
 use onlooker::face::{Face, Landmarks};
 use onlooker::manifest::Manifest;
 use onlooker::{runtime, Analyzer, ImageResult, Options, Runtime, SetupError};
-
-fn sample(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("samples")
-        .join(name)
-}
 
 fn rt() -> Runtime {
     Runtime::load(&runtime::default_models_dir()).expect("run `make models` first")
@@ -210,12 +204,6 @@ fn switched_off_attributes_are_not_even_loaded() {
     let f = &a.analyze_path(&sample("astronaut.png")).faces[0];
     assert!(f.attributes.age.is_some() && f.attributes.gender.is_some());
     assert!(f.attributes.expression.is_none());
-}
-
-fn onlooker() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_onlooker"));
-    c.env_remove("ONLOOKER_MODELS").env_remove("ORT_DYLIB_PATH");
-    c
 }
 
 #[test]

@@ -2,21 +2,13 @@
 //! Lines, the same results whatever the thread count, and the benchmark's
 //! JSON contract. No test here asserts on time.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
+use common::{onlooker, samples};
+
+use std::path::Path;
 
 use onlooker::batch::{self, Engine, Input, Plan, Topology};
 use onlooker::{runtime, ImageResult, Options, Runtime};
-
-fn samples() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
-}
-
-fn onlooker() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_onlooker"));
-    c.env_remove("ONLOOKER_MODELS").env_remove("ORT_DYLIB_PATH");
-    c
-}
 
 /// A folder of links to a few samples, plus a file that is not an image.
 fn small_batch() -> tempfile::TempDir {

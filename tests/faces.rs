@@ -3,7 +3,10 @@
 //! agreement with OpenCV's reference decoder, the quality measures on real
 //! faces, and the JSON the command writes.
 
-use std::path::{Path, PathBuf};
+mod common;
+use common::{load, sample};
+
+use std::path::Path;
 use std::process::Command;
 use std::sync::OnceLock;
 
@@ -15,18 +18,6 @@ use onlooker::face::{
 use onlooker::geometry::BBox;
 use onlooker::imageio::{self, DecodeLimits};
 use onlooker::{Analyzer, Options, Runtime};
-
-fn sample(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("samples")
-        .join(name)
-}
-
-fn load(name: &str) -> RgbImage {
-    imageio::load(&sample(name), &DecodeLimits::default())
-        .unwrap()
-        .rgb
-}
 
 fn detector() -> FaceDetector {
     let rt = Runtime::from_env().expect("run `make models` first");

@@ -4,6 +4,9 @@
 //! reported with its name and a plain reason, the batch goes on, and
 //! nothing panics.
 
+mod common;
+use common::{onlooker, samples};
+
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::io::{Cursor, Write};
@@ -15,16 +18,6 @@ use image::{ImageFormat, Rgb, RgbImage, Rgba, RgbaImage};
 use onlooker::imageio::{self, DecodeLimits};
 use onlooker::manifest::Manifest;
 use serde_json::Value;
-
-fn onlooker() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_onlooker"));
-    c.env_remove("ONLOOKER_MODELS").env_remove("ORT_DYLIB_PATH");
-    c
-}
-
-fn samples() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
-}
 
 /// No output of any run may show a panic: user input must never cause one.
 fn assert_no_panic(out: &Output) {

@@ -3,8 +3,10 @@
 //! `scripts/day_out.rs`, and a JPEG whose EXIF segment is garbage (analysed
 //! by the real models all the same).
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
+use common::{onlooker, samples};
+
+use std::path::Path;
 
 use onlooker::exif::{self, Metadata};
 use onlooker::findings::Findings;
@@ -14,10 +16,6 @@ use onlooker::{runtime, Analyzer, ImageResult, Options, Runtime};
 #[path = "../scripts/day_out.rs"]
 #[allow(dead_code)]
 mod day_out;
-
-fn samples() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
-}
 
 fn read(name: &str) -> Vec<u8> {
     std::fs::read(samples().join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
@@ -267,9 +265,7 @@ fn garbage_in_the_exif_segment_never_blocks_the_pixel_analysis() {
 
 #[test]
 fn the_cli_prints_the_timeline_and_findings_and_puts_them_in_the_json() {
-    let out = Command::new(env!("CARGO_BIN_EXE_onlooker"))
-        .env_remove("ONLOOKER_MODELS")
-        .env_remove("ORT_DYLIB_PATH")
+    let out = onlooker()
         .args(["analyze", "--no-report", "--threads", "2", "--json", "-"])
         .arg(samples().join("day_out"))
         .arg(samples().join("dog.jpg"))
@@ -319,9 +315,7 @@ fn the_cli_prints_the_timeline_and_findings_and_puts_them_in_the_json() {
 fn streaming_without_a_document_still_prints_the_findings_and_caveats() {
     // No --json and no report: results are not kept, yet the summary must
     // not claim the files give nothing away.
-    let out = Command::new(env!("CARGO_BIN_EXE_onlooker"))
-        .env_remove("ONLOOKER_MODELS")
-        .env_remove("ORT_DYLIB_PATH")
+    let out = onlooker()
         .args(["analyze", "--no-report", "--threads", "2"])
         .arg(samples().join("day_out"))
         .arg(samples().join("astronaut.png"))

@@ -1,28 +1,16 @@
 //! Objects: the real YOLOX-Nano on the real samples, and the command line's
 //! object fields and options.
 
+mod common;
+use common::load;
+
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use image::{imageops, Rgb, RgbImage};
 use onlooker::geometry::BBox;
-use onlooker::imageio::{self, DecodeLimits};
 use onlooker::objects::{self, Object, ObjectDetector, Tiling, DEFAULT_THRESHOLD, DEFAULT_TILING};
 use onlooker::{runtime, Runtime};
-
-fn sample(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("samples")
-        .join(name)
-}
-
-fn load(name: &str) -> RgbImage {
-    imageio::load(&sample(name), &DecodeLimits::default())
-        .unwrap_or_else(|e| panic!("{name}: {e}"))
-        .rgb
-}
 
 /// One session for the whole file: tests take turns, each setting what it
 /// needs, which keeps the file quick on a two-core machine.
@@ -211,10 +199,8 @@ fn tiles_do_not_add_fragments_of_people() {
 }
 
 fn onlooker(args: &[&str]) -> (Option<i32>, serde_json::Value, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_onlooker"))
+    let out = common::onlooker()
         .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env_remove("ONLOOKER_MODELS")
-        .env_remove("ORT_DYLIB_PATH")
         .args(["analyze", "--no-report", "--threads", "2", "--json", "-"])
         .args(args)
         .output()

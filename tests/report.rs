@@ -3,10 +3,13 @@
 //! them, the page, the CSV and the JSON; refusing a non-empty folder;
 //! never touching the inputs; hostile text escaped; CSV quoting.
 
+mod common;
+use common::sample;
+
 use std::collections::BTreeMap;
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use image::{ImageFormat, RgbImage};
 use serde_json::{json, Value};
@@ -17,16 +20,8 @@ use onlooker::report::html::{self, Annotated};
 use onlooker::report::{self, csv as report_csv, output};
 use onlooker::runtime;
 
-fn sample(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("samples")
-        .join(name)
-}
-
 fn onlooker(args: &[&std::ffi::OsStr]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_onlooker"))
-        .env_remove("ONLOOKER_MODELS")
-        .env_remove("ORT_DYLIB_PATH")
+    common::onlooker()
         .arg("analyze")
         .arg("--models")
         .arg(runtime::default_models_dir())

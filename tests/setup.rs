@@ -1,6 +1,9 @@
 //! Setup: the real runtime loads every model in the manifest, and missing or
 //! corrupt files give the one-line error and exit code 2.
 
+mod common;
+use common::onlooker;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -9,12 +12,6 @@ use onlooker::{runtime, Runtime, SetupError};
 
 fn weights() -> PathBuf {
     runtime::default_models_dir()
-}
-
-fn onlooker() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_onlooker"));
-    c.env_remove("ONLOOKER_MODELS").env_remove("ORT_DYLIB_PATH");
-    c
 }
 
 #[test]
