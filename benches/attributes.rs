@@ -7,7 +7,8 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
 use onlooker::align;
 use onlooker::attributes::{AttributeModels, AttributeOptions, AttributeTimes};
-use onlooker::face::{FaceDetector, Landmarks};
+use onlooker::face::FaceDetector;
+use onlooker::result::Landmarks;
 use onlooker::{runtime, Runtime};
 
 fn load(name: &str) -> (image::RgbImage, Vec<Landmarks>, Runtime) {

@@ -16,12 +16,13 @@ use std::path::Path;
 use image::imageops::{self, FilterType};
 use image::RgbImage;
 use onlooker::face::{
-    ceil32, preprocess, suppress, to_input, unmap, working_size, Face, FaceDetector,
-    DEFAULT_THRESHOLD, FIXED_INPUT,
+    ceil32, preprocess, suppress, to_input, unmap, working_size, FaceDetector, DEFAULT_THRESHOLD,
+    FIXED_INPUT,
 };
 use onlooker::geometry::{BBox, Letterbox};
 use onlooker::imageio::{self, DecodeLimits};
 use onlooker::preprocess::resize;
+use onlooker::result::Face;
 use onlooker::Runtime;
 
 /// CPU time used by this process so far (all threads), from the kernel's

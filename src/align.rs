@@ -10,7 +10,7 @@
 
 use image::{Rgb, RgbImage};
 
-use crate::face::Landmarks;
+use crate::result::Landmarks;
 
 /// The ArcFace template: where the five landmarks (image-left eye,
 /// image-right eye, nose tip, image-left and image-right mouth corner) sit in

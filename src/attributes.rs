@@ -18,19 +18,17 @@
 //! Every fact above was checked with ONNX Runtime from Python before this
 //! code was written (names, shapes, and that age/gender rows sum to one).
 
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use image::RgbImage;
 use ndarray::Array4;
 use ort::session::Session;
 use ort::value::TensorRef;
-use serde::Serialize;
 
 use crate::align;
 use crate::error::{ImageError, SetupError};
-use crate::face::{Face, Landmarks};
 use crate::probe::{self, Model, Stage};
+use crate::result::{Attribute, Caveat, Expression, Face, FaceAttributes, Gender, Landmarks};
 use crate::runtime::Runtime;
 
 /// Names of the models in `models/models.toml`.
@@ -71,14 +69,6 @@ fn age_weight(class: usize) -> f32 {
 }
 
 /// One kind of attribute.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Attribute {
-    Age,
-    Gender,
-    Expression,
-}
-
 /// Which attributes to compute. A disabled attribute's model is not loaded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AttributeOptions {
@@ -108,76 +98,6 @@ impl Default for AttributeOptions {
     fn default() -> Self {
         Self::ALL
     }
-}
-
-/// The binary gender output: the model's label and its probability.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Gender {
-    pub label: &'static str,
-    pub confidence: f32,
-}
-
-/// The expression output: the most likely label and the probability of
-/// every label.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Expression {
-    pub label: &'static str,
-    pub scores: BTreeMap<&'static str, f32>,
-}
-
-/// What the attribute models say about one face. Flattened into the face's
-/// JSON object; a field that was not computed is left out.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
-pub struct FaceAttributes {
-    /// Estimated age in years, one decimal.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub age: Option<f32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub gender: Option<Gender>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub expression: Option<Expression>,
-}
-
-impl FaceAttributes {
-    pub fn is_empty(&self) -> bool {
-        self.age.is_none() && self.gender.is_none() && self.expression.is_none()
-    }
-
-    /// The attributes present, for choosing which caveats apply.
-    pub fn present(&self) -> impl Iterator<Item = Attribute> {
-        [
-            self.age.map(|_| Attribute::Age),
-            self.gender.as_ref().map(|_| Attribute::Gender),
-            self.expression.as_ref().map(|_| Attribute::Expression),
-        ]
-        .into_iter()
-        .flatten()
-    }
-
-    /// A short line for the terminal, e.g. `female 0.99, ~29 y, happy 1.00`.
-    pub fn summary_line(&self) -> String {
-        let mut parts = Vec::new();
-        if let Some(g) = &self.gender {
-            parts.push(format!("{} {:.2}", g.label, g.confidence));
-        }
-        if let Some(a) = self.age {
-            parts.push(format!("~{a:.0} y"));
-        }
-        if let Some(e) = &self.expression {
-            let p = e.scores.get(e.label).copied().unwrap_or_default();
-            parts.push(format!("{} {p:.2}", e.label));
-        }
-        parts.join(", ")
-    }
-}
-
-/// A caveat shown wherever attributes appear: who said it, which
-/// attributes it concerns, and what it says (paraphrased, not quoted).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Caveat {
-    pub source: &'static str,
-    pub about: &'static [Attribute],
-    pub text: &'static str,
 }
 
 /// The one place these caveats are written. The terminal summary, the JSON

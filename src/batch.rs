@@ -11,7 +11,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Mutex};
 
 use crate::error::SetupError;
-use crate::pipeline::{self, display_path, Analyzer, ImageResult, Options};
+use crate::pipeline::{self, display_path, Analyzer, Options};
+use crate::result::ImageResult;
 use crate::runtime::Runtime;
 
 /// File endings picked up when walking a folder. Files named explicitly are
@@ -207,7 +208,7 @@ impl<'rt> Engine<'rt> {
             .num_threads(plan.topology.workers(plan.threads))
             .thread_name(|i| format!("onlooker-worker-{i}"))
             .build()
-            .map_err(|e| SetupError::Io(std::io::Error::other(e)))?;
+            .map_err(|e| SetupError::Threads(e.to_string()))?;
         let first = Analyzer::new(rt, options.clone())?;
         let (idle, shared) = match plan.topology {
             Topology::SharedSession => (Vec::new(), Some(Mutex::new(first))),

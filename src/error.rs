@@ -27,8 +27,14 @@ pub enum SetupError {
     Manifest(String),
     #[error("could not open model {path}: {reason}")]
     Session { path: PathBuf, reason: String },
-    #[error("{0}")]
-    Io(#[from] std::io::Error),
+    #[error("cannot read {}: {source}", .path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot start worker threads: {0}")]
+    Threads(String),
 }
 
 /// Why one image could not be analysed. The batch records it on that image

@@ -12,104 +12,21 @@ use image::RgbImage;
 use ndarray::Array4;
 use ort::session::Session;
 use ort::value::TensorRef;
-use serde::Serialize;
 
-use crate::attributes::FaceAttributes;
 use crate::error::{ImageError, SetupError};
-use crate::geometry::{nms, round1, BBox, Letterbox};
+use crate::geometry::{nms, BBox, Letterbox};
 use crate::preprocess::{letterbox_tensor, resize, write_nchw, ChannelOrder, Normalize};
 use crate::probe::{self, Stage};
+use crate::result::{Face, Landmarks, Point};
 use crate::runtime::Runtime;
 
 pub mod quality;
-
-pub use quality::{Blur, BlurLevel, Exposure, ExposureLevel, HeadPose};
 
 pub const DEFAULT_THRESHOLD: f32 = 0.6;
 pub const NMS_IOU: f32 = 0.3;
 const STRIDES: [u32; 3] = [8, 16, 32];
 /// Input side of the fixed `yunet` model (`yunet_n_640_640`).
 pub const FIXED_INPUT: u32 = 640;
-
-/// A point `[x, y]` in upright image pixels.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct Point(pub f32, pub f32);
-
-impl Serialize for Point {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        [round1(self.0), round1(self.1)].serialize(s)
-    }
-}
-
-/// YuNet's five landmarks; left and right as seen in the image.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
-pub struct Landmarks {
-    pub left_eye: Point,
-    pub right_eye: Point,
-    pub nose: Point,
-    pub mouth_left: Point,
-    pub mouth_right: Point,
-}
-
-impl Landmarks {
-    pub fn from_array(p: [[f32; 2]; 5]) -> Self {
-        let pt = |i: usize| Point(p[i][0], p[i][1]);
-        Landmarks {
-            left_eye: pt(0),
-            right_eye: pt(1),
-            nose: pt(2),
-            mouth_left: pt(3),
-            mouth_right: pt(4),
-        }
-    }
-
-    pub fn to_array(&self) -> [[f32; 2]; 5] {
-        [
-            self.left_eye,
-            self.right_eye,
-            self.nose,
-            self.mouth_left,
-            self.mouth_right,
-        ]
-        .map(|p| [p.0, p.1])
-    }
-
-    fn map(&self, f: impl Fn(Point) -> Point) -> Self {
-        Landmarks {
-            left_eye: f(self.left_eye),
-            right_eye: f(self.right_eye),
-            nose: f(self.nose),
-            mouth_left: f(self.mouth_left),
-            mouth_right: f(self.mouth_right),
-        }
-    }
-}
-
-/// A detected face and what can be read from it without another model.
-/// Field order is the JSON order. New fields should implement `Default` so
-/// that `Face { bbox, score, landmarks, ..Default::default() }` keeps
-/// working.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
-pub struct Face {
-    #[serde(rename = "box")]
-    pub bbox: BBox,
-    pub score: f32,
-    pub landmarks: Landmarks,
-    pub head_pose: HeadPose,
-    pub blur: Blur,
-    pub exposure: Exposure,
-    /// Shorter side of the box, in pixels of the upright image.
-    pub size_px: u32,
-    /// The smallest face a cloud service documents it detects in this image
-    /// (see [`quality::cloud_min_face_px`]).
-    pub cloud_min_size_px: u32,
-    /// True when `size_px` is under `cloud_min_size_px`: onlooker finds a
-    /// face the cloud service says it would not.
-    pub below_cloud_min_size: bool,
-    /// Age, gender and expression, when computed (see `attributes`).
-    #[serde(flatten)]
-    pub attributes: FaceAttributes,
-}
 
 /// The raw outputs of one stride, flattened row-major over the grid.
 pub struct StrideOutputs<'a> {

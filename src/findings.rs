@@ -8,77 +8,13 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use serde::Serialize;
-
 use crate::exif::{distance_km, format_position, Metadata, Timestamp};
-use crate::pipeline::ImageResult;
+use crate::result::{Device, Evidence, Findings, ImageResult, Place, Sentence, TimelineEntry};
 
 /// A position joins a place when it lies within this distance of the
 /// place's centre: a neighbourhood, small enough that a zoo and the next
 /// district stay apart.
 pub const PLACE_RADIUS_KM: f64 = 1.5;
-
-/// The batch findings (`summary.findings` in the JSON).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Findings {
-    pub timeline: Vec<TimelineEntry>,
-    pub places: Vec<Place>,
-    pub devices: Vec<Device>,
-    pub sentences: Vec<Sentence>,
-}
-
-/// One dated photo, in capture-time order.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct TimelineEntry {
-    pub image: String,
-    pub taken_at: Timestamp,
-    /// Index into `places`, when the photo has a position.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub place: Option<usize>,
-    /// Index into `devices`, when the photo names its camera.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub device: Option<usize>,
-}
-
-/// GPS positions within [`PLACE_RADIUS_KM`] of each other's centre.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Place {
-    /// Centre of the positions, signed decimal degrees.
-    pub latitude: f64,
-    pub longitude: f64,
-    /// Farthest position from the centre, km.
-    pub radius_km: f64,
-    pub images: Vec<String>,
-}
-
-/// A camera as the files name it. With a serial number it is one physical
-/// device; without, only a model that several cameras may share.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Device {
-    pub name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub make: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub model: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub serial: Option<String>,
-    pub images: Vec<String>,
-}
-
-/// A plain statement and the evidence it is built from.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Sentence {
-    pub text: String,
-    pub evidence: Vec<Evidence>,
-}
-
-/// One image and the fields of its `metadata` a sentence relies on
-/// (paths inside `metadata`, e.g. "gps.latitude").
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Evidence {
-    pub image: String,
-    pub fields: Vec<&'static str>,
-}
 
 /// One image's metadata, as the findings see it.
 struct Item<'a> {

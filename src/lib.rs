@@ -18,9 +18,12 @@ pub mod preprocess;
 pub mod probe;
 pub mod projection;
 pub mod report;
+pub mod result;
+pub mod run;
 pub mod runtime;
 pub mod stream;
 
 pub use error::{ImageError, SetupError};
-pub use pipeline::{Analyzer, ImageResult, Options};
+pub use pipeline::{Analyzer, Options};
+pub use result::ImageResult;
 pub use runtime::Runtime;

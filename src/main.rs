@@ -2,23 +2,19 @@
 //! to messages and exit codes (0 all analysed, 1 some images failed, 2 usage
 //! or setup error).
 
-use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use onlooker::attributes::AttributeOptions;
-use onlooker::batch::{self, Input, Plan, Topology};
+use onlooker::batch::{self, Topology};
 use onlooker::bench::{self, BenchOptions};
 use onlooker::imageio::{self, DecodeLimits};
 use onlooker::manifest::{self, FileState, Manifest};
 use onlooker::projection;
-use onlooker::report;
-use onlooker::stream::{JsonlWriter, Tally};
+use onlooker::run::{self, display_list, print_stdout, RunConfig, RunError};
 use onlooker::{runtime, Options, Runtime, SetupError};
 
 #[derive(Parser)]
@@ -159,11 +155,13 @@ struct AnalyzeArgs {
     #[arg(long)]
     no_expression: bool,
     /// Folder for the report: index.html, report.json, detections.csv and
-    /// annotated copies of the images
-    #[arg(long, value_name = "DIR", default_value = "onlooker-report")]
-    out: PathBuf,
-    /// Write the report even if the --out folder is not empty (an earlier
-    /// report there is replaced; other files are left alone)
+    /// annotated copies of the images [default: onlooker-report, or none
+    /// when --json or --jsonl is given]
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Write the report even if the --out folder holds files other than an
+    /// earlier report (an earlier report is always replaced; other files
+    /// are left alone)
     #[arg(long)]
     force: bool,
     /// Write no report folder (only --json and the terminal summary)
@@ -186,19 +184,14 @@ fn main() -> ExitCode {
             // Setup problems are one line saying what to do; no backtrace.
             if let Some(setup) = e.downcast_ref::<SetupError>() {
                 eprintln!("onlooker: {setup}");
+            } else if let Some(run) = e.downcast_ref::<RunError>() {
+                eprintln!("onlooker: {run}");
             } else {
                 eprintln!("onlooker: {e:#}");
             }
             ExitCode::from(2)
         }
     }
-}
-
-fn check_threshold(name: &str, v: f32) -> anyhow::Result<()> {
-    if !(0.0..=1.0).contains(&v) {
-        anyhow::bail!("{name} must be between 0 and 1, got {v}");
-    }
-    Ok(())
 }
 
 fn threads(requested: Option<usize>) -> anyhow::Result<usize> {
@@ -210,40 +203,7 @@ fn threads(requested: Option<usize>) -> anyhow::Result<usize> {
 }
 
 fn analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
-    check_threshold("--face-threshold", a.face_threshold)?;
-    check_threshold("--object-threshold", a.object_threshold)?;
-    let threads = threads(a.threads)?;
-    let stdout = Path::new("-");
-    let json_to_stdout = a.json.as_deref() == Some(stdout);
-    let jsonl_to_stdout = a.jsonl.as_deref() == Some(stdout);
-    if json_to_stdout && jsonl_to_stdout {
-        anyhow::bail!("--json - and --jsonl - cannot both write to standard output");
-    }
-    let rt = Runtime::load(&runtime::models_dir(a.models.as_deref()))?;
-    let paths = if a.paths.is_empty() {
-        vec![PathBuf::from("samples")]
-    } else {
-        a.paths.clone()
-    };
-    let inputs: Vec<Input> = batch::collect_inputs(&paths);
-    // A report written inside a folder of photos is not analysed next time.
-    let (inputs, skipped) = report::skip_report_outputs(inputs, &paths);
-    if skipped > 0 && !a.quiet {
-        eprintln!("onlooker: skipped {skipped} files inside onlooker report folders");
-    }
-    let sources: Vec<PathBuf> = inputs
-        .iter()
-        .map(|i| match i {
-            Input::File(p) | Input::Unreadable { path: p, .. } => p.clone(),
-        })
-        .collect();
-    // Checked before the analysis, so a long run cannot end in this error.
-    let out_dir = if a.no_report {
-        None
-    } else {
-        Some(report::OutputDir::check(&a.out, a.force, &sources)?)
-    };
-    let options = Options {
+    let analysis = Options {
         face_threshold: a.face_threshold,
         object_threshold: a.object_threshold,
         limits: DecodeLimits::new(a.max_pixels_side, a.max_alloc_mib, a.max_file_mib),
@@ -255,175 +215,20 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         object_tiles: !a.no_object_tiles,
         ..Options::default()
     };
-    let mut jsonl = match &a.jsonl {
-        Some(p) => {
-            Some(JsonlWriter::create(p).with_context(|| format!("--jsonl {}", p.display()))?)
-        }
-        None => None,
+    let config = RunConfig {
+        json: a.json,
+        jsonl: a.jsonl,
+        out: a.out,
+        force: a.force,
+        no_report: a.no_report,
+        quiet: a.quiet,
+        threads: threads(a.threads)?,
+        topology: a.topology,
+        ..RunConfig::new(a.paths, analysis)
     };
-
-    // Results stream through: only the JSON document needs them all at the
-    // end, so only then are they kept (no pixels, a few hundred bytes each).
-    let keep = a.json.is_some() || out_dir.is_some();
-    // Per-image lines go wherever the JSON is not.
-    let lines_to_stderr = json_to_stdout || jsonl_to_stdout;
-    let progress = progress_bar(inputs.len() as u64, a.quiet);
-    let start = Instant::now();
-    let engine = batch::Engine::new(
-        &rt,
-        &options,
-        Plan {
-            threads,
-            topology: a.topology,
-        },
-    )?;
-    let mut kept = Vec::new();
-    let mut tally = Tally::default();
-    // An output that cannot be written stops the run: nobody would see the
-    // rest. A reader that went away (`| head`) is not an error.
-    let mut output_error: Option<(String, std::io::Error)> = None;
-    let mut fail = |what: &str, e: std::io::Error| {
-        if e.kind() != std::io::ErrorKind::BrokenPipe && output_error.is_none() {
-            output_error = Some((what.to_string(), e));
-        }
-        engine.cancel();
-    };
-    engine.run(&inputs, |i, r| {
-        tally.add(&r);
-        if let Some(w) = jsonl.as_mut() {
-            if let Err(e) = w.write(&r) {
-                fail("--jsonl", e);
-            }
-        }
-        progress.suspend(|| {
-            if !a.quiet {
-                let line = report::image_line(&r);
-                if lines_to_stderr {
-                    eprint!("{line}");
-                } else {
-                    match print_stdout(&line) {
-                        Ok(true) => {}
-                        Ok(false) => engine.cancel(),
-                        Err(e) => fail("standard output", e),
-                    }
-                }
-            } else if let Some(e) = &r.error {
-                eprintln!("{}: {e}", r.path);
-            }
-        });
-        progress.inc(1);
-        if keep {
-            kept.push((i, r));
-        }
-    })?;
-    progress.finish_and_clear();
-    drop(jsonl);
-    if let Some((what, e)) = output_error {
-        return Err(e).with_context(|| format!("writing {what}"));
-    }
-    let elapsed = start.elapsed().as_secs_f64();
-    // With every result at hand, the summary also carries the batch
-    // findings and the attribute caveats.
-    // Results arrive as workers finish; the documents list them in input
-    // order, which the report's annotated copies also rely on.
-    kept.sort_by_key(|(i, _)| *i);
-    // The file each kept result came from (a cancelled run keeps fewer
-    // results than there are inputs), for the annotated copies.
-    let kept_sources: Vec<PathBuf> = kept.iter().map(|(i, _)| sources[*i].clone()).collect();
-    let kept: Vec<onlooker::ImageResult> = kept.into_iter().map(|(_, r)| r).collect();
-    let summary = if keep {
-        report::Summary::of(&kept, elapsed)
-    } else {
-        tally.summary(elapsed)
-    };
-    let results = kept;
-    let json_text = report::to_json(&results, &summary)?;
-    if let Some(path) = &a.json {
-        let text = &json_text;
-        if json_to_stdout {
-            print_stdout(&format!("{text}\n"))?;
-        } else {
-            report::write_atomic(path, text.as_bytes())
-                .with_context(|| format!("writing {}", path.display()))?;
-        }
-    }
-    let written = match &out_dir {
-        Some(out) => {
-            let doc: serde_json::Value = serde_json::from_str(&json_text)?;
-            let w = report::output::write(
-                out,
-                &doc,
-                &json_text,
-                &kept_sources,
-                &options.limits,
-                threads,
-            )
-            .with_context(|| format!("writing the report in {}", out.path().display()))?;
-            for (r, c) in results.iter().zip(&w.copies) {
-                if let report::html::Annotated::Failed(reason) = c {
-                    eprintln!("{}: no annotated copy: {reason}", r.path);
-                }
-            }
-            Some(w)
-        }
-        None => None,
-    };
-    if !a.quiet {
-        let text = format!(
-            "{}{}{}",
-            onlooker::findings::human(
-                if keep { &results } else { tally.metadata() },
-                &summary.findings
-            ),
-            report::caveats_text(&summary),
-            report::totals_line(&summary)
-        );
-        if lines_to_stderr {
-            eprint!("{text}");
-        } else {
-            print_stdout(&text)?;
-        }
-    }
-    if let (Some(w), false) = (&written, a.quiet) {
-        let index = std::fs::canonicalize(&w.index).unwrap_or_else(|_| w.index.clone());
-        let line = format!(
-            "report: {} annotated images in {:.2} s (whole report {:.2} s)\nreport: {}\n",
-            w.annotated(),
-            w.annotate_seconds,
-            w.total_seconds,
-            index.display()
-        );
-        if json_to_stdout {
-            eprint!("{line}");
-        } else {
-            print_stdout(&line)?;
-        }
-    }
-    if inputs.is_empty() {
-        eprintln!("onlooker: no images found in {}", display_list(&paths));
-        return Ok(ExitCode::from(1));
-    }
-    Ok(if summary.failed > 0 {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
-}
-
-/// A progress bar on stderr for long runs; hidden when stderr is not a
-/// terminal (a log file, a pipe) or with --quiet.
-fn progress_bar(len: u64, quiet: bool) -> ProgressBar {
-    if quiet || !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let pb = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
-    if let Ok(style) = ProgressStyle::with_template(
-        "{bar:40} {pos}/{len} images  {per_sec:.1}  {elapsed} elapsed, {eta} left",
-    ) {
-        pb.set_style(style);
-    }
-    pb.enable_steady_tick(Duration::from_millis(250));
-    pb
+    let rt = Runtime::load(&runtime::models_dir(a.models.as_deref()))?;
+    let outcome = run::analyze(&rt, &config)?;
+    Ok(ExitCode::from(outcome.exit_code()))
 }
 
 fn bench(b: BenchArgs) -> anyhow::Result<ExitCode> {
@@ -445,7 +250,7 @@ fn bench(b: BenchArgs) -> anyhow::Result<ExitCode> {
     }
     let rt = Runtime::load(&runtime::models_dir(b.models.as_deref()))?;
     let paths = if b.paths.is_empty() {
-        vec![PathBuf::from("samples")]
+        vec![PathBuf::from(run::DEFAULT_INPUT)]
     } else {
         b.paths.clone()
     };
@@ -485,25 +290,6 @@ fn bench(b: BenchArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Writes to stdout. `Ok(false)` once the reader has gone
-/// (`onlooker ... | head`), which is not an error.
-fn print_stdout(text: &str) -> std::io::Result<bool> {
-    let mut out = std::io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(false),
-        Err(e) => Err(e),
-        Ok(()) => Ok(true),
-    }
-}
-
-fn display_list(paths: &[PathBuf]) -> String {
-    paths
-        .iter()
-        .map(|p| p.display().to_string())
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 fn models(m: ModelsArgs) -> anyhow::Result<ExitCode> {
     let dir = runtime::models_dir(m.models.as_deref());
     let manifest = Manifest::builtin();
@@ -511,7 +297,8 @@ fn models(m: ModelsArgs) -> anyhow::Result<ExitCode> {
     out.push_str(&format!("models folder: {}\n", dir.display()));
     let mut all_ok = true;
     for entry in std::iter::once(&manifest.runtime).chain(manifest.models.iter()) {
-        let state = manifest::verify(entry, &dir)?;
+        let state = manifest::verify(entry, &dir)
+            .with_context(|| format!("reading {}", dir.join(&entry.file).display()))?;
         let status = match &state {
             FileState::Verified => "verified".to_string(),
             FileState::Missing => "MISSING".to_string(),

@@ -101,7 +101,11 @@ pub fn verify(entry: &Entry, dir: &Path) -> std::io::Result<FileState> {
 /// the user what to run.
 pub fn require_verified(entry: &Entry, dir: &Path) -> Result<std::path::PathBuf, SetupError> {
     let path = dir.join(&entry.file);
-    match verify(entry, dir)? {
+    let state = verify(entry, dir).map_err(|source| SetupError::Io {
+        path: path.clone(),
+        source,
+    })?;
+    match state {
         FileState::Verified => Ok(path),
         FileState::Missing => Err(SetupError::ModelMissing {
             name: entry.name.clone(),

@@ -16,12 +16,12 @@ use image::RgbImage;
 use ndarray::Array4;
 use ort::session::Session;
 use ort::value::TensorRef;
-use serde::Serialize;
 
 use crate::error::{ImageError, SetupError};
 use crate::geometry::{nms, BBox, Letterbox};
 use crate::preprocess::{letterbox_tensor, resize, ChannelOrder, Normalize};
 use crate::probe::{self, Stage};
+use crate::result::Object;
 use crate::runtime::Runtime;
 
 pub use labels::COCO_LABELS;
@@ -52,16 +52,6 @@ pub const DEFAULT_TILING: Tiling = Tiling {
     edge_margin: 0.01,
 };
 const PERSON: usize = 0;
-
-/// A detected object in upright image pixels.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Object {
-    pub label: &'static str,
-    pub class_id: usize,
-    pub score: f32,
-    #[serde(rename = "box")]
-    pub bbox: BBox,
-}
 
 /// Decodes the `[N, 85]` output of an `input_w` x `input_h` input into
 /// objects in input pixels above `threshold`, before NMS.

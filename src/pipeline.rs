@@ -2,18 +2,16 @@
 //! every detector, collect one [`ImageResult`]. A failure is recorded on the
 //! image, never raised past it.
 
-use std::collections::BTreeMap;
 use std::path::Path;
-
-use serde::Serialize;
 
 use crate::attributes::{AttributeModels, AttributeOptions};
 use crate::error::{ImageError, SetupError};
 use crate::exif::{self, Metadata};
-use crate::face::{self, Face, FaceDetector};
+use crate::face::{self, FaceDetector};
 use crate::imageio::{self, DecodeLimits};
-use crate::objects::{self, Object, ObjectDetector};
+use crate::objects::{self, ObjectDetector};
 use crate::probe::{self, Model, Stage};
+use crate::result::ImageResult;
 use crate::runtime::Runtime;
 
 /// Settings shared by every worker.
@@ -41,24 +39,6 @@ impl Default for Options {
             attributes: AttributeOptions::default(),
         }
     }
-}
-
-/// What onlooker learned from one image. Field order is the JSON order.
-#[derive(Debug, Clone, Serialize, Default)]
-pub struct ImageResult {
-    pub path: String,
-    /// Size of the upright image (after EXIF orientation); 0 when undecodable.
-    pub width: u32,
-    pub height: u32,
-    pub faces: Vec<Face>,
-    pub objects: Vec<Object>,
-    pub people: usize,
-    pub object_counts: BTreeMap<&'static str, usize>,
-    pub scene: String,
-    /// What the file's EXIF block says (see `exif`); kept even when the
-    /// pixels cannot be decoded.
-    pub metadata: Metadata,
-    pub error: Option<String>,
 }
 
 impl ImageResult {

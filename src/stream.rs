@@ -5,10 +5,8 @@ use std::fs::File;
 use std::io::{BufWriter, Read, Write};
 use std::path::Path;
 
-use crate::attributes::{self, Attribute};
-use crate::findings::Findings;
-use crate::pipeline::ImageResult;
-use crate::report::Summary;
+use crate::attributes;
+use crate::result::{Attribute, Findings, ImageResult, Summary};
 
 /// One JSON object per image, one per line, flushed line by line so that a
 /// reader (`tail -f`, another program) sees every result as soon as it is
@@ -94,11 +92,20 @@ impl Tally {
         }
     }
 
+    /// The tally of a whole batch at once.
+    pub fn of<'a>(results: impl IntoIterator<Item = &'a ImageResult>) -> Self {
+        let mut t = Tally::default();
+        results.into_iter().for_each(|r| t.add(r));
+        t
+    }
+
     /// The images whose files had metadata (path and metadata only).
     pub fn metadata(&self) -> &[ImageResult] {
         &self.metadata
     }
 
+    /// The batch summary: the one place it is computed, whether results
+    /// were kept or only streamed through.
     pub fn summary(&self, elapsed_seconds: f64) -> Summary {
         Summary {
             images: self.images,
@@ -133,7 +140,7 @@ mod tests {
     }
 
     #[test]
-    fn tally_matches_the_summary_of_all_results() {
+    fn tally_counts_findings_and_caveats_of_a_known_batch() {
         // Two photos with a time, a place and a camera (the findings), and
         // a face with an age (the caveats), next to plain and failed ones.
         let day_out = |name: &str| {
@@ -144,8 +151,8 @@ mod tests {
             r
         };
         let mut aged = result("e.jpg", 1, None);
-        aged.faces.push(crate::face::Face {
-            attributes: crate::attributes::FaceAttributes {
+        aged.faces.push(crate::result::Face {
+            attributes: crate::result::FaceAttributes {
                 age: Some(30.0),
                 ..Default::default()
             },
@@ -162,7 +169,18 @@ mod tests {
         let mut t = Tally::default();
         rs.iter().for_each(|r| t.add(r));
         let streamed = t.summary(1.5);
-        assert_eq!(streamed, Summary::of(&rs, 1.5));
+        assert_eq!(streamed, Tally::of(&rs).summary(1.5));
+        assert_eq!(
+            (
+                streamed.images,
+                streamed.analysed,
+                streamed.failed,
+                streamed.faces,
+                streamed.people
+            ),
+            (6, 5, 1, 1, 6)
+        );
+        assert_eq!(streamed.images_per_second, 4.0);
         assert_eq!(streamed.findings.timeline.len(), 2);
         assert!(!streamed.attribute_caveats.is_empty());
         assert_eq!(t.metadata().len(), 2, "only images with metadata");

@@ -6,9 +6,9 @@
 mod common;
 use common::{onlooker, sample};
 
-use onlooker::attributes::{self, AttributeModels, AttributeOptions, FaceAttributes};
-use onlooker::face::{Face, Landmarks};
+use onlooker::attributes::{self, AttributeModels, AttributeOptions};
 use onlooker::manifest::Manifest;
+use onlooker::result::{Face, FaceAttributes, Landmarks};
 use onlooker::{runtime, Analyzer, ImageResult, Options, Runtime, SetupError};
 
 fn rt() -> Runtime {

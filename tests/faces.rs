@@ -12,11 +12,10 @@ use std::sync::OnceLock;
 
 use image::imageops::{self, FilterType};
 use image::RgbImage;
-use onlooker::face::{
-    quality, BlurLevel, ExposureLevel, Face, FaceDetector, DEFAULT_THRESHOLD, NMS_IOU,
-};
+use onlooker::face::{quality, FaceDetector, DEFAULT_THRESHOLD, NMS_IOU};
 use onlooker::geometry::BBox;
 use onlooker::imageio::{self, DecodeLimits};
+use onlooker::result::{BlurLevel, ExposureLevel, Face};
 use onlooker::{Analyzer, Options, Runtime};
 
 fn detector() -> FaceDetector {

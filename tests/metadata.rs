@@ -9,8 +9,8 @@ use common::{onlooker, samples};
 use std::path::Path;
 
 use onlooker::exif::{self, Metadata};
-use onlooker::findings::Findings;
 use onlooker::imageio::{self, DecodeLimits};
+use onlooker::result::Findings;
 use onlooker::{runtime, Analyzer, ImageResult, Options, Runtime};
 
 #[path = "../scripts/day_out.rs"]

@@ -9,7 +9,8 @@ use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use image::{imageops, Rgb, RgbImage};
 use onlooker::geometry::BBox;
-use onlooker::objects::{self, Object, ObjectDetector, Tiling, DEFAULT_THRESHOLD, DEFAULT_TILING};
+use onlooker::objects::{self, ObjectDetector, Tiling, DEFAULT_THRESHOLD, DEFAULT_TILING};
+use onlooker::result::Object;
 use onlooker::{runtime, Runtime};
 
 /// One session for the whole file: tests take turns, each setting what it

@@ -9,41 +9,9 @@
 
 use image::imageops::{self, FilterType};
 use image::RgbImage;
-use serde::{Serialize, Serializer};
 
-use super::{Face, Landmarks};
-use crate::geometry::{round1, BBox};
-
-/// Head pose in degrees, from the landmarks alone.
-///
-/// - `roll`: the angle of the eye line, positive when the head tilts
-///   clockwise in the image (the image-right eye lower). Exact up to the
-///   landmark precision.
-/// - `yaw`: positive when the face turns towards the image's right.
-/// - `pitch`: positive when the face tilts up (chin up).
-///
-/// The angles compose as "nod by pitch, then turn by yaw, then tilt by roll
-/// in the image plane"; in that order the eye line stays level under yaw
-/// and pitch, so roll is read off it exactly.
-///
-/// Yaw and pitch are approximate. With the roll undone, the landmarks are
-/// read as a scaled orthographic view of a generic face: eyes and mouth
-/// corners in one plane, the nose tip [`NOSE_DEPTH`] eye distances in front
-/// of it. Tilting by pitch `φ` moves the nose tip along the eye-mouth line:
-/// its relative height `r` (0 at the eye line, 1 at the mouth) becomes
-/// `r0 - (d/H)·tan φ`, with `r0` and `H` (eye-mouth distance) measured on
-/// frontal faces. Turning by yaw `θ` moves the nose tip off the
-/// eye-mouth midline by `d·sin θ / cos φ` while the half eye distance
-/// shrinks to `w·cos θ`, so `tan θ = offset / half_eye · (w/d) · cos φ`.
-/// Real faces differ from the generic one (nose length, landmark placement,
-/// perspective), so expect errors of 10-15 degrees, more beyond 45 degrees
-/// of yaw where the landmarks themselves degrade.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct HeadPose {
-    pub roll: f32,
-    pub yaw: f32,
-    pub pitch: f32,
-}
+use crate::geometry::BBox;
+use crate::result::{Blur, BlurLevel, Exposure, ExposureLevel, Face, HeadPose, Landmarks};
 
 /// Nose tip in front of the eye-mouth plane, in eye distances (about 25 mm
 /// for a 63 mm interpupillary distance; generic head models used for pose
@@ -57,23 +25,6 @@ pub const NOSE_DEPTH: f32 = 0.4;
 /// face as looking down by 12 degrees.
 pub const FRONTAL_NOSE_RATIO: f32 = 0.57;
 pub const EYE_MOUTH_RATIO: f32 = 1.0;
-
-impl Serialize for HeadPose {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        #[derive(Serialize)]
-        struct Rounded {
-            roll: f32,
-            yaw: f32,
-            pitch: f32,
-        }
-        Rounded {
-            roll: round1(self.roll),
-            yaw: round1(self.yaw),
-            pitch: round1(self.pitch),
-        }
-        .serialize(s)
-    }
-}
 
 /// Estimates the head pose from the five landmarks (see [`HeadPose`]).
 pub fn head_pose(lm: &Landmarks) -> HeadPose {
@@ -115,44 +66,6 @@ pub fn head_pose(lm: &Landmarks) -> HeadPose {
         yaw: yaw.to_degrees(),
         pitch: pitch.to_degrees(),
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum BlurLevel {
-    #[default]
-    Low,
-    Medium,
-    High,
-}
-
-/// How blurred the face is: `value` 0 (sharp) .. 1 (no detail left).
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
-pub struct Blur {
-    pub level: BlurLevel,
-    #[serde(serialize_with = "round2")]
-    pub value: f32,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ExposureLevel {
-    Under,
-    #[default]
-    Good,
-    Over,
-}
-
-/// How the face is exposed: `value` 0 (black) .. 1 (white), 0.5 ideal.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
-pub struct Exposure {
-    pub level: ExposureLevel,
-    #[serde(serialize_with = "round2")]
-    pub value: f32,
-}
-
-fn round2<S: Serializer>(v: &f32, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_f32((v * 100.0).round() / 100.0)
 }
 
 /// Side of the square the face crop is resampled to before measuring blur:
@@ -291,7 +204,7 @@ pub fn assess(img: &RgbImage, face: &mut Face) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::face::Point;
+    use crate::result::Point;
 
     /// The generic face (eye distance 1, x right, y down, z towards the
     /// camera).

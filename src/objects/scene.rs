@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::Object;
+use crate::result::Object;
 
 /// Per-image counts by label: people first (what an onlooker looks for),
 /// then the most frequent, ties by label so the order is stable.
@@ -58,9 +58,10 @@ fn noun(label: &str, n: usize) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{Object, COCO_LABELS};
+    use super::super::COCO_LABELS;
     use super::*;
     use crate::geometry::BBox;
+    use crate::result::Object;
 
     fn o(class_id: usize) -> Object {
         Object {

@@ -13,63 +13,8 @@ pub use output::{skip_report_outputs, OutputDir, ReportError, Written};
 use std::io::Write;
 use std::path::Path;
 
-use serde::Serialize;
-
-use crate::attributes::{self, Caveat};
-use crate::findings::{self, Findings};
-use crate::pipeline::ImageResult;
-
-pub const SCHEMA_VERSION: u32 = 1;
-
-/// Totals over a batch.
-#[derive(Debug, Clone, Serialize, Default, PartialEq)]
-pub struct Summary {
-    pub images: usize,
-    pub analysed: usize,
-    pub failed: usize,
-    pub faces: usize,
-    pub objects: usize,
-    pub people: usize,
-    pub elapsed_seconds: f64,
-    pub images_per_second: f64,
-    /// What the files' metadata give away across the batch.
-    pub findings: Findings,
-    /// What the providers of such services, and these models' limits, say
-    /// about face attributes; present only when attributes were computed.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub attribute_caveats: Vec<&'static Caveat>,
-}
-
-impl Summary {
-    pub fn of(results: &[ImageResult], elapsed_seconds: f64) -> Self {
-        let failed = results.iter().filter(|r| r.error.is_some()).count();
-        Summary {
-            images: results.len(),
-            analysed: results.len() - failed,
-            failed,
-            faces: results.iter().map(|r| r.faces.len()).sum(),
-            objects: results.iter().map(|r| r.objects.len()).sum(),
-            people: results.iter().map(|r| r.people).sum(),
-            elapsed_seconds,
-            images_per_second: if elapsed_seconds > 0.0 {
-                results.len() as f64 / elapsed_seconds
-            } else {
-                0.0
-            },
-            findings: Findings::of(results),
-            attribute_caveats: attributes::caveats_for_faces(
-                results.iter().flat_map(|r| r.faces.iter()),
-            ),
-        }
-    }
-}
-
-#[derive(Serialize)]
-pub struct Document<'a> {
-    pub version: u32,
-    pub images: &'a [ImageResult],
-    pub summary: &'a Summary,
-}
+use crate::findings;
+use crate::result::{Document, ImageResult, Summary, SCHEMA_VERSION};
 
 pub fn to_json(results: &[ImageResult], summary: &Summary) -> serde_json::Result<String> {
     serde_json::to_string_pretty(&Document {
@@ -99,29 +44,37 @@ fn write_replacing(path: &Path, contents: &[u8], durable: bool) -> std::io::Resu
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "output".into());
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let res = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(contents)?;
-        if durable {
-            f.sync_all()?;
-        }
-        std::fs::rename(&tmp, path)
-    })();
-    if res.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+    // In the same folder, so the rename is atomic; dropped (deleted) on error.
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".onlooker-").suffix(".tmp");
+    // tempfile's default is 0600; the outputs get what `File::create` gives
+    // (0666 less the umask), so a report can still be shared or served.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
     }
-    res
+    let mut tmp = builder.tempfile_in(dir)?;
+    tmp.write_all(contents)?;
+    if durable {
+        tmp.as_file().sync_all()?;
+    }
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
 }
 
 /// The terminal summary: one line per image, then the totals.
 pub fn human(results: &[ImageResult], summary: &Summary) -> String {
     let mut s: String = results.iter().map(image_line).collect();
-    s.push_str(&findings::human(results, &summary.findings));
+    s.push_str(&closing(results, summary));
+    s
+}
+
+/// What follows the image lines: the batch findings, the attribute caveats
+/// and the totals. `with_metadata` needs only the images whose files had
+/// metadata (what [`crate::stream::Tally`] keeps).
+pub fn closing(with_metadata: &[ImageResult], summary: &Summary) -> String {
+    let mut s = findings::human(with_metadata, &summary.findings);
     // The totals close the summary: scripts and people look for them last.
     s.push_str(&caveats_text(summary));
     s.push_str(&totals_line(summary));
@@ -206,6 +159,7 @@ fn wrap(text: &str, width: usize, indent: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stream::Tally;
 
     #[test]
     fn summary_counts_failures_and_rate() {
@@ -219,7 +173,7 @@ mod tests {
             error: Some("corrupt".into()),
             ..Default::default()
         };
-        let s = Summary::of(&[ok, bad], 0.5);
+        let s = Tally::of(&[ok, bad]).summary(0.5);
         assert_eq!((s.images, s.analysed, s.failed, s.people), (2, 1, 1, 2));
         assert_eq!(s.images_per_second, 4.0);
     }
@@ -232,7 +186,7 @@ mod tests {
             height: 2,
             ..Default::default()
         };
-        let s = Summary::of(std::slice::from_ref(&r), 1.0);
+        let s = Tally::of([&r]).summary(1.0);
         let v: serde_json::Value = serde_json::from_str(&to_json(&[r], &s).unwrap()).unwrap();
         assert_eq!(v["version"], 1);
         let img = &v["images"][0];
@@ -245,8 +199,8 @@ mod tests {
         assert_eq!(v["summary"]["images"], 1);
     }
 
-    fn face_with(attrs: crate::attributes::FaceAttributes) -> crate::face::Face {
-        crate::face::Face {
+    fn face_with(attrs: crate::result::FaceAttributes) -> crate::result::Face {
+        crate::result::Face {
             bbox: crate::geometry::BBox::default(),
             score: 0.9,
             attributes: attrs,
@@ -261,7 +215,7 @@ mod tests {
             faces: vec![face_with(Default::default())],
             ..Default::default()
         };
-        let s = Summary::of(std::slice::from_ref(&plain), 1.0);
+        let s = Tally::of([&plain]).summary(1.0);
         assert!(s.attribute_caveats.is_empty());
         let v: serde_json::Value = serde_json::from_str(&to_json(&[plain], &s).unwrap()).unwrap();
         assert!(v["summary"].get("attribute_caveats").is_none());
@@ -269,13 +223,13 @@ mod tests {
 
         let with_gender = ImageResult {
             path: "b.jpg".into(),
-            faces: vec![face_with(crate::attributes::FaceAttributes {
+            faces: vec![face_with(crate::result::FaceAttributes {
                 gender: crate::attributes::gender_from_probabilities(&[0.1, 0.9]),
                 ..Default::default()
             })],
             ..Default::default()
         };
-        let s = Summary::of(std::slice::from_ref(&with_gender), 1.0);
+        let s = Tally::of([&with_gender]).summary(1.0);
         assert!(!s.attribute_caveats.is_empty());
         let text = human(std::slice::from_ref(&with_gender), &s);
         assert!(text.contains("face 1: male 0.90"), "{text}");

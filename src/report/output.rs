@@ -47,6 +47,61 @@ fn write_err(path: &Path) -> impl FnOnce(std::io::Error) -> ReportError + '_ {
     }
 }
 
+/// Whether `dir` holds an earlier onlooker report and nothing else: its
+/// marker, the files [`write`] makes, and numbered copies in `images/`.
+/// Anything else in it (a user's file, a subfolder) makes the answer no.
+fn holds_only_a_report(dir: &Path) -> Result<bool, ReportError> {
+    if !dir.join(MARKER).is_file() {
+        return Ok(false);
+    }
+    let names = |d: &Path| -> Result<Vec<(String, bool)>, ReportError> {
+        std::fs::read_dir(d)
+            .map_err(write_err(d))?
+            .map(|e| {
+                let e = e.map_err(write_err(d))?;
+                let is_file = e.file_type().map_err(write_err(d))?.is_file();
+                Ok((e.file_name().to_string_lossy().into_owned(), is_file))
+            })
+            .collect()
+    };
+    for (name, is_file) in names(dir)? {
+        let ours = match name.as_str() {
+            MARKER | INDEX | JSON | CSV => is_file,
+            IMAGES => !is_file && dir.join(IMAGES).is_dir(),
+            _ => false,
+        };
+        if !ours {
+            return Ok(false);
+        }
+    }
+    let images = dir.join(IMAGES);
+    if images.is_dir() {
+        for (name, is_file) in names(&images)? {
+            if !(is_file && is_copy_name(&name)) {
+                return Ok(false);
+            }
+        }
+    }
+    Ok(true)
+}
+
+/// Whether `name` has the form [`copy_name`] gives: digits, `-`, a safe
+/// stem, `.jpg`.
+fn is_copy_name(name: &str) -> bool {
+    let Some(stem) = name.strip_suffix(".jpg") else {
+        return false;
+    };
+    let Some((number, rest)) = stem.split_once('-') else {
+        return false;
+    };
+    !number.is_empty()
+        && number.bytes().all(|b| b.is_ascii_digit())
+        && !rest.is_empty()
+        && rest
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
 /// A report folder that passed [`OutputDir::check`].
 #[derive(Debug, Clone)]
 pub struct OutputDir {
@@ -55,7 +110,9 @@ pub struct OutputDir {
 
 impl OutputDir {
     /// Checks, before any analysis, that the report can be written to `dir`:
-    /// it is a folder or does not exist, it is empty unless `force`, and no
+    /// it is a folder or does not exist, it is empty or holds only an
+    /// earlier onlooker report (replaced, as a re-run should) unless
+    /// `force`, and no
     /// input lies inside it (so no input can ever be overwritten, `--force`
     /// or not). Nothing is created or deleted here.
     pub fn check(dir: &Path, force: bool, inputs: &[PathBuf]) -> Result<OutputDir, ReportError> {
@@ -74,7 +131,7 @@ impl OutputDir {
                     }
                 }
                 let mut entries = std::fs::read_dir(dir).map_err(write_err(dir))?;
-                if !force && entries.next().is_some() {
+                if !force && entries.next().is_some() && !holds_only_a_report(dir)? {
                     return Err(ReportError::NotEmpty(dir.to_path_buf()));
                 }
             }
@@ -392,6 +449,39 @@ mod tests {
             OutputDir::check(&file, true, &[]),
             Err(ReportError::NotAFolder(_))
         ));
+    }
+
+    #[test]
+    fn an_earlier_report_alone_is_replaced_without_force() {
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path().join("out");
+        std::fs::create_dir_all(out.join(IMAGES)).unwrap();
+        for f in [MARKER, INDEX, JSON, CSV] {
+            std::fs::write(out.join(f), b"old").unwrap();
+        }
+        std::fs::write(out.join(IMAGES).join("001-dog.jpg"), b"old").unwrap();
+        assert!(OutputDir::check(&out, false, &[]).is_ok());
+
+        // Anything the report does not write makes it the user's folder.
+        for extra in ["notes.txt", "images/holiday.jpg", "images/002-x.png"] {
+            let p = out.join(extra);
+            std::fs::write(&p, b"mine").unwrap();
+            assert!(
+                matches!(
+                    OutputDir::check(&out, false, &[]),
+                    Err(ReportError::NotEmpty(_))
+                ),
+                "{extra}"
+            );
+            assert!(OutputDir::check(&out, true, &[]).is_ok(), "{extra}");
+            std::fs::remove_file(&p).unwrap();
+        }
+        std::fs::create_dir(out.join("sub")).unwrap();
+        assert!(OutputDir::check(&out, false, &[]).is_err(), "a subfolder");
+        std::fs::remove_dir(out.join("sub")).unwrap();
+        // Without the marker the same files are not recognised as a report.
+        std::fs::remove_file(out.join(MARKER)).unwrap();
+        assert!(OutputDir::check(&out, false, &[]).is_err(), "no marker");
     }
 
     #[test]

@@ -1,0 +1,380 @@
+//! The results, as data: what one image yields (faces with landmarks,
+//! pose, quality and attributes; objects; metadata) and what a batch yields
+//! (summary, findings), in the shape they serialise to (schema in
+//! README.md). A leaf: the detectors fill these types, the sinks render
+//! them, and nothing here depends on either.
+
+use std::collections::BTreeMap;
+
+use serde::{Serialize, Serializer};
+
+use crate::exif::{Metadata, Timestamp};
+use crate::geometry::{round1, BBox};
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+// ---- one face ----
+
+/// A point `[x, y]` in upright image pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Point(pub f32, pub f32);
+
+impl Serialize for Point {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        [round1(self.0), round1(self.1)].serialize(s)
+    }
+}
+
+/// YuNet's five landmarks; left and right as seen in the image.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+pub struct Landmarks {
+    pub left_eye: Point,
+    pub right_eye: Point,
+    pub nose: Point,
+    pub mouth_left: Point,
+    pub mouth_right: Point,
+}
+
+impl Landmarks {
+    pub fn from_array(p: [[f32; 2]; 5]) -> Self {
+        let pt = |i: usize| Point(p[i][0], p[i][1]);
+        Landmarks {
+            left_eye: pt(0),
+            right_eye: pt(1),
+            nose: pt(2),
+            mouth_left: pt(3),
+            mouth_right: pt(4),
+        }
+    }
+
+    pub fn to_array(&self) -> [[f32; 2]; 5] {
+        [
+            self.left_eye,
+            self.right_eye,
+            self.nose,
+            self.mouth_left,
+            self.mouth_right,
+        ]
+        .map(|p| [p.0, p.1])
+    }
+
+    pub(crate) fn map(&self, f: impl Fn(Point) -> Point) -> Self {
+        Landmarks {
+            left_eye: f(self.left_eye),
+            right_eye: f(self.right_eye),
+            nose: f(self.nose),
+            mouth_left: f(self.mouth_left),
+            mouth_right: f(self.mouth_right),
+        }
+    }
+}
+
+/// A detected face and what can be read from it without another model.
+/// Field order is the JSON order. New fields should implement `Default` so
+/// that `Face { bbox, score, landmarks, ..Default::default() }` keeps
+/// working.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct Face {
+    #[serde(rename = "box")]
+    pub bbox: BBox,
+    pub score: f32,
+    pub landmarks: Landmarks,
+    pub head_pose: HeadPose,
+    pub blur: Blur,
+    pub exposure: Exposure,
+    /// Shorter side of the box, in pixels of the upright image.
+    pub size_px: u32,
+    /// The smallest face a cloud service documents it detects in this image
+    /// (see `face::quality::cloud_min_face_px`).
+    pub cloud_min_size_px: u32,
+    /// True when `size_px` is under `cloud_min_size_px`: onlooker finds a
+    /// face the cloud service says it would not.
+    pub below_cloud_min_size: bool,
+    /// Age, gender and expression, when computed (see `attributes`).
+    #[serde(flatten)]
+    pub attributes: FaceAttributes,
+}
+
+/// Head pose in degrees, from the landmarks alone.
+///
+/// - `roll`: the angle of the eye line, positive when the head tilts
+///   clockwise in the image (the image-right eye lower). Exact up to the
+///   landmark precision.
+/// - `yaw`: positive when the face turns towards the image's right.
+/// - `pitch`: positive when the face tilts up (chin up).
+///
+/// The angles compose as "nod by pitch, then turn by yaw, then tilt by roll
+/// in the image plane"; in that order the eye line stays level under yaw
+/// and pitch, so roll is read off it exactly.
+///
+/// Yaw and pitch are approximate. With the roll undone, the landmarks are
+/// read as a scaled orthographic view of a generic face: eyes and mouth
+/// corners in one plane, the nose tip `face::quality::NOSE_DEPTH` eye distances in front
+/// of it. Tilting by pitch `φ` moves the nose tip along the eye-mouth line:
+/// its relative height `r` (0 at the eye line, 1 at the mouth) becomes
+/// `r0 - (d/H)·tan φ`, with `r0` and `H` (eye-mouth distance) measured on
+/// frontal faces. Turning by yaw `θ` moves the nose tip off the
+/// eye-mouth midline by `d·sin θ / cos φ` while the half eye distance
+/// shrinks to `w·cos θ`, so `tan θ = offset / half_eye · (w/d) · cos φ`.
+/// Real faces differ from the generic one (nose length, landmark placement,
+/// perspective), so expect errors of 10-15 degrees, more beyond 45 degrees
+/// of yaw where the landmarks themselves degrade.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct HeadPose {
+    pub roll: f32,
+    pub yaw: f32,
+    pub pitch: f32,
+}
+
+impl Serialize for HeadPose {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Rounded {
+            roll: f32,
+            yaw: f32,
+            pitch: f32,
+        }
+        Rounded {
+            roll: round1(self.roll),
+            yaw: round1(self.yaw),
+            pitch: round1(self.pitch),
+        }
+        .serialize(s)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BlurLevel {
+    #[default]
+    Low,
+    Medium,
+    High,
+}
+
+/// How blurred the face is: `value` 0 (sharp) .. 1 (no detail left).
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+pub struct Blur {
+    pub level: BlurLevel,
+    #[serde(serialize_with = "round2")]
+    pub value: f32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExposureLevel {
+    Under,
+    #[default]
+    Good,
+    Over,
+}
+
+/// How the face is exposed: `value` 0 (black) .. 1 (white), 0.5 ideal.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+pub struct Exposure {
+    pub level: ExposureLevel,
+    #[serde(serialize_with = "round2")]
+    pub value: f32,
+}
+
+fn round2<S: Serializer>(v: &f32, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f32((v * 100.0).round() / 100.0)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Attribute {
+    Age,
+    Gender,
+    Expression,
+}
+
+/// The binary gender output: the model's label and its probability.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Gender {
+    pub label: &'static str,
+    pub confidence: f32,
+}
+
+/// The expression output: the most likely label and the probability of
+/// every label.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Expression {
+    pub label: &'static str,
+    pub scores: BTreeMap<&'static str, f32>,
+}
+
+/// What the attribute models say about one face. Flattened into the face's
+/// JSON object; a field that was not computed is left out.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct FaceAttributes {
+    /// Estimated age in years, one decimal.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub age: Option<f32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gender: Option<Gender>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expression: Option<Expression>,
+}
+
+impl FaceAttributes {
+    pub fn is_empty(&self) -> bool {
+        self.age.is_none() && self.gender.is_none() && self.expression.is_none()
+    }
+
+    /// The attributes present, for choosing which caveats apply.
+    pub fn present(&self) -> impl Iterator<Item = Attribute> {
+        [
+            self.age.map(|_| Attribute::Age),
+            self.gender.as_ref().map(|_| Attribute::Gender),
+            self.expression.as_ref().map(|_| Attribute::Expression),
+        ]
+        .into_iter()
+        .flatten()
+    }
+
+    /// A short line for the terminal, e.g. `female 0.99, ~29 y, happy 1.00`.
+    pub fn summary_line(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(g) = &self.gender {
+            parts.push(format!("{} {:.2}", g.label, g.confidence));
+        }
+        if let Some(a) = self.age {
+            parts.push(format!("~{a:.0} y"));
+        }
+        if let Some(e) = &self.expression {
+            let p = e.scores.get(e.label).copied().unwrap_or_default();
+            parts.push(format!("{} {p:.2}", e.label));
+        }
+        parts.join(", ")
+    }
+}
+
+/// A caveat shown wherever attributes appear: who said it, which
+/// attributes it concerns, and what it says (paraphrased, not quoted).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Caveat {
+    pub source: &'static str,
+    pub about: &'static [Attribute],
+    pub text: &'static str,
+}
+
+// ---- one object, one image ----
+
+/// A detected object in upright image pixels.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Object {
+    pub label: &'static str,
+    pub class_id: usize,
+    pub score: f32,
+    #[serde(rename = "box")]
+    pub bbox: BBox,
+}
+
+/// What onlooker learned from one image. Field order is the JSON order.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct ImageResult {
+    pub path: String,
+    /// Size of the upright image (after EXIF orientation); 0 when undecodable.
+    pub width: u32,
+    pub height: u32,
+    pub faces: Vec<Face>,
+    pub objects: Vec<Object>,
+    pub people: usize,
+    pub object_counts: BTreeMap<&'static str, usize>,
+    pub scene: String,
+    /// What the file's EXIF block says (see `exif`); kept even when the
+    /// pixels cannot be decoded.
+    pub metadata: Metadata,
+    pub error: Option<String>,
+}
+
+// ---- a batch ----
+
+/// Totals over a batch.
+#[derive(Debug, Clone, Serialize, Default, PartialEq)]
+pub struct Summary {
+    pub images: usize,
+    pub analysed: usize,
+    pub failed: usize,
+    pub faces: usize,
+    pub objects: usize,
+    pub people: usize,
+    pub elapsed_seconds: f64,
+    pub images_per_second: f64,
+    /// What the files' metadata give away across the batch.
+    pub findings: Findings,
+    /// What the providers of such services, and these models' limits, say
+    /// about face attributes; present only when attributes were computed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub attribute_caveats: Vec<&'static Caveat>,
+}
+
+#[derive(Serialize)]
+pub struct Document<'a> {
+    pub version: u32,
+    pub images: &'a [ImageResult],
+    pub summary: &'a Summary,
+}
+
+/// The batch findings (`summary.findings` in the JSON).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Findings {
+    pub timeline: Vec<TimelineEntry>,
+    pub places: Vec<Place>,
+    pub devices: Vec<Device>,
+    pub sentences: Vec<Sentence>,
+}
+
+/// One dated photo, in capture-time order.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TimelineEntry {
+    pub image: String,
+    pub taken_at: Timestamp,
+    /// Index into `places`, when the photo has a position.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub place: Option<usize>,
+    /// Index into `devices`, when the photo names its camera.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device: Option<usize>,
+}
+
+/// GPS positions within `findings::PLACE_RADIUS_KM` of each other's centre.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Place {
+    /// Centre of the positions, signed decimal degrees.
+    pub latitude: f64,
+    pub longitude: f64,
+    /// Farthest position from the centre, km.
+    pub radius_km: f64,
+    pub images: Vec<String>,
+}
+
+/// A camera as the files name it. With a serial number it is one physical
+/// device; without, only a model that several cameras may share.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Device {
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub make: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub serial: Option<String>,
+    pub images: Vec<String>,
+}
+
+/// A plain statement and the evidence it is built from.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Sentence {
+    pub text: String,
+    pub evidence: Vec<Evidence>,
+}
+
+/// One image and the fields of its `metadata` a sentence relies on
+/// (paths inside `metadata`, e.g. "gps.latitude").
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Evidence {
+    pub image: String,
+    pub fields: Vec<&'static str>,
+}

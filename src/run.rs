@@ -1,0 +1,501 @@
+//! One analysis run, as `onlooker analyze` does it: checking where the
+//! outputs go, collecting the inputs, driving the [`Engine`], and routing
+//! every result to its sinks (JSON Lines as results arrive, the terminal,
+//! then the JSON document and the report folder). The binary only turns
+//! arguments into a [`RunConfig`] and the [`Outcome`] or [`RunError`] into
+//! an exit code.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::batch::{self, Engine, Input, Plan, Topology};
+use crate::error::SetupError;
+use crate::imageio::DecodeLimits;
+use crate::pipeline::Options;
+use crate::report::{self, OutputDir, ReportError, Written};
+use crate::result::{ImageResult, Summary};
+use crate::runtime::Runtime;
+use crate::stream::{JsonlWriter, Tally};
+
+/// The report folder used when none is named and no machine output is asked for.
+pub const DEFAULT_OUT: &str = "onlooker-report";
+/// What is analysed when no path is given.
+pub const DEFAULT_INPUT: &str = "samples";
+
+/// Everything `onlooker analyze` was asked to do.
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+    /// Files and folders; empty means [`DEFAULT_INPUT`].
+    pub paths: Vec<PathBuf>,
+    /// The JSON document (`-` for standard output).
+    pub json: Option<PathBuf>,
+    /// JSON Lines, one image per line as results arrive (`-` for stdout).
+    pub jsonl: Option<PathBuf>,
+    /// The report folder, if named (`--out`).
+    pub out: Option<PathBuf>,
+    /// Write into a non-empty `out` that is not only an earlier report.
+    pub force: bool,
+    /// Write no report folder at all.
+    pub no_report: bool,
+    /// Print nothing but errors.
+    pub quiet: bool,
+    pub threads: usize,
+    pub topology: Topology,
+    pub analysis: Options,
+}
+
+impl RunConfig {
+    pub fn new(paths: Vec<PathBuf>, analysis: Options) -> Self {
+        RunConfig {
+            paths,
+            json: None,
+            jsonl: None,
+            out: None,
+            force: false,
+            no_report: false,
+            quiet: false,
+            threads: batch::default_threads(),
+            topology: Topology::default(),
+            analysis,
+        }
+    }
+
+    /// The inputs as given, or the default.
+    pub fn input_paths(&self) -> Vec<PathBuf> {
+        if self.paths.is_empty() {
+            vec![PathBuf::from(DEFAULT_INPUT)]
+        } else {
+            self.paths.clone()
+        }
+    }
+
+    /// Where the report folder goes: the named `--out`; else, when machine
+    /// output was asked for, none (a script wants its file, not a folder
+    /// next to it); else [`DEFAULT_OUT`].
+    pub fn report_dir(&self) -> Option<PathBuf> {
+        if self.no_report {
+            return None;
+        }
+        match (&self.out, &self.json, &self.jsonl) {
+            (Some(out), _, _) => Some(out.clone()),
+            (None, None, None) => Some(PathBuf::from(DEFAULT_OUT)),
+            _ => None,
+        }
+    }
+}
+
+/// Why a run stopped before analysing (or could not deliver its outputs).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Setup(#[from] SetupError),
+    #[error(transparent)]
+    Report(#[from] ReportError),
+    #[error("{0}")]
+    Usage(String),
+    #[error("{flag} {}: that is, or is inside, the input {}; choose a path outside the images being analysed", .path.display(), .input.display())]
+    OutputIsInput {
+        flag: &'static str,
+        path: PathBuf,
+        input: PathBuf,
+    },
+    #[error("cannot write {what}: {source}")]
+    Write {
+        /// A path, or "standard output".
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot serialise the results: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+fn write_error(what: &Path) -> impl FnOnce(std::io::Error) -> RunError + '_ {
+    move |source| RunError::Write {
+        what: what.display().to_string(),
+        source,
+    }
+}
+
+/// What a finished run found.
+#[derive(Debug)]
+pub struct Outcome {
+    /// Inputs found (0 when the paths held no image).
+    pub inputs: usize,
+    pub summary: Summary,
+    pub report: Option<Written>,
+}
+
+impl Outcome {
+    /// 0 when every image was analysed; 1 when some failed or none was found.
+    pub fn exit_code(&self) -> u8 {
+        u8::from(self.inputs == 0 || self.summary.failed > 0)
+    }
+}
+
+/// `path` made absolute with symlinks resolved as far as it exists, so an
+/// output path can be compared with the inputs even before it is created.
+fn resolve(path: &Path) -> PathBuf {
+    if let Ok(c) = std::fs::canonicalize(path) {
+        return c;
+    }
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    match (absolute.parent(), absolute.file_name()) {
+        (Some(parent), Some(name)) => resolve(parent).join(name),
+        _ => absolute,
+    }
+}
+
+/// Refuses an output path that is one of the inputs or lies inside an
+/// input folder: results must never replace a photo, and a file written
+/// among the photos would be read as one next time.
+pub fn refuse_output_in_inputs(
+    flag: &'static str,
+    path: &Path,
+    inputs: &[PathBuf],
+) -> Result<(), RunError> {
+    if path == Path::new("-") {
+        return Ok(());
+    }
+    let target = resolve(path);
+    for input in inputs {
+        if target.starts_with(resolve(input)) {
+            return Err(RunError::OutputIsInput {
+                flag,
+                path: path.to_path_buf(),
+                input: input.clone(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Runs the analysis `cfg` describes with the runtime `rt`.
+pub fn analyze(rt: &Runtime, cfg: &RunConfig) -> Result<Outcome, RunError> {
+    for (name, v) in [
+        ("--face-threshold", cfg.analysis.face_threshold),
+        ("--object-threshold", cfg.analysis.object_threshold),
+    ] {
+        if !(0.0..=1.0).contains(&v) {
+            return Err(RunError::Usage(format!(
+                "{name} must be between 0 and 1, got {v}"
+            )));
+        }
+    }
+    if cfg.threads == 0 {
+        return Err(RunError::Usage("--threads must be at least 1".into()));
+    }
+    let stdout = Path::new("-");
+    let json_to_stdout = cfg.json.as_deref() == Some(stdout);
+    let jsonl_to_stdout = cfg.jsonl.as_deref() == Some(stdout);
+    if json_to_stdout && jsonl_to_stdout {
+        return Err(RunError::Usage(
+            "--json - and --jsonl - cannot both write to standard output".into(),
+        ));
+    }
+    let paths = cfg.input_paths();
+    for (flag, p) in [("--json", &cfg.json), ("--jsonl", &cfg.jsonl)] {
+        if let Some(p) = p {
+            refuse_output_in_inputs(flag, p, &paths)?;
+        }
+    }
+    let report_dir = cfg.report_dir();
+    if let Some(dir) = &report_dir {
+        // Only an input *file* is refused here: a report folder inside a
+        // folder of photos carries its marker and is skipped as input.
+        let files: Vec<PathBuf> = paths.iter().filter(|p| !p.is_dir()).cloned().collect();
+        refuse_output_in_inputs("--out", dir, &files)?;
+    }
+
+    let inputs: Vec<Input> = batch::collect_inputs(&paths);
+    // A report written inside a folder of photos is not analysed next time.
+    let (inputs, skipped) = report::skip_report_outputs(inputs, &paths);
+    if skipped > 0 && !cfg.quiet {
+        eprintln!("onlooker: skipped {skipped} files inside onlooker report folders");
+    }
+    let sources: Vec<PathBuf> = inputs
+        .iter()
+        .map(|i| match i {
+            Input::File(p) | Input::Unreadable { path: p, .. } => p.clone(),
+        })
+        .collect();
+    // Checked before the analysis, so a long run cannot end in this error.
+    let out_dir = match &report_dir {
+        Some(dir) => Some(OutputDir::check(dir, cfg.force, &sources)?),
+        None => None,
+    };
+    let mut jsonl = match &cfg.jsonl {
+        Some(p) => Some(JsonlWriter::create(p).map_err(write_error(p))?),
+        None => None,
+    };
+
+    // Results stream through: only the JSON document and the report need
+    // them all at the end, so only then are they kept (no pixels, a few
+    // hundred bytes each).
+    let keep = cfg.json.is_some() || out_dir.is_some();
+    // Per-image lines go wherever the JSON is not.
+    let lines_to_stderr = json_to_stdout || jsonl_to_stdout;
+    let progress = progress_bar(inputs.len() as u64, cfg.quiet);
+    let start = Instant::now();
+    let engine = Engine::new(
+        rt,
+        &cfg.analysis,
+        Plan {
+            threads: cfg.threads,
+            topology: cfg.topology,
+        },
+    )?;
+    let mut kept: Vec<(usize, ImageResult)> = Vec::new();
+    let mut tally = Tally::default();
+    // An output that cannot be written stops the run: nobody would see the
+    // rest. A reader that went away (`| head`) is not an error.
+    let mut output_error: Option<RunError> = None;
+    let mut fail = |what: String, e: std::io::Error| {
+        if e.kind() != std::io::ErrorKind::BrokenPipe && output_error.is_none() {
+            output_error = Some(RunError::Write { what, source: e });
+        }
+        engine.cancel();
+    };
+    engine.run(&inputs, |i, r| {
+        tally.add(&r);
+        if let (Some(w), Some(p)) = (jsonl.as_mut(), &cfg.jsonl) {
+            if let Err(e) = w.write(&r) {
+                fail(p.display().to_string(), e);
+            }
+        }
+        progress.suspend(|| {
+            if !cfg.quiet {
+                let line = report::image_line(&r);
+                if lines_to_stderr {
+                    eprint!("{line}");
+                } else {
+                    match print_stdout(&line) {
+                        Ok(true) => {}
+                        Ok(false) => engine.cancel(),
+                        Err(e) => fail("standard output".into(), e),
+                    }
+                }
+            } else if let Some(e) = &r.error {
+                eprintln!("{}: {e}", r.path);
+            }
+        });
+        progress.inc(1);
+        if keep {
+            kept.push((i, r));
+        }
+    })?;
+    progress.finish_and_clear();
+    drop(jsonl);
+    if let Some(e) = output_error {
+        return Err(e);
+    }
+    let summary = tally.summary(start.elapsed().as_secs_f64());
+    // Results arrive as workers finish; the documents list them in input
+    // order, which the report's annotated copies also rely on.
+    kept.sort_by_key(|(i, _)| *i);
+    // The file each kept result came from (a cancelled run keeps fewer
+    // results than there are inputs), for the annotated copies.
+    let kept_sources: Vec<PathBuf> = kept.iter().map(|(i, _)| sources[*i].clone()).collect();
+    let results: Vec<ImageResult> = kept.into_iter().map(|(_, r)| r).collect();
+
+    if let Some(path) = &cfg.json {
+        let text = report::to_json(&results, &summary)?;
+        if json_to_stdout {
+            print_stdout(&format!("{text}\n")).map_err(stdout_error)?;
+        } else {
+            report::write_atomic(path, text.as_bytes()).map_err(write_error(path))?;
+        }
+    }
+    let written = match &out_dir {
+        Some(out) => {
+            let w = write_report(
+                out,
+                &results,
+                &summary,
+                &kept_sources,
+                &cfg.analysis.limits,
+                cfg.threads,
+            )?;
+            for (r, c) in results.iter().zip(&w.copies) {
+                if let report::html::Annotated::Failed(reason) = c {
+                    eprintln!("{}: no annotated copy: {reason}", r.path);
+                }
+            }
+            Some(w)
+        }
+        None => None,
+    };
+    if !cfg.quiet {
+        let text = report::closing(tally.metadata(), &summary);
+        if lines_to_stderr {
+            eprint!("{text}");
+        } else {
+            print_stdout(&text).map_err(stdout_error)?;
+        }
+        if let Some(w) = &written {
+            let index = std::fs::canonicalize(&w.index).unwrap_or_else(|_| w.index.clone());
+            let line = format!(
+                "report: {} annotated images in {:.2} s (whole report {:.2} s)\nreport: {}\n",
+                w.annotated(),
+                w.annotate_seconds,
+                w.total_seconds,
+                index.display()
+            );
+            if json_to_stdout {
+                eprint!("{line}");
+            } else {
+                print_stdout(&line).map_err(stdout_error)?;
+            }
+        }
+    }
+    if inputs.is_empty() {
+        eprintln!("onlooker: no images found in {}", display_list(&paths));
+    }
+    Ok(Outcome {
+        inputs: inputs.len(),
+        summary,
+        report: written,
+    })
+}
+
+// TODO(merge): the report half changes `report::output::write` to take the
+// typed results (`write(out, results, summary, sources, limits, threads)`);
+// at merge this adapter becomes that one call.
+fn write_report(
+    out: &OutputDir,
+    results: &[ImageResult],
+    summary: &Summary,
+    sources: &[PathBuf],
+    limits: &DecodeLimits,
+    threads: usize,
+) -> Result<Written, RunError> {
+    let json = report::to_json(results, summary)?;
+    let doc: serde_json::Value = serde_json::from_str(&json)?;
+    Ok(report::output::write(
+        out, &doc, &json, sources, limits, threads,
+    )?)
+}
+
+fn stdout_error(source: std::io::Error) -> RunError {
+    RunError::Write {
+        what: "standard output".into(),
+        source,
+    }
+}
+
+/// A progress bar on stderr for long runs; hidden when stderr is not a
+/// terminal (a log file, a pipe) or when quiet.
+fn progress_bar(len: u64, quiet: bool) -> ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let pb = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template(
+        "{bar:40} {pos}/{len} images  {per_sec:.1}  {elapsed} elapsed, {eta} left",
+    ) {
+        pb.set_style(style);
+    }
+    pb.enable_steady_tick(Duration::from_millis(250));
+    pb
+}
+
+/// Writes to stdout. `Ok(false)` once the reader has gone
+/// (`onlooker ... | head`), which is not an error.
+pub fn print_stdout(text: &str) -> std::io::Result<bool> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(false),
+        Err(e) => Err(e),
+        Ok(()) => Ok(true),
+    }
+}
+
+/// Paths as one comma-separated line, for messages.
+pub fn display_list(paths: &[PathBuf]) -> String {
+    paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> RunConfig {
+        RunConfig::new(vec![PathBuf::from("photos")], Options::default())
+    }
+
+    #[test]
+    fn machine_output_without_out_writes_no_report_folder() {
+        let mut c = config();
+        assert_eq!(c.report_dir(), Some(PathBuf::from(DEFAULT_OUT)));
+        c.json = Some("out.json".into());
+        assert_eq!(c.report_dir(), None);
+        c.json = None;
+        c.jsonl = Some("-".into());
+        assert_eq!(c.report_dir(), None);
+        c.out = Some("rep".into());
+        assert_eq!(c.report_dir(), Some(PathBuf::from("rep")));
+        c.no_report = true;
+        assert_eq!(c.report_dir(), None);
+    }
+
+    #[test]
+    fn outputs_equal_to_or_inside_an_input_are_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let photos = d.path().join("photos");
+        std::fs::create_dir(&photos).unwrap();
+        let photo = photos.join("a.jpg");
+        std::fs::write(&photo, b"x").unwrap();
+        let inputs = [photos.clone()];
+        for bad in [
+            photos.clone(),
+            photo.clone(),
+            photos.join("new.json"),
+            photos.join("sub/deeper.json"),
+            // The same place spelled through `..`.
+            photos.join("sub/../b.json"),
+        ] {
+            let e = refuse_output_in_inputs("--json", &bad, &inputs).unwrap_err();
+            assert!(
+                matches!(&e, RunError::OutputIsInput { flag: "--json", input, .. } if *input == photos),
+                "{bad:?}: {e}"
+            );
+            assert!(e.to_string().contains(&*photos.to_string_lossy()), "{e}");
+        }
+        let file_input = [photo.clone()];
+        assert!(refuse_output_in_inputs("--jsonl", &photo, &file_input).is_err());
+        for good in [
+            d.path().join("out.json"),
+            d.path().join("photos2.json"),
+            photos.join("a.jpg.json"),
+            PathBuf::from("-"),
+        ] {
+            assert!(
+                refuse_output_in_inputs("--json", &good, &file_input).is_ok(),
+                "{good:?}"
+            );
+        }
+        assert!(refuse_output_in_inputs("--json", &d.path().join("out.json"), &inputs).is_ok());
+    }
+
+    #[test]
+    fn outcome_exit_code() {
+        let o = |inputs, failed| Outcome {
+            inputs,
+            summary: Summary {
+                failed,
+                ..Default::default()
+            },
+            report: None,
+        };
+        assert_eq!(o(3, 0).exit_code(), 0);
+        assert_eq!(o(3, 1).exit_code(), 1);
+        assert_eq!(o(0, 0).exit_code(), 1);
+    }
+}
