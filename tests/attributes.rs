@@ -52,11 +52,21 @@ fn check_well_formed(what: &str, a: &FaceAttributes) {
         .expression
         .as_ref()
         .unwrap_or_else(|| panic!("{what}: no expression"));
-    assert_eq!(e.scores.len(), 7, "{what}");
-    let sum: f32 = e.scores.values().sum();
-    assert!((sum - 1.0).abs() < 0.01, "{what}: scores sum to {sum}");
-    let best = e.scores.values().copied().fold(0.0f32, f32::max);
-    assert_eq!(e.scores[e.label], best, "{what}: label is the top score");
+    // The model's seven RAF-DB labels, by name (not by construction).
+    let labels: Vec<&str> = e.scores.keys().copied().collect();
+    assert_eq!(
+        labels,
+        [
+            "angry",
+            "disgust",
+            "fearful",
+            "happy",
+            "neutral",
+            "sad",
+            "surprised"
+        ],
+        "{what}"
+    );
 }
 
 #[test]
@@ -67,6 +77,9 @@ fn the_astronaut_is_read_as_a_happy_adult_woman() {
     let age = f.attributes.age.unwrap();
     assert!((18.0..=65.0).contains(&age), "adult age, got {age}");
     assert_eq!(expression(&f.attributes), "happy");
+    // Known content: a broad smile, so "happy" wins clearly, not by a hair.
+    let e = f.attributes.expression.as_ref().unwrap();
+    assert!(e.scores["happy"] > 0.6, "{:?}", e.scores);
 }
 
 #[test]
