@@ -137,22 +137,11 @@ pub fn caveats_text(summary: &Summary) -> String {
 /// Wraps `text` at spaces to lines of at most `width` characters (longer
 /// words stay whole), indenting continuation lines with `indent`.
 fn wrap(text: &str, width: usize, indent: &str) -> String {
-    let mut out = String::new();
-    let mut line = String::new();
-    for word in text.split_whitespace() {
-        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
-            out.push_str(&line);
-            out.push('\n');
-            line = indent.to_string();
-        } else if !line.is_empty() && line != indent {
-            line.push(' ');
-        }
-        line.push_str(word);
-    }
-    if !line.trim().is_empty() {
-        out.push_str(&line);
-        out.push('\n');
-    }
+    let options = textwrap::Options::new(width)
+        .subsequent_indent(indent)
+        .break_words(false);
+    let mut out = textwrap::fill(text, options);
+    out.push('\n');
     out
 }
 
@@ -253,6 +242,10 @@ mod tests {
     fn wrap_breaks_at_spaces_and_indents() {
         assert_eq!(wrap("aa bb cc dd", 5, "  "), "aa bb\n  cc\n  dd\n");
         assert_eq!(wrap("short", 78, "  "), "short\n");
+        assert_eq!(
+            wrap("a verylongword b", 4, "  "),
+            "a\n  verylongword\n  b\n"
+        );
     }
 
     #[test]
