@@ -349,11 +349,10 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     }
     let written = match &out_dir {
         Some(out) => {
-            let doc: serde_json::Value = serde_json::from_str(&json_text)?;
             let w = report::output::write(
                 out,
-                &doc,
-                &json_text,
+                &results,
+                &summary,
                 &kept_sources,
                 &options.limits,
                 threads,
