@@ -91,6 +91,51 @@ pub fn render(results: &[ImageResult]) -> Result<Vec<u8>, csv::Error> {
 mod tests {
     use super::*;
 
+    /// One face and one object, from typed values, to the exact bytes.
+    #[test]
+    fn rows_come_from_the_typed_results() {
+        use crate::attributes::{FaceAttributes, Gender};
+        use crate::face::Face;
+        use crate::geometry::BBox;
+        use crate::objects::Object;
+        let bbox = BBox {
+            x: 1.0,
+            y: 2.0,
+            w: 3.0,
+            h: 4.04,
+        };
+        let r = ImageResult {
+            path: "a,b.jpg".into(),
+            faces: vec![Face {
+                bbox,
+                score: 0.9,
+                attributes: FaceAttributes {
+                    age: Some(33.6),
+                    gender: Some(Gender {
+                        label: "female",
+                        confidence: 0.9,
+                    }),
+                    expression: None,
+                },
+                ..Default::default()
+            }],
+            objects: vec![Object {
+                label: "dog",
+                class_id: 16,
+                score: 0.834,
+                bbox,
+            }],
+            ..Default::default()
+        };
+        let text = String::from_utf8(render(&[r]).unwrap()).unwrap();
+        assert_eq!(
+            text,
+            "image,kind,label,score,x,y,width,height,age,gender,expression\r\n\
+             \"a,b.jpg\",face,face,0.9000,1.0,2.0,3.0,4.0,34,female,\r\n\
+             \"a,b.jpg\",object,dog,0.8340,1.0,2.0,3.0,4.0,,,\r\n"
+        );
+    }
+
     #[test]
     fn formulas_are_neutralised() {
         assert_eq!(neutral("=1+1"), "'=1+1");

@@ -714,6 +714,81 @@ mod tests {
         assert!(h.find("the rate is this test&#39;s").unwrap() < h.find("decimal units").unwrap());
     }
 
+    /// The face and metadata views, from typed values: a field renamed in
+    /// `Face` or `Metadata` fails to compile here and in the view.
+    #[test]
+    fn a_face_and_its_file_read_as_cells() {
+        use crate::attributes::{Expression, FaceAttributes, Gender};
+        use crate::exif::Gps;
+        let face = Face {
+            bbox: BBox {
+                x: 10.04,
+                y: 20.0,
+                w: 30.0,
+                h: 40.46,
+            },
+            score: 0.9,
+            head_pose: crate::face::HeadPose {
+                roll: 4.2,
+                yaw: -12.6,
+                pitch: 3.0,
+            },
+            attributes: FaceAttributes {
+                age: Some(33.6),
+                gender: Some(Gender {
+                    label: "female",
+                    confidence: 0.9,
+                }),
+                expression: Some(Expression {
+                    label: "happy",
+                    scores: [
+                        ("happy", 0.62),
+                        ("neutral", 0.2),
+                        ("sad", 0.09),
+                        ("fear", 0.01),
+                    ]
+                    .into_iter()
+                    .collect(),
+                }),
+            },
+            ..Default::default()
+        };
+        let r = ImageResult {
+            path: "photos/a\u{1b}.jpg".into(),
+            width: 64,
+            height: 48,
+            faces: vec![face],
+            metadata: Metadata {
+                gps: Some(Gps {
+                    latitude: Some(48.858_412),
+                    longitude: Some(-2.5),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let summary = Summary::of(std::slice::from_ref(&r), 1.0);
+        let copies = [Annotated::Written("images/001-a.jpg".into())];
+        let h = render(std::slice::from_ref(&r), &summary, &copies, None);
+        assert!(
+            h.contains(
+                "<tr><th scope=\"row\">1</th><td class=\"num\">90%</td><td>34</td>\
+                 <td>female 90%</td><td>happy 62% (then neutral 20%, sad 9%)</td>\
+                 <td>yaw -13°, pitch 3°, roll 4°</td><td>low (0)</td><td>good (0)</td>\
+                 <td>0</td><td>0</td><td>no</td><td class=\"num\">10, 20, 30 × 41</td></tr>"
+            ),
+            "{h}"
+        );
+        assert!(h.contains("<th scope=\"row\">position</th><td>48.85841° N, 2.50000° W</td>"));
+        assert!(h.contains("<p class=\"counts\">1 face · 0 people · 0 objects</p>"));
+        assert!(
+            h.contains("<bdi>a\u{FFFD}.jpg</bdi>"),
+            "control character replaced"
+        );
+        assert!(h.contains("width=\"64\" height=\"48\" style=\"width:min(100%,128px)\""));
+    }
+
     #[test]
     fn absent_sections_are_not_rendered() {
         let h = render(&[], &Summary::default(), &[], None);
