@@ -13,7 +13,6 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::batch::{self, Engine, Input, Plan, Topology};
 use crate::error::SetupError;
-use crate::imageio::DecodeLimits;
 use crate::pipeline::Options;
 use crate::report::{self, OutputDir, ReportError, Written};
 use crate::result::{ImageResult, Summary};
@@ -311,7 +310,7 @@ pub fn analyze(rt: &Runtime, cfg: &RunConfig) -> Result<Outcome, RunError> {
     }
     let written = match &out_dir {
         Some(out) => {
-            let w = write_report(
+            let w = report::output::write(
                 out,
                 &results,
                 &summary,
@@ -359,24 +358,6 @@ pub fn analyze(rt: &Runtime, cfg: &RunConfig) -> Result<Outcome, RunError> {
         summary,
         report: written,
     })
-}
-
-// TODO(merge): the report half changes `report::output::write` to take the
-// typed results (`write(out, results, summary, sources, limits, threads)`);
-// at merge this adapter becomes that one call.
-fn write_report(
-    out: &OutputDir,
-    results: &[ImageResult],
-    summary: &Summary,
-    sources: &[PathBuf],
-    limits: &DecodeLimits,
-    threads: usize,
-) -> Result<Written, RunError> {
-    let json = report::to_json(results, summary)?;
-    let doc: serde_json::Value = serde_json::from_str(&json)?;
-    Ok(report::output::write(
-        out, &doc, &json, sources, limits, threads,
-    )?)
 }
 
 fn stdout_error(source: std::io::Error) -> RunError {

@@ -12,13 +12,15 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use image::{ImageFormat, RgbImage};
-use serde_json::{json, Value};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use onlooker::exif::Camera;
 use onlooker::report::annotate::class_colour;
 use onlooker::report::html::{self, Annotated};
 use onlooker::report::{self, csv as report_csv, output};
-use onlooker::runtime;
+use onlooker::result::{Device, Evidence, Sentence, Summary};
+use onlooker::{runtime, Analyzer, ImageResult, Options, Runtime};
 
 fn onlooker(args: &[&std::ffi::OsStr]) -> Output {
     common::onlooker()
@@ -332,45 +334,69 @@ const HOSTILE: [&str; 4] = [
     "</table></td><a href=\"http://evil.invalid\">x</a>",
 ];
 
-fn hostile_doc() -> Value {
-    json!({
-        "version": 1,
-        "images": [{
-            "path": format!("photos/{}.jpg", HOSTILE[0]),
-            "width": 10, "height": 10,
-            "faces": [{"box": [1, 1, 5, 5], "score": 0.9,
-                       "gender": {"label": HOSTILE[1], "confidence": 0.5},
-                       "expression": {"label": HOSTILE[2], "scores": {HOSTILE[3]: 0.2}}}],
-            "objects": [{"label": HOSTILE[3], "class_id": 1, "score": 0.5, "box": [0, 0, 3, 3]}],
-            "people": 0,
-            "object_counts": {HOSTILE[0]: 1},
-            "scene": HOSTILE[1],
-            "metadata": {"camera": {"make": HOSTILE[0], "model": HOSTILE[1]},
-                         "artist": HOSTILE[2], HOSTILE[3]: "key too"},
-            "error": null,
-            "future_field": HOSTILE[0]
-        }, {
-            "path": HOSTILE[1], "width": 0, "height": 0, "faces": [], "objects": [],
-            "metadata": {}, "error": HOSTILE[2]
+/// The real analysis of the astronaut sample (one face with attributes, a
+/// person), reported under `path`.
+fn analysed_astronaut(path: &str) -> ImageResult {
+    let rt = Runtime::load(&runtime::default_models_dir()).expect("run `make models` first");
+    let mut analyzer = Analyzer::new(&rt, Options::default()).unwrap();
+    let bytes = std::fs::read(sample("astronaut.png")).unwrap();
+    let r = analyzer.analyze_bytes(Path::new(path), bytes);
+    assert_eq!(r.error, None);
+    assert_eq!(r.faces.len(), 1, "{:?}", r.faces);
+    assert!(
+        r.faces[0].attributes.gender.is_some(),
+        "attributes computed"
+    );
+    assert!(!r.objects.is_empty());
+    r
+}
+
+/// Real pipeline output with hostile text put where files and EXIF blocks
+/// put text: the path, the EXIF fields, the findings drawn from them, and a
+/// second image that failed.
+fn hostile_results() -> (Vec<ImageResult>, Summary) {
+    let mut r = analysed_astronaut(&format!("photos/{}.jpg", HOSTILE[0]));
+    r.scene = HOSTILE[1].into();
+    r.metadata.camera = Some(Camera {
+        make: Some(HOSTILE[0].into()),
+        model: Some(HOSTILE[1].into()),
+        ..Default::default()
+    });
+    r.metadata.artist = Some(HOSTILE[2].into());
+    r.metadata.warnings = vec![HOSTILE[3].into()];
+    r.objects[0].label = HOSTILE[3];
+    let failed = ImageResult {
+        path: HOSTILE[1].into(),
+        error: Some(HOSTILE[2].into()),
+        ..Default::default()
+    };
+    let results = vec![r, failed];
+    let mut summary = Summary::of(&results, 1.0);
+    summary.findings.sentences.push(Sentence {
+        text: HOSTILE[0].into(),
+        evidence: vec![Evidence {
+            image: HOSTILE[1].into(),
+            fields: vec!["artist"],
         }],
-        "summary": {
-            "images": 2, "failed": 1,
-            "attribute_caveats": [HOSTILE[0], {"source": HOSTILE[1], "text": HOSTILE[2]}],
-            "findings": {"sentences": [{"text": HOSTILE[0], "evidence": [HOSTILE[1]]}],
-                         "timeline": [{"path": HOSTILE[2], "taken_at": HOSTILE[3]}]},
-            "scale_projection": {HOSTILE[0]: HOSTILE[1]}
-        }
-    })
+    });
+    summary.findings.devices.push(Device {
+        name: HOSTILE[3].into(),
+        make: Some(HOSTILE[0].into()),
+        model: None,
+        serial: Some(HOSTILE[2].into()),
+        images: vec![HOSTILE[1].into()],
+    });
+    (results, summary)
 }
 
 #[test]
 fn hostile_text_is_escaped_everywhere_in_the_page() {
-    let doc = hostile_doc();
+    let (results, summary) = hostile_results();
     let copies = [
         Annotated::Written("images/001-x.jpg".into()),
         Annotated::Failed(HOSTILE[3].into()),
     ];
-    let page = html::render(&doc, &copies);
+    let page = html::render(&results, &summary, &copies, None);
     // Every tag on the page is one the renderer writes, and none carries
     // anything from the document's hostile strings.
     let allowed = [
@@ -484,25 +510,44 @@ fn hostile_text_is_escaped_everywhere_in_the_page() {
 
 #[test]
 fn csv_quotes_hostile_names_and_parses_back() {
-    let mut doc = hostile_doc();
     let path = "a,b \"c\"\nd.jpg";
-    doc["images"][0]["path"] = json!(path);
-    doc["images"][0]["objects"][0]["label"] = json!("=cmd|' /C calc'!A0");
-    let text = report_csv::render(&doc);
-    let mut rdr = csv::Reader::from_reader(text.as_bytes());
+    let mut r = analysed_astronaut(path);
+    r.objects[0].label = "=cmd|' /C calc'!A0";
+    let failed = ImageResult {
+        path: "broken.jpg".into(),
+        error: Some("corrupt".into()),
+        ..Default::default()
+    };
+    let bytes = report_csv::render(&[r.clone(), failed]).unwrap();
+    let mut rdr = csv::Reader::from_reader(bytes.as_slice());
     let rows: Vec<csv::StringRecord> = rdr.records().map(Result::unwrap).collect();
     assert_eq!(
         rows.len(),
-        2,
-        "one face and one object; the failed image has none"
+        r.faces.len() + r.objects.len(),
+        "one row per detection; the failed image has none"
     );
     assert_eq!(&rows[0][0], path);
     assert_eq!(&rows[0][1], "face");
-    assert_eq!(&rows[0][9], HOSTILE[1], "gender label");
+    let attrs = &r.faces[0].attributes;
+    assert_eq!(&rows[0][9], attrs.gender.as_ref().unwrap().label, "gender");
+    assert_eq!(
+        rows[0][8].parse::<f32>().unwrap(),
+        attrs.age.unwrap().round(),
+        "age"
+    );
+    assert_eq!(&rows[1][1], "object");
     assert_eq!(&rows[1][2], "'=cmd|' /C calc'!A0", "formula neutralised");
-    let boxes: Vec<&str> = rows[1].iter().skip(4).take(4).collect();
-    assert_eq!(boxes, ["0.0", "0.0", "3.0", "3.0"]);
-    assert!(text.ends_with("\r\n"));
+    let b = r.objects[0].bbox;
+    let boxes: Vec<f32> = rows[1]
+        .iter()
+        .skip(4)
+        .take(4)
+        .map(|c| c.parse().unwrap())
+        .collect();
+    for (got, want) in boxes.iter().zip([b.x, b.y, b.w, b.h]) {
+        assert!((got - want).abs() <= 0.05, "{boxes:?} vs {b:?}");
+    }
+    assert!(bytes.ends_with(b"\r\n"));
 }
 
 #[test]
@@ -534,15 +579,15 @@ fn the_report_folder_writer_copes_with_a_vanished_input() {
     // The annotated copy is made from the file again; if it is gone by
     // then, the page says so and everything else is written.
     let d = tempfile::tempdir().unwrap();
+    let gone = d.path().join("gone.png");
+    let r = analysed_astronaut(&gone.to_string_lossy());
+    let summary = Summary::of(std::slice::from_ref(&r), 1.0);
     let out = output::OutputDir::check(&d.path().join("out"), false, &[]).unwrap();
-    let doc = json!({"version": 1, "images": [
-        {"path": "gone.jpg", "width": 4, "height": 4, "faces": [], "objects": [], "metadata": {}, "error": null}
-    ], "summary": {"images": 1}});
     let w = output::write(
         &out,
-        &doc,
-        &doc.to_string(),
-        &[d.path().join("gone.jpg")],
+        std::slice::from_ref(&r),
+        &summary,
+        &[gone],
         &Default::default(),
         1,
     )
@@ -550,7 +595,10 @@ fn the_report_folder_writer_copes_with_a_vanished_input() {
     assert!(matches!(&w.copies[0], Annotated::Failed(r) if r.contains("cannot read")));
     let page = std::fs::read_to_string(&w.index).unwrap();
     assert!(page.contains("No annotated copy"));
-    assert!(d.path().join("out/report.json").is_file());
-    assert!(d.path().join("out/detections.csv").is_file());
+    let doc: Value =
+        serde_json::from_slice(&std::fs::read(d.path().join("out/report.json")).unwrap()).unwrap();
+    assert_eq!(doc["images"][0]["faces"].as_array().map(Vec::len), Some(1));
+    let csv = std::fs::read_to_string(d.path().join("out/detections.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1 + 1 + r.objects.len());
     assert!(d.path().join("out").join(output::MARKER).is_file());
 }

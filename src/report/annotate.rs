@@ -2,15 +2,18 @@
 //! labels, object boxes with their class and score, drawn on the upright
 //! image with the bundled DejaVu Sans Bold (see `assets/fonts/`).
 //!
-//! The drawing reads the serialised JSON of one image rather than the Rust
-//! types, so attributes added by other stages (age, gender, expression)
-//! appear on the labels as soon as they are in the JSON.
+//! The drawing reads the typed result of one image ([`ImageResult`]), so a
+//! renamed or removed field is a compile error here, not a missing label.
 
 use std::sync::OnceLock;
 
 use ab_glyph::{point, Font, FontRef, GlyphId, PxScale, ScaleFont};
 use image::{Rgb, RgbImage};
-use serde_json::Value;
+
+use crate::geometry::{round1, BBox};
+use crate::result::Face;
+use crate::result::ImageResult;
+use crate::result::Object;
 
 static FONT_BYTES: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans-Bold.ttf");
 
@@ -109,65 +112,36 @@ fn text_colour(bg: Rgb<u8>) -> Rgb<u8> {
 }
 
 /// The label drawn on a face: its number in the report, then the
-/// attributes when the JSON has them (e.g. `2 · female 34 · happy`).
-pub fn face_label(index: usize, face: &Value) -> String {
+/// attributes when computed (e.g. `2 · female 34 · happy`).
+pub fn face_label(index: usize, face: &Face) -> String {
+    let a = &face.attributes;
     let mut parts = vec![format!("{}", index + 1)];
     let mut who = Vec::new();
-    if let Some(g) = face.pointer("/gender/label").and_then(Value::as_str) {
-        who.push(g.to_string());
+    if let Some(g) = &a.gender {
+        who.push(g.label.to_string());
     }
-    if let Some(age) = face.get("age").and_then(age_text) {
-        who.push(age);
+    if let Some(age) = a.age.filter(|a| a.is_finite()) {
+        who.push(format!("{}", age.round() as i64));
     }
     if !who.is_empty() {
         parts.push(who.join(" "));
     }
-    if let Some(e) = face.pointer("/expression/label").and_then(Value::as_str) {
-        parts.push(e.to_string());
+    if let Some(e) = &a.expression {
+        parts.push(e.label.to_string());
     }
     parts.join(" · ")
 }
 
-fn age_text(v: &Value) -> Option<String> {
-    match v {
-        Value::Number(n) => n.as_f64().map(|a| format!("{}", a.round() as i64)),
-        Value::String(s) => Some(s.clone()),
-        // e.g. {"low": 25, "high": 32} or {"years": 34}
-        Value::Object(o) => match (o.get("low"), o.get("high"), o.get("years")) {
-            (Some(l), Some(h), _) => Some(format!("{}-{}", num(l)?, num(h)?)),
-            (_, _, Some(y)) => age_text(y),
-            _ => None,
-        },
-        _ => None,
-    }
-}
-
-fn num(v: &Value) -> Option<String> {
-    v.as_f64().map(|f| format!("{}", f.round() as i64))
-}
-
 /// The label drawn on an object: class and score in percent.
-pub fn object_label(object: &Value) -> String {
-    let label = object.get("label").and_then(Value::as_str).unwrap_or("?");
-    match object.get("score").and_then(Value::as_f64) {
-        Some(s) => format!("{label} {:.0}%", s * 100.0),
-        None => label.to_string(),
-    }
+pub fn object_label(object: &Object) -> String {
+    format!("{} {:.0}%", object.label, object.score * 100.0)
 }
 
-fn bbox(v: &Value) -> Option<[f32; 4]> {
-    let a = v.get("box")?.as_array()?;
-    if a.len() != 4 {
-        return None;
-    }
-    let mut out = [0f32; 4];
-    for (o, x) in out.iter_mut().zip(a) {
-        *o = x.as_f64()? as f32;
-        if !o.is_finite() {
-            return None;
-        }
-    }
-    Some(out)
+/// `[x, y, w, h]` of a box as `report.json` has it (one decimal), or None
+/// for one that cannot be drawn.
+fn bbox(b: &BBox) -> Option<[f32; 4]> {
+    let a = [b.x, b.y, b.w, b.h].map(round1);
+    a.iter().all(|v| v.is_finite()).then_some(a)
 }
 
 struct Label {
@@ -177,9 +151,9 @@ struct Label {
     anchor: [f32; 4],
 }
 
-/// Draws the detections of `image` (one element of the JSON `images`
-/// array) on `rgb`, which must be the upright image they were found on.
-pub fn annotate(rgb: &mut RgbImage, image: &Value) {
+/// Draws the detections of `image` on `rgb`, which must be the upright
+/// image they were found on.
+pub fn annotate(rgb: &mut RgbImage, image: &ImageResult) {
     let style = Style::for_size(rgb.width(), rgb.height());
     let mut labels = Vec::new();
 
@@ -187,20 +161,11 @@ pub fn annotate(rgb: &mut RgbImage, image: &Value) {
     // them, all labels last so no line crosses a label. Labels are placed
     // faces first, then objects by score, each where it covers no label
     // already placed.
-    let mut objects: Vec<&Value> = image
-        .get("objects")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .collect();
-    objects.sort_by(|a, b| {
-        let s = |v: &Value| v.get("score").and_then(Value::as_f64).unwrap_or(0.0);
-        s(b).total_cmp(&s(a))
-    });
+    let mut objects: Vec<&Object> = image.objects.iter().collect();
+    objects.sort_by(|a, b| b.score.total_cmp(&a.score));
     for o in objects.into_iter().rev() {
-        let Some(b) = bbox(o) else { continue };
-        let label = o.get("label").and_then(Value::as_str).unwrap_or("?");
-        let colour = class_colour(label, o.get("class_id").and_then(Value::as_u64));
+        let Some(b) = bbox(&o.bbox) else { continue };
+        let colour = class_colour(o.label, Some(o.class_id as u64));
         stroke_rect(rgb, b, style.line, colour);
         labels.push(Label {
             text: object_label(o),
@@ -210,23 +175,23 @@ pub fn annotate(rgb: &mut RgbImage, image: &Value) {
         });
     }
     let mut face_labels = Vec::new();
-    let faces = image.get("faces").and_then(Value::as_array);
-    for (i, f) in faces.into_iter().flatten().enumerate() {
-        let Some(b) = bbox(f) else { continue };
+    for (i, f) in image.faces.iter().enumerate() {
+        let Some(b) = bbox(&f.bbox) else { continue };
         stroke_rect(rgb, b, style.line, FACE_COLOUR);
         // Dots in proportion to the face, so they do not hide a small one.
         let dot = (b[2] / 25.0).clamp(1.5, style.dot as f32);
-        if let Some(lm) = f.get("landmarks").and_then(Value::as_object) {
-            for (name, p) in lm {
-                let colour = match name.as_str() {
-                    n if n.contains("eye") => EYE_COLOUR,
-                    n if n.contains("nose") => NOSE_COLOUR,
-                    _ => MOUTH_COLOUR,
-                };
-                if let Some([x, y]) = point_of(p) {
-                    fill_circle(rgb, x, y, dot + 1.0, OUTLINE);
-                    fill_circle(rgb, x, y, dot, colour);
-                }
+        let lm = &f.landmarks;
+        for (p, colour) in [
+            (lm.left_eye, EYE_COLOUR),
+            (lm.right_eye, EYE_COLOUR),
+            (lm.nose, NOSE_COLOUR),
+            (lm.mouth_left, MOUTH_COLOUR),
+            (lm.mouth_right, MOUTH_COLOUR),
+        ] {
+            let (x, y) = (round1(p.0), round1(p.1));
+            if x.is_finite() && y.is_finite() {
+                fill_circle(rgb, x, y, dot + 1.0, OUTLINE);
+                fill_circle(rgb, x, y, dot, colour);
             }
         }
         // In a crowded photo a full-size label would cover the neighbours:
@@ -244,13 +209,6 @@ pub fn annotate(rgb: &mut RgbImage, image: &Value) {
     for l in face_labels.iter().chain(&labels) {
         draw_label(rgb, l, &mut placed);
     }
-}
-
-fn point_of(v: &Value) -> Option<[f32; 2]> {
-    let a = v.as_array()?;
-    let x = a.first()?.as_f64()? as f32;
-    let y = a.get(1)?.as_f64()? as f32;
-    (x.is_finite() && y.is_finite()).then_some([x, y])
 }
 
 fn fill_rect(img: &mut RgbImage, x0: i64, y0: i64, x1: i64, y1: i64, c: Rgb<u8>) {
@@ -433,7 +391,12 @@ pub fn encode_jpeg(rgb: &RgbImage) -> Result<Vec<u8>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::attributes::{Expression, FaceAttributes, Gender};
+    use crate::face::{Landmarks, Point};
+
+    fn bbox(x: f32, y: f32, w: f32, h: f32) -> BBox {
+        BBox { x, y, w, h }
+    }
 
     #[test]
     fn the_bundled_font_has_the_label_glyphs() {
@@ -462,25 +425,66 @@ mod tests {
 
     #[test]
     fn labels_show_attributes_when_present() {
-        assert_eq!(face_label(0, &json!({"box": [0, 0, 1, 1]})), "1");
-        let f = json!({"age": 33.6, "gender": {"label": "female", "confidence": 0.9},
-                       "expression": {"label": "happy", "scores": {}}});
+        let plain = Face {
+            bbox: bbox(0.0, 0.0, 1.0, 1.0),
+            ..Default::default()
+        };
+        assert_eq!(face_label(0, &plain), "1");
+        let f = Face {
+            attributes: FaceAttributes {
+                age: Some(33.6),
+                gender: Some(Gender {
+                    label: "female",
+                    confidence: 0.9,
+                }),
+                expression: Some(Expression {
+                    label: "happy",
+                    scores: Default::default(),
+                }),
+            },
+            ..plain
+        };
         assert_eq!(face_label(1, &f), "2 · female 34 · happy");
-        assert_eq!(
-            object_label(&json!({"label": "dog", "score": 0.834})),
-            "dog 83%"
-        );
+        let dog = Object {
+            label: "dog",
+            class_id: 16,
+            score: 0.834,
+            bbox: bbox(0.0, 0.0, 1.0, 1.0),
+        };
+        assert_eq!(object_label(&dog), "dog 83%");
     }
 
     #[test]
     fn draws_boxes_landmarks_and_text_inside_the_image() {
         let mut img = RgbImage::from_pixel(200, 100, Rgb([0, 0, 0]));
-        let r = json!({
-            "faces": [{"box": [150.0, 10.0, 60.0, 60.0], "score": 0.9,
-                       "landmarks": {"left_eye": [170.0, 30.0], "nose": [999.0, -5.0]}}],
-            "objects": [{"label": "dog", "class_id": 16, "score": 0.8, "box": [10.0, 40.0, 50.0, 40.0]},
-                        {"label": "bad", "box": [1.0, 2.0]}]
-        });
+        let r = ImageResult {
+            faces: vec![Face {
+                bbox: bbox(150.0, 10.0, 60.0, 60.0),
+                score: 0.9,
+                landmarks: Landmarks {
+                    left_eye: Point(170.0, 30.0),
+                    nose: Point(999.0, -5.0),
+                    mouth_left: Point(f32::NAN, 3.0),
+                    ..Default::default()
+                },
+                ..Default::default()
+            }],
+            objects: vec![
+                Object {
+                    label: "dog",
+                    class_id: 16,
+                    score: 0.8,
+                    bbox: bbox(10.0, 40.0, 50.0, 40.0),
+                },
+                Object {
+                    label: "bad",
+                    class_id: 1,
+                    score: 0.5,
+                    bbox: bbox(1.0, f32::INFINITY, 2.0, 2.0),
+                },
+            ],
+            ..Default::default()
+        };
         annotate(&mut img, &r);
         assert_eq!(img.dimensions(), (200, 100));
         // The object box's left edge is drawn in the class colour.

@@ -1,9 +1,10 @@
 //! `detections.csv`: one row per detection, for spreadsheets and scripts.
-//! RFC 4180 quoting, CRLF line ends, UTF-8 without a byte-order mark.
+//! RFC 4180 quoting (by the `csv` crate), CRLF line ends, UTF-8 without a
+//! byte-order mark.
 
 use std::borrow::Cow;
 
-use serde_json::Value;
+use crate::result::ImageResult;
 
 /// The columns, in order. `age`, `gender` and `expression` are filled for
 /// faces when the attribute stage ran, empty otherwise.
@@ -21,141 +22,125 @@ pub const COLUMNS: [&str; 11] = [
     "expression",
 ];
 
-/// Quotes a field when it holds a comma, quote, CR or LF (quotes doubled).
 /// Text that a spreadsheet would run as a formula (starting with `=`, `+`,
 /// `-`, `@`, tab or CR) gets a leading `'`: a file named `=HYPERLINK(...)`
-/// must not become a live formula when the CSV is opened.
-pub fn field(s: &str) -> Cow<'_, str> {
-    let neutral = match s.chars().next() {
+/// must not become a live formula when the CSV is opened. Quoting is the
+/// writer's job.
+pub fn neutral(s: &str) -> Cow<'_, str> {
+    match s.chars().next() {
         Some('=' | '+' | '-' | '@' | '\t' | '\r') => Cow::Owned(format!("'{s}")),
         _ => Cow::Borrowed(s),
-    };
-    if neutral.contains([',', '"', '\r', '\n']) {
-        Cow::Owned(format!("\"{}\"", neutral.replace('"', "\"\"")))
+    }
+}
+
+fn number(v: f32, decimals: usize) -> String {
+    if v.is_finite() {
+        format!("{v:.decimals$}")
     } else {
-        neutral
+        String::new()
     }
 }
 
-fn number(v: Option<&Value>, decimals: usize) -> String {
-    match v.and_then(Value::as_f64) {
-        Some(f) if f.is_finite() => format!("{f:.decimals$}"),
-        _ => String::new(),
-    }
-}
-
-fn row(out: &mut String, cells: &[Cow<'_, str>]) {
-    for (i, c) in cells.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
+/// The CSV of a batch. Images that failed have no detections and so no
+/// rows.
+pub fn render(results: &[ImageResult]) -> Result<Vec<u8>, csv::Error> {
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(Vec::new());
+    w.write_record(COLUMNS)?;
+    for r in results {
+        let path = neutral(&r.path);
+        for f in &r.faces {
+            let b = f.bbox;
+            let a = &f.attributes;
+            w.write_record([
+                &*path,
+                "face",
+                "face",
+                &number(f.score, 4),
+                &number(b.x, 1),
+                &number(b.y, 1),
+                &number(b.w, 1),
+                &number(b.h, 1),
+                &a.age.map_or_else(String::new, |age| number(age, 0)),
+                a.gender.as_ref().map_or("", |g| g.label),
+                a.expression.as_ref().map_or("", |e| e.label),
+            ])?;
         }
-        out.push_str(c);
-    }
-    out.push_str("\r\n");
-}
-
-fn box_cells(d: &Value) -> [String; 4] {
-    let b = d.get("box").and_then(Value::as_array);
-    let at = |i: usize| number(b.and_then(|b| b.get(i)), 1);
-    [at(0), at(1), at(2), at(3)]
-}
-
-fn text_at<'a>(v: &'a Value, pointer: &str) -> &'a str {
-    v.pointer(pointer).and_then(Value::as_str).unwrap_or("")
-}
-
-/// The CSV of a JSON document (as written to `report.json`). Images that
-/// failed have no detections and so no rows.
-pub fn render(doc: &Value) -> String {
-    let mut out = String::new();
-    row(
-        &mut out,
-        &COLUMNS
-            .iter()
-            .map(|c| Cow::Borrowed(*c))
-            .collect::<Vec<_>>(),
-    );
-    let images = doc.get("images").and_then(Value::as_array);
-    for img in images.into_iter().flatten() {
-        let path = img.get("path").and_then(Value::as_str).unwrap_or("");
-        for f in img
-            .get("faces")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let [x, y, w, h] = box_cells(f);
-            let age = match f.get("age") {
-                Some(Value::Number(_)) => number(f.get("age"), 0),
-                Some(Value::String(s)) => s.clone(),
-                _ => String::new(),
-            };
-            row(
-                &mut out,
-                &[
-                    field(path),
-                    "face".into(),
-                    "face".into(),
-                    number(f.get("score"), 4).into(),
-                    x.into(),
-                    y.into(),
-                    w.into(),
-                    h.into(),
-                    field(&age),
-                    field(text_at(f, "/gender/label")),
-                    field(text_at(f, "/expression/label")),
-                ],
-            );
-        }
-        for o in img
-            .get("objects")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let [x, y, w, h] = box_cells(o);
-            row(
-                &mut out,
-                &[
-                    field(path),
-                    "object".into(),
-                    field(text_at(o, "/label")),
-                    number(o.get("score"), 4).into(),
-                    x.into(),
-                    y.into(),
-                    w.into(),
-                    h.into(),
-                    "".into(),
-                    "".into(),
-                    "".into(),
-                ],
-            );
+        for o in &r.objects {
+            let b = o.bbox;
+            w.write_record([
+                &*path,
+                "object",
+                &neutral(o.label),
+                &number(o.score, 4),
+                &number(b.x, 1),
+                &number(b.y, 1),
+                &number(b.w, 1),
+                &number(b.h, 1),
+                "",
+                "",
+                "",
+            ])?;
         }
     }
-    out
+    w.into_inner().map_err(|e| e.into_error().into())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// One face and one object, from typed values, to the exact bytes.
     #[test]
-    fn quotes_only_when_needed() {
-        assert_eq!(field("plain.jpg"), "plain.jpg");
-        assert_eq!(field("a,b.jpg"), "\"a,b.jpg\"");
-        assert_eq!(field("say \"hi\".jpg"), "\"say \"\"hi\"\".jpg\"");
-        assert_eq!(field("two\nlines"), "\"two\nlines\"");
-        assert_eq!(field("cr\rhere"), "\"cr\rhere\"");
+    fn rows_come_from_the_typed_results() {
+        use crate::attributes::{FaceAttributes, Gender};
+        use crate::face::Face;
+        use crate::geometry::BBox;
+        use crate::objects::Object;
+        let bbox = BBox {
+            x: 1.0,
+            y: 2.0,
+            w: 3.0,
+            h: 4.04,
+        };
+        let r = ImageResult {
+            path: "a,b.jpg".into(),
+            faces: vec![Face {
+                bbox,
+                score: 0.9,
+                attributes: FaceAttributes {
+                    age: Some(33.6),
+                    gender: Some(Gender {
+                        label: "female",
+                        confidence: 0.9,
+                    }),
+                    expression: None,
+                },
+                ..Default::default()
+            }],
+            objects: vec![Object {
+                label: "dog",
+                class_id: 16,
+                score: 0.834,
+                bbox,
+            }],
+            ..Default::default()
+        };
+        let text = String::from_utf8(render(&[r]).unwrap()).unwrap();
+        assert_eq!(
+            text,
+            "image,kind,label,score,x,y,width,height,age,gender,expression\r\n\
+             \"a,b.jpg\",face,face,0.9000,1.0,2.0,3.0,4.0,34,female,\r\n\
+             \"a,b.jpg\",object,dog,0.8340,1.0,2.0,3.0,4.0,,,\r\n"
+        );
     }
 
     #[test]
     fn formulas_are_neutralised() {
-        assert_eq!(field("=1+1"), "'=1+1");
-        assert_eq!(field("@SUM(A1)"), "'@SUM(A1)");
-        assert_eq!(
-            field("=HYPERLINK(\"x\",\"y\")"),
-            "\"'=HYPERLINK(\"\"x\"\",\"\"y\"\")\""
-        );
-        assert_eq!(field("photo-1.jpg"), "photo-1.jpg");
+        assert_eq!(neutral("=1+1"), "'=1+1");
+        assert_eq!(neutral("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(neutral("-2"), "'-2");
+        assert_eq!(neutral("photo-1.jpg"), "photo-1.jpg");
     }
 }

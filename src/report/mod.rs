@@ -1,7 +1,8 @@
 //! The outputs of a run: the JSON document (schema in README.md), the
 //! short human summary printed to the terminal, and the report folder
 //! (annotated images, `index.html`, `report.json`, `detections.csv`; see
-//! [`output`]).
+//! [`output`]). Every output is rendered from the typed results
+//! ([`ImageResult`], [`Summary`]), never from the JSON text.
 
 pub mod annotate;
 pub mod csv;
@@ -150,6 +151,12 @@ mod tests {
     use super::*;
     use crate::stream::Tally;
 
+    /// The JSON text as the document's top-level object, to test the
+    /// contract that scripts read (rendering never reads it back).
+    fn parse(text: &str) -> serde_json::Map<String, serde_json::value::Value> {
+        serde_json::from_str(text).unwrap()
+    }
+
     #[test]
     fn summary_counts_failures_and_rate() {
         let ok = ImageResult {
@@ -176,7 +183,7 @@ mod tests {
             ..Default::default()
         };
         let s = Tally::of([&r]).summary(1.0);
-        let v: serde_json::Value = serde_json::from_str(&to_json(&[r], &s).unwrap()).unwrap();
+        let v = parse(&to_json(&[r], &s).unwrap());
         assert_eq!(v["version"], 1);
         let img = &v["images"][0];
         for k in [
@@ -206,7 +213,7 @@ mod tests {
         };
         let s = Tally::of([&plain]).summary(1.0);
         assert!(s.attribute_caveats.is_empty());
-        let v: serde_json::Value = serde_json::from_str(&to_json(&[plain], &s).unwrap()).unwrap();
+        let v = parse(&to_json(&[plain], &s).unwrap());
         assert!(v["summary"].get("attribute_caveats").is_none());
         assert!(!human(&[], &s).contains("Microsoft"));
 
@@ -229,8 +236,7 @@ mod tests {
         // Only the caveats about gender: nothing about the expression model.
         assert!(!text.contains("RAF-DB"), "{text}");
         assert!(text.lines().all(|l| l.chars().count() <= 100), "{text}");
-        let v: serde_json::Value =
-            serde_json::from_str(&to_json(&[with_gender], &s).unwrap()).unwrap();
+        let v = parse(&to_json(&[with_gender], &s).unwrap());
         let cav = v["summary"]["attribute_caveats"].as_array().unwrap();
         assert!(cav
             .iter()

@@ -7,13 +7,14 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use rayon::prelude::*;
-use serde_json::Value;
-
-use super::html::{self, Annotated};
-use super::{annotate, csv, write_atomic, write_atomic_unsynced};
+use super::html::{self, Annotated, PageProjection};
+use super::{
+    annotate, csv, write_atomic, write_atomic_unsynced, Document, Summary, SCHEMA_VERSION,
+};
 use crate::batch::Input;
 use crate::imageio::{self, DecodeLimits};
+use crate::result::ImageResult;
+use rayon::prelude::*;
 
 /// A hidden file that marks a folder as an onlooker report. Folders holding
 /// it are skipped when inputs are collected, and `--force` only deletes
@@ -197,18 +198,19 @@ pub fn copy_name(index: usize, count: usize, path: &str) -> String {
     format!("{:0width$}-{safe}.jpg", index + 1)
 }
 
-/// Writes the report for `doc` (the JSON document, also given as the text
-/// `json` that goes to `report.json`) into `out`.
+/// Writes the report for `results` and their `summary` into `out`:
+/// annotated copies, `report.json` (the same document as `--json`),
+/// `detections.csv` and `index.html`, all rendered from the typed results.
 ///
 /// Each analysed image is read and decoded again from `sources[i]` (the
-/// file `doc.images[i]` came from) to draw its annotated copy: the batch
-/// drops pixels as soon as an image is analysed, so memory stays flat, at
-/// the cost of a second decode per image. The copies are made on `threads`
+/// file `results[i]` came from) to draw its annotated copy: the batch drops
+/// pixels as soon as an image is analysed, so memory stays flat, at the
+/// cost of a second decode per image. The copies are made on `threads`
 /// workers; a copy that cannot be made is reported in the page, not fatal.
 pub fn write(
     out: &OutputDir,
-    doc: &Value,
-    json: &str,
+    results: &[ImageResult],
+    summary: &Summary,
     sources: &[PathBuf],
     limits: &DecodeLimits,
     threads: usize,
@@ -227,12 +229,7 @@ pub fn write(
     )
     .map_err(write_err(&marker))?;
 
-    let empty = Vec::new();
-    let list = doc
-        .get("images")
-        .and_then(Value::as_array)
-        .unwrap_or(&empty);
-    let count = list.len();
+    let count = results.len();
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads.max(1))
         .thread_name(|i| format!("onlooker-report-{i}"))
@@ -243,19 +240,19 @@ pub fn write(
         })?;
     let t = Instant::now();
     let copies: Vec<Annotated> = pool.install(|| {
-        list.par_iter()
+        results
+            .par_iter()
             .enumerate()
-            .map(|(i, img)| {
-                if img.get("error").is_some_and(|e| !e.is_null()) {
+            .map(|(i, r)| {
+                if r.error.is_some() {
                     return Annotated::None;
                 }
-                let path = img.get("path").and_then(Value::as_str).unwrap_or("");
                 let source = sources
                     .get(i)
                     .cloned()
-                    .unwrap_or_else(|| PathBuf::from(path));
-                let name = copy_name(i, count, path);
-                match annotated_copy(&source, img, limits, &images_dir.join(&name)) {
+                    .unwrap_or_else(|| PathBuf::from(&r.path));
+                let name = copy_name(i, count, &r.path);
+                match annotated_copy(&source, r, limits, &images_dir.join(&name)) {
                     Ok(()) => Annotated::Written(format!("{IMAGES}/{name}")),
                     Err(reason) => Annotated::Failed(reason),
                 }
@@ -269,13 +266,25 @@ pub fn write(
     }
 
     let json_path = dir.join(JSON);
-    write_atomic(&json_path, json.as_bytes()).map_err(write_err(&json_path))?;
+    let json = serde_json::to_vec_pretty(&Document {
+        version: SCHEMA_VERSION,
+        images: results,
+        summary,
+    })
+    .map_err(|e| ReportError::Write {
+        path: json_path.clone(),
+        source: std::io::Error::other(e),
+    })?;
+    write_atomic(&json_path, &json).map_err(write_err(&json_path))?;
     let csv_path = dir.join(CSV);
-    write_atomic(&csv_path, csv::render(doc).as_bytes()).map_err(write_err(&csv_path))?;
+    let csv = csv::render(results).map_err(|e| ReportError::Write {
+        path: csv_path.clone(),
+        source: std::io::Error::other(e),
+    })?;
+    write_atomic(&csv_path, &csv).map_err(write_err(&csv_path))?;
     // The page last: when it is there, everything it points to is too.
     let index = out.index();
-    let projection = page_projection(doc);
-    let page = html::render_with_projection(doc, &copies, projection.as_ref());
+    let page = html::render(results, summary, &copies, page_projection(summary).as_ref());
     write_atomic(&index, page.as_bytes()).map_err(write_err(&index))?;
     Ok(Written {
         index,
@@ -290,17 +299,13 @@ pub fn write(
 /// `report.json`: it is derived from the summary's rate, and the rate of a
 /// short run (model loading included) understates what `onlooker bench`
 /// measures, which the page says.
-fn page_projection(doc: &Value) -> Option<Value> {
+fn page_projection(summary: &Summary) -> Option<PageProjection> {
     use crate::projection::{self, Assumptions};
-    let rate = doc
-        .pointer("/summary/images_per_second")?
-        .as_f64()
-        .filter(|r| r.is_finite() && *r > 0.0)?;
-    let analysed = doc.pointer("/summary/analysed").and_then(Value::as_u64)?;
-    if analysed == 0 {
+    let rate = summary.images_per_second;
+    if !(rate.is_finite() && rate > 0.0) || summary.analysed == 0 {
         return None;
     }
-    let p = Assumptions {
+    let projection = Assumptions {
         images_per_second_per_machine: rate,
         machines: 1,
         average_photo_bytes: projection::DEFAULT_AVG_PHOTO_MB * projection::MB,
@@ -308,34 +313,25 @@ fn page_projection(doc: &Value) -> Option<Value> {
         video_bits_per_second: projection::DEFAULT_VIDEO_MBIT_S * 1e6,
     }
     .project();
-    let mut v = serde_json::to_value(p).ok()?;
-    if let Some(notes) = v.get_mut("notes").and_then(Value::as_array_mut) {
-        notes.insert(
-            0,
-            Value::String(format!(
-                "the rate is this run's over {analysed} photos, model loading included; \
-                 `onlooker bench` measures it properly"
-            )),
-        );
-    }
-    Some(v)
+    Some(PageProjection {
+        projection,
+        rate_note: format!(
+            "the rate is this run's over {} photos, model loading included; \
+             `onlooker bench` measures it properly",
+            summary.analysed
+        ),
+    })
 }
 
 fn annotated_copy(
     source: &Path,
-    img: &Value,
+    result: &ImageResult,
     limits: &DecodeLimits,
     dest: &Path,
 ) -> Result<(), String> {
     let mut loaded = imageio::load(source, limits).map_err(|e| e.to_string())?;
-    let want = (
-        img.get("width").and_then(Value::as_u64).unwrap_or(0),
-        img.get("height").and_then(Value::as_u64).unwrap_or(0),
-    );
-    let got = (
-        u64::from(loaded.rgb.width()),
-        u64::from(loaded.rgb.height()),
-    );
+    let want = (result.width, result.height);
+    let got = (loaded.rgb.width(), loaded.rgb.height());
     if want != got {
         return Err(format!(
             "the file changed since it was analysed ({}x{} then, {}x{} now)",
@@ -343,7 +339,7 @@ fn annotated_copy(
         ));
     }
     loaded.bytes = Vec::new();
-    annotate::annotate(&mut loaded.rgb, img);
+    annotate::annotate(&mut loaded.rgb, result);
     let jpeg = annotate::encode_jpeg(&loaded.rgb)?;
     drop(loaded);
     write_atomic_unsynced(dest, &jpeg).map_err(|e| format!("cannot write {}: {e}", dest.display()))
