@@ -20,6 +20,7 @@ pub mod projection;
 pub mod report;
 pub mod runtime;
 pub mod stream;
+pub mod text;
 
 pub use error::{ImageError, SetupError};
 pub use pipeline::{Analyzer, ImageResult, Options};
