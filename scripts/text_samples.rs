@@ -38,8 +38,8 @@ fn text(img: &mut RgbImage, font: &FontRef, x: f32, y: f32, size: f32, c: [u8; 3
                 let (px, py) = (b.min.x as i32 + gx as i32, b.min.y as i32 + gy as i32);
                 if px >= 0 && py >= 0 && (px as u32) < img.width() && (py as u32) < img.height() {
                     let p = img.get_pixel_mut(px as u32, py as u32);
-                    for k in 0..3 {
-                        p.0[k] = (p.0[k] as f32 * (1.0 - cov) + c[k] as f32 * cov).round() as u8;
+                    for (v, &ck) in p.0.iter_mut().zip(&c) {
+                        *v = (*v as f32 * (1.0 - cov) + ck as f32 * cov).round() as u8;
                     }
                 }
             });
@@ -58,8 +58,8 @@ fn noise(img: &mut RgbImage, amp: i32, seed: u64) {
             .wrapping_mul(6364136223846793005)
             .wrapping_add(1442695040888963407);
         let d = ((s >> 33) % (2 * amp as u64 + 1)) as i32 - amp;
-        for k in 0..3 {
-            p.0[k] = (p.0[k] as i32 + d).clamp(0, 255) as u8;
+        for v in p.0.iter_mut() {
+            *v = (*v as i32 + d).clamp(0, 255) as u8;
         }
     }
 }
