@@ -3,29 +3,10 @@
 //! followed, opened or interpreted.
 
 use regex::Regex;
-use serde::Serialize;
 use std::sync::OnceLock;
 
-/// An identifying kind of text line. A line gets the first kind that
-/// matches, in the order of this enum.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Kind {
-    /// `name@domain.tld` anywhere in the line.
-    Email,
-    /// `http(s)://...`, `www.<name>.<name>`, or a name ending in a common
-    /// top-level domain (`.com`, `.org`, `.net`, ...), anywhere in the line.
-    Url,
-    /// A date: `dd/mm/yyyy`-like with `/`, `.` or `-` (also year first), or a
-    /// day and an English month name (`14 March 2026`, `March 14, 2026`).
-    Date,
-    /// A run of 7 to 15 digits, optionally after `+`, with spaces, dots,
-    /// dashes or brackets between them (`+44 20 7946 0958`).
-    Phone,
-    /// The whole line is 5 to 9 capital letters and digits, at least two of
-    /// each, in up to three groups split by a space or dash (`AB12 CDE`).
-    LicencePlate,
-}
+/// The kinds live with the results (`result::TextKind`); the patterns here.
+pub use crate::result::TextKind as Kind;
 
 struct Patterns {
     email: Regex,

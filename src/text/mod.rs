@@ -24,13 +24,14 @@ pub mod kind;
 use crate::error::{ImageError, SetupError};
 use crate::geometry::{round1, BBox};
 use crate::preprocess::resize;
+use crate::probe::{self, Model, Stage};
 use crate::runtime::Runtime;
 use image::{imageops, Rgb, RgbImage};
 use ndarray::Array4;
 use ort::session::Session;
 use ort::value::TensorRef;
-use serde::Serialize;
 
+pub use crate::result::TextLine;
 pub use db::{DbParams, Quad};
 pub use kind::{classify, Kind};
 
@@ -72,26 +73,6 @@ pub const MODELS: Models = Models {
     cls: "text_cls",
     dict: Some("text_dict"),
 };
-
-/// One line of text read in the image.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct TextLine {
-    /// What the line says, as recognised: untrusted, escape it wherever it
-    /// is shown.
-    pub text: String,
-    /// Mean probability of the recognised characters, 0 to 1.
-    pub score: f32,
-    /// Axis-aligned bounds `[x, y, width, height]` in upright image pixels.
-    #[serde(rename = "box")]
-    pub bbox: BBox,
-    /// The line's rotated rectangle in upright image pixels, clockwise from
-    /// the text's own top-left corner (so an upside-down line starts at its
-    /// bottom-right in the image).
-    pub polygon: [[f32; 2]; 4],
-    /// The identifying kind of the line, when it has one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub kind: Option<Kind>,
-}
 
 /// The text models and their settings. One per worker thread.
 pub struct Reader {
@@ -182,9 +163,12 @@ impl Reader {
         if quads.is_empty() {
             return Ok(Vec::new());
         }
-        let mut crops: Vec<Crop> = quads.iter().map(|q| crop_line(img, q)).collect();
+        let mut crops: Vec<Crop> = probe::time(Stage::TextRecognise, || {
+            quads.iter().map(|q| crop_line(img, q)).collect()
+        });
         let turned = self.orient(&mut crops)?;
         let read = self.recognise(&crops)?;
+        let clock = probe::clock();
         let mut lines: Vec<TextLine> = crops
             .into_iter()
             .zip(read)
@@ -193,6 +177,8 @@ impl Reader {
             .collect();
         // Most lines upside down: the photo is, so read in the text's frame.
         reading_order(&mut lines, 2 * turned > quads.len());
+        clock.stop(Stage::TextRecognise);
+        probe::text_lines(lines.len());
         Ok(lines)
     }
 
@@ -202,12 +188,16 @@ impl Reader {
         if w == 0 || h == 0 {
             return Ok(Vec::new());
         }
+        let clock = probe::clock();
         let s = (self.det_max_side as f32 / w.max(h) as f32).min(1.0);
         let side = |v: u32| ((((v as f32 * s) / 32.0).round() as u32).max(1) * 32) as usize;
         let (dw, dh) = (side(w), side(h));
         let small = resize(img, dw as u32, dh as u32);
         let mut input = Array4::<f32>::zeros((1, 3, dh, dw));
         write_bgr(&small, &mut input, 0, 0);
+        clock.stop(Stage::TextDetect);
+        probe::input(Model::TextDetect, &input);
+        let clock = probe::clock();
         let outputs = self
             .det
             .run(ort::inputs!["x" => TensorRef::from_array_view(input.view())?])?;
@@ -219,10 +209,12 @@ impl Reader {
         }
         let (fx, fy) = (w as f32 / dw as f32, h as f32 / dh as f32);
         let (mx, my) = ((w - 1) as f32, (h - 1) as f32);
-        Ok(db::regions(prob, dw, dh, &self.db)
+        let quads = db::regions(prob, dw, dh, &self.db)
             .into_iter()
             .map(|(q, _)| q.map(|[x, y]| [(x * fx).clamp(0.0, mx), (y * fy).clamp(0.0, my)]))
-            .collect())
+            .collect();
+        clock.stop(Stage::TextDetect);
+        Ok(quads)
     }
 
     /// Turns upside-down crops (and their polygons) the right way up;
@@ -230,6 +222,7 @@ impl Reader {
     fn orient(&mut self, crops: &mut [Crop]) -> Result<usize, ImageError> {
         let mut turned = 0;
         for chunk in crops.chunks_mut(self.rec_batch.max(1)) {
+            let clock = probe::clock();
             let mut input =
                 Array4::<f32>::zeros((chunk.len(), 3, REC_HEIGHT as usize, CLS_W as usize));
             for (i, c) in chunk.iter().enumerate() {
@@ -237,6 +230,9 @@ impl Reader {
                 let fitted = resize(&c.img, w, REC_HEIGHT);
                 write_bgr(&fitted, &mut input, i, 0);
             }
+            clock.stop(Stage::TextRecognise);
+            probe::input(Model::TextDirection, &input);
+            let clock = probe::clock();
             let outputs = self
                 .cls
                 .run(ort::inputs!["x" => TensorRef::from_array_view(input.view())?])?;
@@ -255,6 +251,7 @@ impl Reader {
                     turned += 1;
                 }
             }
+            clock.stop(Stage::TextRecognise);
         }
         Ok(turned)
     }
@@ -265,6 +262,7 @@ impl Reader {
         order.sort_by_key(|&i| crops[i].img.width());
         let mut out = vec![(String::new(), 0.0); crops.len()];
         for chunk in order.chunks(self.rec_batch.max(1)) {
+            let clock = probe::clock();
             let width = chunk
                 .iter()
                 .map(|&i| crops[i].img.width())
@@ -275,6 +273,9 @@ impl Reader {
             for (b, &i) in chunk.iter().enumerate() {
                 write_bgr(&crops[i].img, &mut input, b, 0);
             }
+            clock.stop(Stage::TextRecognise);
+            probe::input(Model::TextRecognise, &input);
+            let clock = probe::clock();
             let (n, steps, classes, probs) = self.run_rec(&input)?;
             if n != chunk.len() {
                 return Err(ImageError::Inference(format!(
@@ -286,8 +287,24 @@ impl Reader {
                 let rows = &probs[b * steps * classes..(b + 1) * steps * classes];
                 out[i] = ctc::greedy(rows, steps, classes, &self.dict);
             }
+            clock.stop(Stage::TextRecognise);
         }
         Ok(out)
+    }
+
+    /// Runs one of the three models on a recorded input and reads its
+    /// output: the inference-only work `onlooker bench` replays.
+    pub fn infer(&mut self, model: Model, input: &Array4<f32>) -> Result<(), ImageError> {
+        let session = match model {
+            Model::TextDetect => &mut self.det,
+            Model::TextDirection => &mut self.cls,
+            Model::TextRecognise => &mut self.rec,
+            _ => return Ok(()),
+        };
+        let outputs =
+            session.run(ort::inputs!["x" => TensorRef::from_array_view(input.view())?])?;
+        outputs[0].try_extract_tensor::<f32>()?;
+        Ok(())
     }
 
     /// The recogniser on a batch: (batch, steps, classes, probabilities).
