@@ -905,4 +905,44 @@ mod tests {
         assert!(v["sentences"][0]["text"].is_string());
         assert_eq!(v["sentences"][0]["evidence"][0]["image"], "a.jpg");
     }
+
+    #[test]
+    fn identifying_text_becomes_a_cleaned_sentence_per_photo() {
+        use crate::geometry::BBox;
+        use crate::result::{TextKind, TextLine};
+        let line = |text: &str, kind| TextLine {
+            text: text.into(),
+            score: 0.9,
+            bbox: BBox::default(),
+            polygon: [[0.0; 2]; 4],
+            kind,
+        };
+        let badge = ImageResult {
+            path: "b.jpg".into(),
+            text: vec![
+                line("Ada Lovelace", None),
+                line("ada@example.org\u{1b}[2J", Some(TextKind::Email)),
+                line("+44 20 7946 0958", Some(TextKind::Phone)),
+            ],
+            ..Default::default()
+        };
+        let plain = ImageResult {
+            path: "a.jpg".into(),
+            text: vec![line("STOP", None)],
+            ..Default::default()
+        };
+        let f = Findings::of(&[badge, plain]);
+        assert_eq!(f.sentences.len(), 1);
+        let s = &f.sentences[0];
+        assert_eq!(
+            s.text,
+            "The text in b.jpg reads an email address (\"ada@example.org[2J\") \
+             and a phone number (\"+44 20 7946 0958\")."
+        );
+        assert!(from_text(s));
+        assert_eq!(s.evidence[0].fields, [TEXT_FIELD]);
+        let h = human(&[], &f);
+        assert!(h.contains("no capture time, position or camera"), "{h}");
+        assert!(h.contains("What the text in the photos gives away:\n  - The text in b.jpg"));
+    }
 }
