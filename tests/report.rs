@@ -371,7 +371,7 @@ fn hostile_results() -> (Vec<ImageResult>, Summary) {
         ..Default::default()
     };
     let results = vec![r, failed];
-    let mut summary = Summary::of(&results, 1.0);
+    let mut summary = onlooker::stream::Tally::of(&results).summary(1.0);
     summary.findings.sentences.push(Sentence {
         text: HOSTILE[0].into(),
         evidence: vec![Evidence {
@@ -581,7 +581,7 @@ fn the_report_folder_writer_copes_with_a_vanished_input() {
     let d = tempfile::tempdir().unwrap();
     let gone = d.path().join("gone.png");
     let r = analysed_astronaut(&gone.to_string_lossy());
-    let summary = Summary::of(std::slice::from_ref(&r), 1.0);
+    let summary = onlooker::stream::Tally::of(std::slice::from_ref(&r)).summary(1.0);
     let out = output::OutputDir::check(&d.path().join("out"), false, &[]).unwrap();
     let w = output::write(
         &out,
