@@ -195,7 +195,8 @@ fn report_from_the_real_samples() {
     assert_eq!(images[0]["faces"].as_array().unwrap().len(), 1);
     assert!(images[4]["error"].is_string());
 
-    // The CSV has one row per detection, and parses back.
+    // The CSV has one row per detection (text lines included), and parses
+    // back.
     let mut rdr = csv::Reader::from_path(out.join("detections.csv")).unwrap();
     assert_eq!(
         rdr.headers().unwrap().iter().collect::<Vec<_>>(),
@@ -205,7 +206,10 @@ fn report_from_the_real_samples() {
     let detections: usize = images
         .iter()
         .map(|i| {
-            i["faces"].as_array().map_or(0, Vec::len) + i["objects"].as_array().map_or(0, Vec::len)
+            ["faces", "objects", "text"]
+                .iter()
+                .map(|k| i[*k].as_array().map_or(0, Vec::len))
+                .sum::<usize>()
         })
         .sum();
     assert_eq!(rows.len(), detections);
