@@ -448,7 +448,11 @@ impl AttributeModels {
                     run_expression(s, input)?;
                 }
             }
-            Model::Face | Model::Object => {}
+            Model::Face
+            | Model::Object
+            | Model::TextDetect
+            | Model::TextDirection
+            | Model::TextRecognise => {}
         }
         Ok(())
     }

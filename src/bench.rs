@@ -90,6 +90,10 @@ pub struct Stages {
     pub object_preprocess: StageStats,
     pub object_inference: StageStats,
     pub object_postprocess: StageStats,
+    /// Text detection (resize, model, DB post-processing).
+    pub text_detect: StageStats,
+    /// Text lines: crops, direction classifier, recognition, decoding.
+    pub text_recognise: StageStats,
     /// The sum of the above, per image.
     pub total: StageStats,
 }
@@ -144,6 +148,15 @@ pub struct BenchReport {
     /// and worker-thread CPU milliseconds; 0 without faces.
     pub attribute_ms_per_face: f64,
     pub attribute_cpu_ms_per_face: f64,
+    /// Lines of text read in one pass over the images.
+    pub text_lines: usize,
+    /// What reading text adds per image (both text stages, mean wall and
+    /// worker-thread CPU milliseconds); 0 with `--no-text`.
+    pub text_ms_per_image: f64,
+    pub text_cpu_ms_per_image: f64,
+    /// The line stage (crops, direction, recognition) per line read.
+    pub text_ms_per_line: f64,
+    pub text_cpu_ms_per_line: f64,
     /// End-to-end rate at 1..=threads threads.
     pub threads_scaling: Vec<RateAt>,
     pub topologies: Vec<TopologyRate>,
@@ -323,7 +336,7 @@ fn stages_of(records: &[probe::Record]) -> Stages {
     };
     let wall: Vec<f64> = records.iter().map(|r| r.wall_ms.iter().sum()).collect();
     let cpu: Vec<f64> = records.iter().map(|r| r.cpu_ms.iter().sum()).collect();
-    let [decode, face_preprocess, face_inference, face_postprocess, attribute_preprocess, attribute_inference, object_preprocess, object_inference, object_postprocess] =
+    let [decode, face_preprocess, face_inference, face_postprocess, attribute_preprocess, attribute_inference, object_preprocess, object_inference, object_postprocess, text_detect, text_recognise] =
         std::array::from_fn::<_, STAGES, _>(col);
     Stages {
         decode,
@@ -335,6 +348,8 @@ fn stages_of(records: &[probe::Record]) -> Stages {
         object_preprocess,
         object_inference,
         object_postprocess,
+        text_detect,
+        text_recognise,
         total: StageStats::of(&wall, &cpu),
     }
 }
@@ -352,6 +367,25 @@ fn attribute_per_face(records: &[probe::Record]) -> (f64, f64) {
     let wall: f64 = records.iter().map(|r| r.wall_ms[p] + r.wall_ms[i]).sum();
     let cpu: f64 = records.iter().map(|r| r.cpu_ms[p] + r.cpu_ms[i]).sum();
     (wall / faces as f64, cpu / faces as f64)
+}
+
+/// Text (wall, CPU) milliseconds per image (both stages) and per line
+/// read (the line stage) over some records.
+fn text_costs(records: &[probe::Record]) -> ([f64; 2], [f64; 2]) {
+    let (d, r) = (Stage::TextDetect as usize, Stage::TextRecognise as usize);
+    let sum = |f: &dyn Fn(&probe::Record) -> f64| records.iter().map(f).sum::<f64>();
+    let per = |total: f64, n: usize| if n == 0 { 0.0 } else { total / n as f64 };
+    let lines: usize = records.iter().map(|x| x.text_lines).sum();
+    (
+        [
+            per(sum(&|x| x.wall_ms[d] + x.wall_ms[r]), records.len()),
+            per(sum(&|x| x.cpu_ms[d] + x.cpu_ms[r]), records.len()),
+        ],
+        [
+            per(sum(&|x| x.wall_ms[r]), lines),
+            per(sum(&|x| x.cpu_ms[r]), lines),
+        ],
+    )
 }
 
 /// The end-to-end runs of one engine.
@@ -497,6 +531,7 @@ pub fn run(
         .collect();
     let mut stage_records = Vec::new();
     let mut attribute_faces = 0;
+    let mut text_lines = 0;
     let (mut bound_runs, mut bound_cpu) = (Vec::new(), Vec::new());
     for run in 0..bo.repeat.max(1) {
         let (mut secs, mut cpu) = (0.0, 0.0);
@@ -510,6 +545,7 @@ pub fn run(
             (secs, cpu) = (secs + s, cpu + c);
             if run == 0 {
                 attribute_faces += records.iter().map(|r| r.attribute_faces).sum::<usize>();
+                text_lines += records.iter().map(|r| r.text_lines).sum::<usize>();
             }
             for r in &mut records {
                 r.inputs = Vec::new();
@@ -522,6 +558,8 @@ pub fn run(
     let inference_bound = median(&bound_runs);
     let inference_cpu_ms = median(&bound_cpu);
     let (attribute_ms_per_face, attribute_cpu_ms_per_face) = attribute_per_face(&stage_records);
+    let ([text_ms_per_image, text_cpu_ms_per_image], [text_ms_per_line, text_cpu_ms_per_line]) =
+        text_costs(&stage_records);
 
     let projection = Assumptions {
         images_per_second_per_machine: images_per_second,
@@ -559,6 +597,11 @@ pub fn run(
         attribute_faces,
         attribute_ms_per_face,
         attribute_cpu_ms_per_face,
+        text_lines,
+        text_ms_per_image,
+        text_cpu_ms_per_image,
+        text_ms_per_line,
+        text_cpu_ms_per_line,
         threads_scaling,
         topologies,
         peak_rss_bytes: peak_rss,
@@ -603,6 +646,8 @@ impl BenchReport {
             ("object preprocess", st.object_preprocess),
             ("object inference", st.object_inference),
             ("object postprocess", st.object_postprocess),
+            ("text detect", st.text_detect),
+            ("text recognise", st.text_recognise),
             ("total", st.total),
         ] {
             s.push_str(&format!(
@@ -613,6 +658,14 @@ impl BenchReport {
         s.push_str(&format!(
             "attributes (age, gender, expression): {:.2} ms per face ({:.2} CPU ms), {} faces\n",
             self.attribute_ms_per_face, self.attribute_cpu_ms_per_face, self.attribute_faces
+        ));
+        s.push_str(&format!(
+            "text: {:.2} ms per image ({:.2} CPU ms), of which {:.2} ms per line read ({:.2} CPU ms), {} lines\n",
+            self.text_ms_per_image,
+            self.text_cpu_ms_per_image,
+            self.text_ms_per_line,
+            self.text_cpu_ms_per_line,
+            self.text_lines
         ));
         s.push_str("threads: ");
         s.push_str(

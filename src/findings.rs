@@ -3,13 +3,20 @@
 //! close), the devices (serial numbers tie photos to one camera) and plain
 //! sentences. Every sentence is built only from metadata the files state
 //! and cites the images and fields it rests on; nothing is guessed, and
-//! nothing is said about the people in the photos.
+//! nothing is said about the people in the photos. The text read in the
+//! photos adds sentences too: the identifying lines (email, phone, ...) of
+//! each photo, quoted, citing the field `text`.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use crate::exif::{distance_km, format_position, Metadata, Timestamp};
-use crate::result::{Device, Evidence, Findings, ImageResult, Place, Sentence, TimelineEntry};
+use crate::exif::{clean_text, distance_km, format_position, Metadata, Timestamp};
+use crate::result::{
+    Device, Evidence, Findings, ImageResult, Place, Sentence, TextLine, TimelineEntry,
+};
+
+/// The evidence field of sentences built from the text read in a photo.
+pub const TEXT_FIELD: &str = "text";
 
 /// A position joins a place when it lies within this distance of the
 /// place's centre: a neighbourhood, small enough that a zoo and the next
@@ -20,6 +27,7 @@ pub const PLACE_RADIUS_KM: f64 = 1.5;
 struct Item<'a> {
     image: &'a str,
     meta: &'a Metadata,
+    text: &'a [TextLine],
 }
 
 impl Findings {
@@ -31,6 +39,7 @@ impl Findings {
             .map(|r| Item {
                 image: &r.path,
                 meta: &r.metadata,
+                text: &r.text,
             })
             .collect();
         build(&items)
@@ -80,6 +89,7 @@ fn build(items: &[Item]) -> Findings {
     sentences.extend(place_sentences(&order, &places, &place_of));
     sentences.extend(device_sentences(&order, &devices, &device_of));
     sentences.extend(name_sentences(&order));
+    sentences.extend(text_sentences(items));
     Findings {
         timeline,
         places,
@@ -467,6 +477,60 @@ fn device_sentences(
     out
 }
 
+/// What the text read in each photo gives away: one sentence per photo
+/// with identifying lines, each quoted with its kind, e.g. `The text in
+/// badge.jpg reads an email address ("ada@example.org") and a phone number
+/// ("+44 20 7946 0958").` Photos in name order. The quoted text is
+/// untrusted: control characters are dropped and the length capped
+/// (`exif::clean_text`), and the HTML report escapes it.
+fn text_sentences(items: &[Item]) -> Vec<Sentence> {
+    let mut order: Vec<&Item> = items.iter().collect();
+    order.sort_by(|a, b| a.image.cmp(b.image));
+    order
+        .into_iter()
+        .filter_map(|it| {
+            let parts: Vec<String> = it
+                .text
+                .iter()
+                .filter_map(|l| {
+                    let kind = l.kind?;
+                    Some(format!(
+                        "{} (\"{}\")",
+                        kind.phrase(),
+                        clean_text(l.text.as_bytes())
+                    ))
+                })
+                .collect();
+            if parts.is_empty() {
+                return None;
+            }
+            Some(Sentence {
+                text: format!("The text in {} reads {}.", it.image, and_list(&parts)),
+                evidence: vec![Evidence {
+                    image: it.image.to_string(),
+                    fields: vec![TEXT_FIELD],
+                }],
+            })
+        })
+        .collect()
+}
+
+/// `a`, `a and b`, `a, b and c`.
+fn and_list(parts: &[String]) -> String {
+    match parts {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
+/// Whether a sentence rests on text read in the photos (not on metadata).
+pub fn from_text(s: &Sentence) -> bool {
+    s.evidence
+        .iter()
+        .all(|e| e.fields.iter().all(|f| *f == TEXT_FIELD))
+}
+
 /// Names the files themselves carry (owner, artist, copyright holder).
 fn name_sentences(order: &[&Item]) -> Vec<Sentence> {
     let mut found: BTreeMap<(&'static str, &'static str, &str), Vec<&str>> = BTreeMap::new();
@@ -517,7 +581,13 @@ fn evidence(fields: BTreeMap<&str, Vec<&'static str>>) -> Vec<Evidence> {
 /// The findings block of the terminal summary.
 pub fn human(results: &[ImageResult], f: &Findings) -> String {
     let mut s = String::from("\nWhat the files themselves give away (EXIF metadata):\n");
-    if f.is_empty() {
+    let (from_text, from_metadata): (Vec<&Sentence>, Vec<&Sentence>) =
+        f.sentences.iter().partition(|x| from_text(x));
+    if f.timeline.is_empty()
+        && f.places.is_empty()
+        && f.devices.is_empty()
+        && from_metadata.is_empty()
+    {
         s.push_str("  no capture time, position or camera in any file\n");
     }
     if !f.timeline.is_empty() {
@@ -569,15 +639,21 @@ pub fn human(results: &[ImageResult], f: &Findings) -> String {
             let _ = writeln!(s, "    {} ({serial}): {}", d.name, photos(d.images.len()));
         }
     }
-    if !f.sentences.is_empty() {
+    if !from_metadata.is_empty() {
         s.push_str("  what an onlooker learns:\n");
-        for x in &f.sentences {
+        for x in &from_metadata {
             let _ = writeln!(s, "    - {}", x.text);
         }
     }
     for r in results {
         if let Some(e) = &r.metadata.error {
             let _ = writeln!(s, "  {}: metadata not read: {e}", r.path);
+        }
+    }
+    if !from_text.is_empty() {
+        s.push_str("\nWhat the text in the photos gives away:\n");
+        for x in &from_text {
+            let _ = writeln!(s, "  - {}", x.text);
         }
     }
     s
@@ -828,5 +904,45 @@ mod tests {
         assert_eq!(v["devices"][0]["serial"], "42");
         assert!(v["sentences"][0]["text"].is_string());
         assert_eq!(v["sentences"][0]["evidence"][0]["image"], "a.jpg");
+    }
+
+    #[test]
+    fn identifying_text_becomes_a_cleaned_sentence_per_photo() {
+        use crate::geometry::BBox;
+        use crate::result::{TextKind, TextLine};
+        let line = |text: &str, kind| TextLine {
+            text: text.into(),
+            score: 0.9,
+            bbox: BBox::default(),
+            polygon: [[0.0; 2]; 4],
+            kind,
+        };
+        let badge = ImageResult {
+            path: "b.jpg".into(),
+            text: vec![
+                line("Ada Lovelace", None),
+                line("ada@example.org\u{1b}[2J", Some(TextKind::Email)),
+                line("+44 20 7946 0958", Some(TextKind::Phone)),
+            ],
+            ..Default::default()
+        };
+        let plain = ImageResult {
+            path: "a.jpg".into(),
+            text: vec![line("STOP", None)],
+            ..Default::default()
+        };
+        let f = Findings::of(&[badge, plain]);
+        assert_eq!(f.sentences.len(), 1);
+        let s = &f.sentences[0];
+        assert_eq!(
+            s.text,
+            "The text in b.jpg reads an email address (\"ada@example.org[2J\") \
+             and a phone number (\"+44 20 7946 0958\")."
+        );
+        assert!(from_text(s));
+        assert_eq!(s.evidence[0].fields, [TEXT_FIELD]);
+        let h = human(&[], &f);
+        assert!(h.contains("no capture time, position or camera"), "{h}");
+        assert!(h.contains("What the text in the photos gives away:\n  - The text in b.jpg"));
     }
 }

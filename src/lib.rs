@@ -22,6 +22,7 @@ pub mod result;
 pub mod run;
 pub mod runtime;
 pub mod stream;
+pub mod text;
 
 pub use error::{ImageError, SetupError};
 pub use pipeline::{Analyzer, Options};

@@ -80,6 +80,9 @@ struct BenchArgs {
     /// Measure without the tiled second look for people in large photos
     #[arg(long)]
     no_object_tiles: bool,
+    /// Measure without reading text (its models are not loaded)
+    #[arg(long)]
+    no_text: bool,
 }
 
 fn parse_topology(s: &str) -> Result<Topology, String> {
@@ -154,6 +157,9 @@ struct AnalyzeArgs {
     /// Do not estimate facial expression
     #[arg(long)]
     no_expression: bool,
+    /// Do not read text in the images (its models are not even loaded)
+    #[arg(long)]
+    no_text: bool,
     /// Folder for the report: index.html, report.json, detections.csv and
     /// annotated copies of the images [default: onlooker-report, or none
     /// when --json or --jsonl is given]
@@ -213,6 +219,7 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
             expression: !(a.no_attributes || a.no_expression),
         },
         object_tiles: !a.no_object_tiles,
+        text: !a.no_text,
         ..Options::default()
     };
     let config = RunConfig {
@@ -277,6 +284,7 @@ fn bench(b: BenchArgs) -> anyhow::Result<ExitCode> {
             AttributeOptions::ALL
         },
         object_tiles: !b.no_object_tiles,
+        text: !b.no_text,
         ..Options::default()
     };
     let report = bench::run(&rt, &analysis, &inputs, &options, |what| {

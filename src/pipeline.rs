@@ -13,6 +13,7 @@ use crate::objects::{self, ObjectDetector};
 use crate::probe::{self, Model, Stage};
 use crate::result::ImageResult;
 use crate::runtime::Runtime;
+use crate::text;
 
 /// Settings shared by every worker.
 #[derive(Debug, Clone)]
@@ -26,6 +27,9 @@ pub struct Options {
     pub intra_threads: usize,
     /// Which face attributes to compute (models of disabled ones are not loaded).
     pub attributes: AttributeOptions,
+    /// Read the text in the images (PP-OCR; its models are not loaded
+    /// when off).
+    pub text: bool,
 }
 
 impl Default for Options {
@@ -37,6 +41,7 @@ impl Default for Options {
             limits: DecodeLimits::default(),
             intra_threads: 1,
             attributes: AttributeOptions::default(),
+            text: true,
         }
     }
 }
@@ -107,6 +112,7 @@ pub struct Analyzer {
     faces: FaceDetector,
     objects: ObjectDetector,
     attributes: Option<AttributeModels>,
+    text: Option<text::Reader>,
 }
 
 impl Analyzer {
@@ -119,6 +125,11 @@ impl Analyzer {
             faces: FaceDetector::new(rt, options.intra_threads, options.face_threshold)?,
             objects,
             attributes: AttributeModels::new(rt, options.intra_threads, options.attributes)?,
+            text: if options.text {
+                Some(text::Reader::new(rt, options.intra_threads)?)
+            } else {
+                None
+            },
             options,
         })
     }
@@ -178,6 +189,12 @@ impl Analyzer {
                 Some(a) => a.run_model(model, input),
                 None => Ok(()),
             },
+            Model::TextDetect | Model::TextDirection | Model::TextRecognise => {
+                match self.text.as_mut() {
+                    Some(t) => t.infer(model, input),
+                    None => Ok(()),
+                }
+            }
         }
     }
 
@@ -191,6 +208,9 @@ impl Analyzer {
         r.people = counts.iter().find(|c| c.0 == "person").map_or(0, |c| c.1);
         r.scene = objects::scene_line(&counts);
         r.object_counts = counts.into_iter().collect();
+        if let Some(reader) = self.text.as_mut() {
+            r.text = reader.read(rgb)?;
+        }
         Ok(())
     }
 }

@@ -35,9 +35,14 @@ pub enum Stage {
     ObjectInference,
     /// NMS, cross-class and tile merging, mapping back.
     ObjectPostprocess,
+    /// Text detection: resize, the model, DB post-processing to regions.
+    TextDetect,
+    /// Text lines: upright crops, the direction classifier, recognition,
+    /// CTC decoding, reading order.
+    TextRecognise,
 }
 
-pub const STAGES: usize = 9;
+pub const STAGES: usize = 11;
 
 impl Stage {
     pub const ALL: [Stage; STAGES] = [
@@ -50,6 +55,8 @@ impl Stage {
         Stage::ObjectPreprocess,
         Stage::ObjectInference,
         Stage::ObjectPostprocess,
+        Stage::TextDetect,
+        Stage::TextRecognise,
     ];
 
     pub fn name(self) -> &'static str {
@@ -63,6 +70,8 @@ impl Stage {
             Stage::ObjectPreprocess => "object_preprocess",
             Stage::ObjectInference => "object_inference",
             Stage::ObjectPostprocess => "object_postprocess",
+            Stage::TextDetect => "text_detect",
+            Stage::TextRecognise => "text_recognise",
         }
     }
 }
@@ -75,6 +84,9 @@ pub enum Model {
     Age,
     Gender,
     Expression,
+    TextDetect,
+    TextDirection,
+    TextRecognise,
 }
 
 /// What one recording saw: time per stage (wall and thread CPU, in
@@ -86,6 +98,8 @@ pub struct Record {
     pub inputs: Vec<(Model, Array4<f32>)>,
     /// Faces that had attributes computed.
     pub attribute_faces: usize,
+    /// Lines of text read (kept after the score threshold).
+    pub text_lines: usize,
 }
 
 struct Recording {
@@ -169,6 +183,15 @@ pub fn attribute_faces(n: usize) {
     });
 }
 
+/// Counts lines of text read.
+pub fn text_lines(n: usize) {
+    CURRENT.with(|c| {
+        if let Some(r) = c.borrow_mut().as_mut() {
+            r.record.text_lines += n;
+        }
+    });
+}
+
 pub fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
@@ -231,6 +254,7 @@ mod tests {
         });
         input(Model::Object, &Array4::zeros((1, 3, 4, 4)));
         attribute_faces(2);
+        text_lines(3);
         // Another thread records nothing into this one.
         std::thread::spawn(|| time(Stage::Decode, || ()))
             .join()
@@ -241,6 +265,7 @@ mod tests {
         assert_eq!(r.inputs.len(), 1);
         assert_eq!(r.inputs[0].0, Model::Object);
         assert_eq!(r.attribute_faces, 2);
+        assert_eq!(r.text_lines, 3);
         assert!(finish().is_none(), "finished once");
 
         start(false);

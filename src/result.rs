@@ -271,6 +271,73 @@ pub struct Object {
     pub bbox: BBox,
 }
 
+// ---- text ----
+
+/// An identifying kind of text line. A line gets the first kind that
+/// matches, in the order of this enum (patterns in `text::kind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TextKind {
+    /// `name@domain.tld` anywhere in the line.
+    Email,
+    /// `http(s)://...`, `www.<name>.<name>`, or a name ending in a common
+    /// top-level domain (`.com`, `.org`, `.net`, ...), anywhere in the line.
+    Url,
+    /// A date: `dd/mm/yyyy`-like with `/`, `.` or `-` (also year first), or a
+    /// day and an English month name (`14 March 2026`, `March 14, 2026`).
+    Date,
+    /// A run of 7 to 15 digits, optionally after `+`, with spaces, dots,
+    /// dashes or brackets between them (`+44 20 7946 0958`).
+    Phone,
+    /// The whole line is 5 to 9 capital letters and digits, at least two of
+    /// each, in up to three groups split by a space or dash (`AB12 CDE`).
+    LicencePlate,
+}
+
+impl TextKind {
+    /// The kind in plain words, with its article: "an email address".
+    pub fn phrase(self) -> &'static str {
+        match self {
+            TextKind::Email => "an email address",
+            TextKind::Url => "a web address",
+            TextKind::Date => "a date",
+            TextKind::Phone => "a phone number",
+            TextKind::LicencePlate => "a licence-plate-like code",
+        }
+    }
+
+    /// The JSON name (`licence_plate`), for chips and CSV cells.
+    pub fn name(self) -> &'static str {
+        match self {
+            TextKind::Email => "email",
+            TextKind::Url => "url",
+            TextKind::Date => "date",
+            TextKind::Phone => "phone",
+            TextKind::LicencePlate => "licence_plate",
+        }
+    }
+}
+
+/// One line of text read in the image.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TextLine {
+    /// What the line says, as recognised: untrusted, escape it wherever it
+    /// is shown.
+    pub text: String,
+    /// Mean probability of the recognised characters, 0 to 1.
+    pub score: f32,
+    /// Axis-aligned bounds `[x, y, width, height]` in upright image pixels.
+    #[serde(rename = "box")]
+    pub bbox: BBox,
+    /// The line's rotated rectangle in upright image pixels, clockwise from
+    /// the text's own top-left corner (so an upside-down line starts at its
+    /// bottom-right in the image).
+    pub polygon: [[f32; 2]; 4],
+    /// The identifying kind of the line, when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<TextKind>,
+}
+
 /// What onlooker learned from one image. Field order is the JSON order.
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct ImageResult {
@@ -280,6 +347,9 @@ pub struct ImageResult {
     pub height: u32,
     pub faces: Vec<Face>,
     pub objects: Vec<Object>,
+    /// Lines of text read in the image, in reading order (see `text`);
+    /// empty when text reading is off.
+    pub text: Vec<TextLine>,
     pub people: usize,
     pub object_counts: BTreeMap<&'static str, usize>,
     pub scene: String,
@@ -300,9 +370,12 @@ pub struct Summary {
     pub faces: usize,
     pub objects: usize,
     pub people: usize,
+    /// Lines of text read, over all images.
+    pub text_lines: usize,
     pub elapsed_seconds: f64,
     pub images_per_second: f64,
-    /// What the files' metadata give away across the batch.
+    /// What the files' metadata, and the text read in the photos, give
+    /// away across the batch.
     pub findings: Findings,
     /// What the providers of such services, and these models' limits, say
     /// about face attributes; present only when attributes were computed.
@@ -371,8 +444,8 @@ pub struct Sentence {
     pub evidence: Vec<Evidence>,
 }
 
-/// One image and the fields of its `metadata` a sentence relies on
-/// (paths inside `metadata`, e.g. "gps.latitude").
+/// One image and the fields a sentence relies on: paths inside its
+/// `metadata` (e.g. "gps.latitude"), or `text` for its text lines.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Evidence {
     pub image: String,

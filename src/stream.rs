@@ -63,9 +63,11 @@ pub struct Tally {
     pub faces: usize,
     pub objects: usize,
     pub people: usize,
-    /// The path and metadata of each image whose file had any (no pixels,
-    /// no detections; a few hundred bytes each): the batch findings compare
-    /// every photo's time, place and device, so they need them all.
+    pub text_lines: usize,
+    /// The path and metadata of each image whose file had any, and its
+    /// identifying text lines (no pixels, no detections; a few hundred
+    /// bytes each): the batch findings compare every photo's time, place
+    /// and device, and cite what its text gives away, so they need them all.
     metadata: Vec<ImageResult>,
     /// Face attributes seen so far, for the caveats that concern them.
     attributes: Vec<Attribute>,
@@ -78,10 +80,18 @@ impl Tally {
         self.faces += r.faces.len();
         self.objects += r.objects.len();
         self.people += r.people;
-        if !r.metadata.is_empty() {
+        self.text_lines += r.text.len();
+        let text: Vec<_> = r
+            .text
+            .iter()
+            .filter(|l| l.kind.is_some())
+            .cloned()
+            .collect();
+        if !r.metadata.is_empty() || !text.is_empty() {
             self.metadata.push(ImageResult {
                 path: r.path.clone(),
                 metadata: r.metadata.clone(),
+                text,
                 ..Default::default()
             });
         }
@@ -99,7 +109,8 @@ impl Tally {
         t
     }
 
-    /// The images whose files had metadata (path and metadata only).
+    /// The images whose files had metadata or identifying text (path,
+    /// metadata and those lines only).
     pub fn metadata(&self) -> &[ImageResult] {
         &self.metadata
     }
@@ -114,6 +125,7 @@ impl Tally {
             faces: self.faces,
             objects: self.objects,
             people: self.people,
+            text_lines: self.text_lines,
             elapsed_seconds,
             images_per_second: if elapsed_seconds > 0.0 {
                 self.images as f64 / elapsed_seconds

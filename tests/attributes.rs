@@ -168,7 +168,8 @@ fn a_face_that_cannot_be_aligned_gets_no_attributes() {
     check_well_formed("black image", &out[1]);
 }
 
-/// A models folder with the runtime and the detectors only.
+/// A models folder with the runtime and the detectors only (no attribute
+/// and no text models).
 fn detectors_only_dir(extra: &[&str]) -> tempfile::TempDir {
     let d = tempfile::tempdir().unwrap();
     let m = Manifest::builtin();
@@ -189,6 +190,7 @@ fn switched_off_attributes_are_not_even_loaded() {
     let rt = Runtime::load(d.path()).unwrap();
     let none = Options {
         attributes: AttributeOptions::NONE,
+        text: false,
         ..Options::default()
     };
     let mut a = Analyzer::new(&rt, none).expect("no attribute model is needed");
@@ -211,6 +213,7 @@ fn switched_off_attributes_are_not_even_loaded() {
             expression: false,
             ..AttributeOptions::ALL
         },
+        text: false,
         ..Options::default()
     };
     let mut a = Analyzer::new(&rt, no_expr).unwrap();
@@ -285,6 +288,7 @@ fn the_cli_shows_attributes_with_their_caveats_and_honours_the_switches() {
             "--threads",
             "1",
             "--no-attributes",
+            "--no-text",
             "--json",
             "-",
             "--models",

@@ -195,7 +195,8 @@ fn report_from_the_real_samples() {
     assert_eq!(images[0]["faces"].as_array().unwrap().len(), 1);
     assert!(images[4]["error"].is_string());
 
-    // The CSV has one row per detection, and parses back.
+    // The CSV has one row per detection (text lines included), and parses
+    // back.
     let mut rdr = csv::Reader::from_path(out.join("detections.csv")).unwrap();
     assert_eq!(
         rdr.headers().unwrap().iter().collect::<Vec<_>>(),
@@ -205,7 +206,10 @@ fn report_from_the_real_samples() {
     let detections: usize = images
         .iter()
         .map(|i| {
-            i["faces"].as_array().map_or(0, Vec::len) + i["objects"].as_array().map_or(0, Vec::len)
+            ["faces", "objects", "text"]
+                .iter()
+                .map(|k| i[*k].as_array().map_or(0, Vec::len))
+                .sum::<usize>()
         })
         .sum();
     assert_eq!(rows.len(), detections);
@@ -581,7 +585,7 @@ fn the_report_folder_writer_copes_with_a_vanished_input() {
     let d = tempfile::tempdir().unwrap();
     let gone = d.path().join("gone.png");
     let r = analysed_astronaut(&gone.to_string_lossy());
-    let summary = onlooker::stream::Tally::of([&r]).summary(1.0);
+    let summary = onlooker::stream::Tally::of(std::slice::from_ref(&r)).summary(1.0);
     let out = output::OutputDir::check(&d.path().join("out"), false, &[]).unwrap();
     let w = output::write(
         &out,

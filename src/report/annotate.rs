@@ -64,6 +64,9 @@ const EYE_COLOUR: Rgb<u8> = Rgb([0, 230, 118]);
 const NOSE_COLOUR: Rgb<u8> = Rgb([255, 64, 64]);
 const MOUTH_COLOUR: Rgb<u8> = Rgb([224, 64, 251]);
 const OUTLINE: Rgb<u8> = Rgb([20, 20, 20]);
+/// Lines of text read: a cyan no face or landmark colour uses, outlined so
+/// it stays distinct from an object class that happens to be near it.
+pub const TEXT_COLOUR: Rgb<u8> = Rgb([0, 229, 255]);
 
 /// The colour of an object class: the same class always gets the same
 /// colour, in every image and every run. COCO ids walk the hue circle by the
@@ -161,6 +164,25 @@ pub fn annotate(rgb: &mut RgbImage, image: &ImageResult) {
     // them, all labels last so no line crosses a label. Labels are placed
     // faces first, then objects by score, each where it covers no label
     // already placed.
+    // Text lines first, under everything: their rotated rectangles, and a
+    // tag with the kind (never the text itself, which the page lists) on
+    // the identifying ones.
+    let mut text_labels = Vec::new();
+    for t in &image.text {
+        let poly = t.polygon.map(|p| p.map(round1));
+        if poly.iter().flatten().any(|v| !v.is_finite()) {
+            continue;
+        }
+        stroke_polygon(rgb, &poly, style.line.div_ceil(2), TEXT_COLOUR);
+        if let (Some(k), Some(b)) = (t.kind, bbox(&t.bbox)) {
+            text_labels.push(Label {
+                text: k.name().to_string(),
+                colour: TEXT_COLOUR,
+                size: style.min_text_px.max(style.text_px * 0.8),
+                anchor: b,
+            });
+        }
+    }
     let mut objects: Vec<&Object> = image.objects.iter().collect();
     objects.sort_by(|a, b| b.score.total_cmp(&a.score));
     for o in objects.into_iter().rev() {
@@ -206,7 +228,7 @@ pub fn annotate(rgb: &mut RgbImage, image: &ImageResult) {
     }
     labels.reverse();
     let mut placed: Vec<[f32; 4]> = Vec::new();
-    for l in face_labels.iter().chain(&labels) {
+    for l in face_labels.iter().chain(&labels).chain(&text_labels) {
         draw_label(rgb, l, &mut placed);
     }
 }
@@ -235,6 +257,28 @@ fn stroke_rect(img: &mut RgbImage, b: [f32; 4], line: u32, c: Rgb<u8>) {
     fill_rect(img, x0, y1 - t, x1, y1, c);
     fill_rect(img, x0, y0, x0 + t, y1, c);
     fill_rect(img, x1 - t, y0, x1, y1, c);
+}
+
+/// A closed polygon, each edge a line about `2 * half + 1` pixels wide.
+fn stroke_polygon(img: &mut RgbImage, poly: &[[f32; 2]; 4], half: u32, c: Rgb<u8>) {
+    let r = half as f32 + 0.5;
+    for i in 0..4 {
+        let (a, b) = (poly[i], poly[(i + 1) % 4]);
+        let len = ((b[0] - a[0]).powi(2) + (b[1] - a[1]).powi(2)).sqrt();
+        // Image-sized at most (the polygon is clipped to the image), so the
+        // step count is bounded.
+        let steps = (len.min(1e5).ceil() as usize).max(1);
+        for k in 0..=steps {
+            let f = k as f32 / steps as f32;
+            fill_circle(
+                img,
+                a[0] + f * (b[0] - a[0]),
+                a[1] + f * (b[1] - a[1]),
+                r,
+                c,
+            );
+        }
+    }
 }
 
 fn fill_circle(img: &mut RgbImage, cx: f32, cy: f32, r: f32, c: Rgb<u8>) {
@@ -485,8 +529,19 @@ mod tests {
             ],
             ..Default::default()
         };
+        let mut r = r;
+        r.text = vec![crate::result::TextLine {
+            text: "a@b.org".into(),
+            score: 0.9,
+            bbox: bbox(60.0, 80.0, 80.0, 15.0),
+            polygon: [[60.0, 80.0], [140.0, 80.0], [140.0, 95.0], [60.0, 95.0]],
+            kind: Some(crate::result::TextKind::Email),
+        }];
         annotate(&mut img, &r);
         assert_eq!(img.dimensions(), (200, 100));
+        // The text line's rectangle is drawn in the text colour (its
+        // bottom edge; the kind tag goes above the box).
+        assert_eq!(*img.get_pixel(100, 95), TEXT_COLOUR);
         // The object box's left edge is drawn in the class colour.
         assert_eq!(*img.get_pixel(10, 60), class_colour("dog", Some(16)));
         // The face box is drawn up to the image border without panicking,

@@ -7,8 +7,11 @@ use std::borrow::Cow;
 use crate::result::ImageResult;
 
 /// The columns, in order. `age`, `gender` and `expression` are filled for
-/// faces when the attribute stage ran, empty otherwise.
-pub const COLUMNS: [&str; 11] = [
+/// faces when the attribute stage ran, empty otherwise. Text lines are rows
+/// of kind `text`: `label` is the identifying kind (`email`, `phone`, ...)
+/// or empty, the box is the line's axis-aligned bounds, and `text` (the
+/// last column, so earlier ones keep their places) what it says.
+pub const COLUMNS: [&str; 12] = [
     "image",
     "kind",
     "label",
@@ -20,6 +23,7 @@ pub const COLUMNS: [&str; 11] = [
     "age",
     "gender",
     "expression",
+    "text",
 ];
 
 /// Text that a spreadsheet would run as a formula (starting with `=`, `+`,
@@ -65,6 +69,7 @@ pub fn render(results: &[ImageResult]) -> Result<Vec<u8>, csv::Error> {
                 &a.age.map_or_else(String::new, |age| number(age, 0)),
                 a.gender.as_ref().map_or("", |g| g.label),
                 a.expression.as_ref().map_or("", |e| e.label),
+                "",
             ])?;
         }
         for o in &r.objects {
@@ -81,6 +86,24 @@ pub fn render(results: &[ImageResult]) -> Result<Vec<u8>, csv::Error> {
                 "",
                 "",
                 "",
+                "",
+            ])?;
+        }
+        for t in &r.text {
+            let b = t.bbox;
+            w.write_record([
+                &*path,
+                "text",
+                t.kind.map_or("", |k| k.name()),
+                &number(t.score, 4),
+                &number(b.x, 1),
+                &number(b.y, 1),
+                &number(b.w, 1),
+                &number(b.h, 1),
+                "",
+                "",
+                "",
+                &neutral(&t.text),
             ])?;
         }
     }
@@ -125,14 +148,32 @@ mod tests {
                 score: 0.834,
                 bbox,
             }],
+            text: vec![
+                crate::result::TextLine {
+                    text: "=call \"Ada\", +44 20 7946 0958".into(),
+                    score: 0.95,
+                    bbox,
+                    polygon: [[1.0, 2.0], [4.0, 2.0], [4.0, 6.0], [1.0, 6.0]],
+                    kind: Some(crate::result::TextKind::Phone),
+                },
+                crate::result::TextLine {
+                    text: "hello".into(),
+                    score: 0.5,
+                    bbox,
+                    polygon: [[1.0, 2.0], [4.0, 2.0], [4.0, 6.0], [1.0, 6.0]],
+                    kind: None,
+                },
+            ],
             ..Default::default()
         };
         let text = String::from_utf8(render(&[r]).unwrap()).unwrap();
         assert_eq!(
             text,
-            "image,kind,label,score,x,y,width,height,age,gender,expression\r\n\
-             \"a,b.jpg\",face,face,0.9000,1.0,2.0,3.0,4.0,34,female,\r\n\
-             \"a,b.jpg\",object,dog,0.8340,1.0,2.0,3.0,4.0,,,\r\n"
+            "image,kind,label,score,x,y,width,height,age,gender,expression,text\r\n\
+             \"a,b.jpg\",face,face,0.9000,1.0,2.0,3.0,4.0,34,female,,\r\n\
+             \"a,b.jpg\",object,dog,0.8340,1.0,2.0,3.0,4.0,,,,\r\n\
+             \"a,b.jpg\",text,phone,0.9500,1.0,2.0,3.0,4.0,,,,\"'=call \"\"Ada\"\", +44 20 7946 0958\"\r\n\
+             \"a,b.jpg\",text,,0.5000,1.0,2.0,3.0,4.0,,,,hello\r\n"
         );
     }
 

@@ -86,6 +86,7 @@ struct Page {
     timing: Vec<(&'static str, String)>,
     scale: Option<ScaleView>,
     any_faces: bool,
+    any_text: bool,
     lazy: bool,
     images: Vec<ImageView>,
 }
@@ -124,7 +125,17 @@ struct ImageView {
     face_columns: Vec<&'static str>,
     faces: Vec<FaceRow>,
     objects: Vec<[String; 3]>,
+    text: Vec<TextRow>,
     metadata: Vec<(String, String)>,
+}
+
+/// One line of text read, as the page shows it (askama escapes `text`).
+struct TextRow {
+    text: String,
+    /// The identifying kind, shown as a chip.
+    kind: Option<&'static str>,
+    score: String,
+    bbox: String,
 }
 
 impl ImageView {
@@ -140,6 +151,10 @@ impl ImageView {
 
     fn objects_caption(&self) -> String {
         capitalise(&count_of(self.objects.len(), "object", "objects"))
+    }
+
+    fn text_caption(&self) -> String {
+        format!("Text read: {}", count_of(self.text.len(), "line", "lines"))
     }
 }
 
@@ -210,6 +225,7 @@ pub fn render(
         timing: timing(summary, n),
         scale: scale.map(scale_view),
         any_faces: results.iter().any(|r| !r.faces.is_empty()),
+        any_text: results.iter().any(|r| !r.text.is_empty()),
         lazy: n >= LAZY_FROM,
         images: results
             .iter()
@@ -430,6 +446,16 @@ fn image_view(i: usize, r: &ImageResult, copy: &Annotated) -> ImageView {
             .collect(),
         face_columns,
         objects: r.objects.iter().map(object_row).collect(),
+        text: r
+            .text
+            .iter()
+            .map(|t| TextRow {
+                text: clean(&t.text),
+                kind: t.kind.map(|k| k.name()),
+                score: percent(t.score),
+                bbox: box_cell(t.bbox),
+            })
+            .collect(),
         metadata: metadata_rows(&r.metadata),
     }
 }
@@ -768,7 +794,7 @@ mod tests {
             },
             ..Default::default()
         };
-        let summary = crate::stream::Tally::of([&r]).summary(1.0);
+        let summary = crate::stream::Tally::of(std::slice::from_ref(&r)).summary(1.0);
         let copies = [Annotated::Written("images/001-a.jpg".into())];
         let h = render(std::slice::from_ref(&r), &summary, &copies, None);
         assert!(

@@ -106,16 +106,50 @@ pub fn image_line(r: &ImageResult) -> String {
             ));
         }
     }
+    s.push_str(&text_lines(r));
     s
 }
 
-/// The closing line: images, faces, objects, failures, elapsed, rate.
+/// Lines of text shown per image in the terminal; the rest are counted.
+const TERMINAL_TEXT_LINES: usize = 8;
+
+/// The text read in one image, for the terminal: the count, then the
+/// lines (identifying ones first, with their kind). The text is untrusted:
+/// control characters (terminal escape sequences) are dropped.
+fn text_lines(r: &ImageResult) -> String {
+    if r.text.is_empty() {
+        return String::new();
+    }
+    let n = r.text.len();
+    let mut s = format!("  text: {n} line{} read\n", if n == 1 { "" } else { "s" });
+    let mut lines: Vec<&crate::result::TextLine> = r.text.iter().collect();
+    // Stable: reading order kept within each group.
+    lines.sort_by_key(|l| l.kind.is_none());
+    for l in lines.iter().take(TERMINAL_TEXT_LINES) {
+        let kind = l
+            .kind
+            .map(|k| format!(" [{}]", k.name()))
+            .unwrap_or_default();
+        s.push_str(&format!(
+            "    \"{}\"{kind}\n",
+            crate::exif::clean_text(l.text.as_bytes())
+        ));
+    }
+    if n > TERMINAL_TEXT_LINES {
+        s.push_str(&format!("    ... {} more\n", n - TERMINAL_TEXT_LINES));
+    }
+    s
+}
+
+/// The closing line: images, faces, objects, text lines, failures,
+/// elapsed, rate.
 pub fn totals_line(summary: &Summary) -> String {
     format!(
-        "{} images, {} faces, {} objects, {} failed, {:.2} s, {:.2} images/s\n",
+        "{} images, {} faces, {} objects, {} text lines, {} failed, {:.2} s, {:.2} images/s\n",
         summary.images,
         summary.faces,
         summary.objects,
+        summary.text_lines,
         summary.failed,
         summary.elapsed_seconds,
         summary.images_per_second
