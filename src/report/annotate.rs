@@ -391,8 +391,7 @@ pub fn encode_jpeg(rgb: &RgbImage) -> Result<Vec<u8>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::attributes::{Expression, FaceAttributes, Gender};
-    use crate::face::{Landmarks, Point};
+    use crate::result::{Expression, FaceAttributes, Gender, Landmarks, Point};
 
     fn bbox(x: f32, y: f32, w: f32, h: f32) -> BBox {
         BBox { x, y, w, h }

@@ -94,10 +94,8 @@ mod tests {
     /// One face and one object, from typed values, to the exact bytes.
     #[test]
     fn rows_come_from_the_typed_results() {
-        use crate::attributes::{FaceAttributes, Gender};
-        use crate::face::Face;
         use crate::geometry::BBox;
-        use crate::objects::Object;
+        use crate::result::{Face, FaceAttributes, Gender, Object};
         let bbox = BBox {
             x: 1.0,
             y: 2.0,

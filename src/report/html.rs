@@ -718,8 +718,8 @@ mod tests {
     /// `Face` or `Metadata` fails to compile here and in the view.
     #[test]
     fn a_face_and_its_file_read_as_cells() {
-        use crate::attributes::{Expression, FaceAttributes, Gender};
         use crate::exif::Gps;
+        use crate::result::{Expression, FaceAttributes, Gender, HeadPose};
         let face = Face {
             bbox: BBox {
                 x: 10.04,
@@ -728,7 +728,7 @@ mod tests {
                 h: 40.46,
             },
             score: 0.9,
-            head_pose: crate::face::HeadPose {
+            head_pose: HeadPose {
                 roll: 4.2,
                 yaw: -12.6,
                 pitch: 3.0,
@@ -768,7 +768,7 @@ mod tests {
             },
             ..Default::default()
         };
-        let summary = Summary::of(std::slice::from_ref(&r), 1.0);
+        let summary = crate::stream::Tally::of([&r]).summary(1.0);
         let copies = [Annotated::Written("images/001-a.jpg".into())];
         let h = render(std::slice::from_ref(&r), &summary, &copies, None);
         assert!(
