@@ -70,9 +70,12 @@ fn a_well_formed_document_passes() {
     common::assert_jsonl(&serde_json::to_string(&document()["images"][0]).unwrap());
 }
 
+/// Turns a valid document into an invalid one.
+type Breaks = fn(&mut serde_json::Value);
+
 #[test]
 fn broken_documents_fail() {
-    let broken: [(&str, fn(&mut serde_json::Value)); 7] = [
+    let broken: [(&str, Breaks); 7] = [
         ("box with three numbers", |d| {
             d["images"][0]["faces"][0]["box"] = json!([1, 2, 3])
         }),
