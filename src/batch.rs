@@ -36,8 +36,9 @@ fn has_image_extension(p: &Path) -> bool {
 }
 
 /// Expands files and folders (recursively, sorted, hidden entries skipped)
-/// into the list of inputs. Symlinked folders are followed once: a link loop
-/// is reported, not walked forever.
+/// into the list of inputs. Symlinked folders are followed, each real
+/// folder walked once: a link loop ends, and entries that cannot be looked
+/// at become inputs that report why.
 pub fn collect_inputs(paths: &[PathBuf]) -> Vec<Input> {
     let mut out = Vec::new();
     let mut seen_dirs = HashSet::new();
@@ -55,50 +56,49 @@ pub fn collect_inputs(paths: &[PathBuf]) -> Vec<Input> {
 }
 
 fn walk(dir: &Path, seen: &mut HashSet<PathBuf>, out: &mut Vec<Input>) {
-    let canonical = match std::fs::canonicalize(dir) {
-        Ok(c) => c,
-        Err(e) => {
-            out.push(Input::Unreadable {
-                path: dir.to_path_buf(),
-                reason: e.to_string(),
-            });
-            return;
-        }
-    };
-    if !seen.insert(canonical) {
-        return;
-    }
-    let entries = match std::fs::read_dir(dir) {
-        Ok(rd) => rd,
-        Err(e) => {
-            out.push(Input::Unreadable {
-                path: dir.to_path_buf(),
-                reason: format!("cannot list folder: {e}"),
-            });
-            return;
-        }
-    };
-    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    paths.sort();
-    for p in paths {
-        let hidden = p
-            .file_name()
-            .map(|n| n.to_string_lossy().starts_with('.'))
-            .unwrap_or(false);
-        if hidden {
-            continue;
-        }
-        match std::fs::metadata(&p) {
-            Ok(m) if m.is_dir() => walk(&p, seen, out),
-            Ok(_) if has_image_extension(&p) => out.push(Input::File(p)),
-            Ok(_) => {}
-            Err(e) if has_image_extension(&p) || std::fs::symlink_metadata(&p).is_ok() => {
-                out.push(Input::Unreadable {
-                    path: p,
-                    reason: e.to_string(),
-                })
+    let walker = walkdir::WalkDir::new(dir)
+        .follow_links(true)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| {
+            let hidden = e.depth() > 0 && e.file_name().to_string_lossy().starts_with('.');
+            // walkdir ends loops through an ancestor; the set also keeps two
+            // links to one folder from walking it twice.
+            !hidden
+                && (!e.file_type().is_dir()
+                    || std::fs::canonicalize(e.path()).is_ok_and(|c| seen.insert(c)))
+        });
+    for entry in walker {
+        match entry {
+            // Not only regular files: a FIFO or device named like an image is
+            // reported by the reader, which refuses it.
+            Ok(e) if !e.file_type().is_dir() && has_image_extension(e.path()) => {
+                out.push(Input::File(e.into_path()))
             }
-            Err(_) => {}
+            Ok(_) => {}
+            // A loop back to an ancestor: that folder is walked already.
+            Err(e) if e.loop_ancestor().is_some() => {}
+            Err(e) => {
+                let Some(path) = e.path().map(Path::to_path_buf) else {
+                    continue;
+                };
+                let hidden = e.depth() > 0
+                    && path
+                        .file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with('.'));
+                let reason = match e.io_error() {
+                    Some(io) if path.is_dir() => format!("cannot list folder: {io}"),
+                    Some(io) => io.to_string(),
+                    None => e.to_string(),
+                };
+                // As before: an entry that exists (even as a broken link)
+                // or looks like an image is reported; other noise is not.
+                if !hidden
+                    && (has_image_extension(&path) || std::fs::symlink_metadata(&path).is_ok())
+                {
+                    out.push(Input::Unreadable { path, reason });
+                }
+            }
         }
     }
 }

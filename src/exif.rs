@@ -9,6 +9,7 @@
 use std::fmt;
 use std::io::Cursor;
 
+use schemars::JsonSchema;
 use serde::{Serialize, Serializer};
 
 // `::exif` is the kamadak-exif crate; plain `exif` would be this module.
@@ -30,7 +31,7 @@ pub enum MetadataError {
 
 /// Everything onlooker reads from a file's EXIF block. Absent tags are
 /// absent from the JSON (see README.md, "metadata").
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, JsonSchema)]
 pub struct Metadata {
     /// DateTimeOriginal: when the photo was taken, by the camera's clock,
     /// with the UTC offset appended when the file records it.
@@ -91,7 +92,7 @@ impl Metadata {
 }
 
 /// The GPS block: where the device was when the photo was taken.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, JsonSchema)]
 pub struct Gps {
     /// Signed decimal degrees, north positive.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -109,7 +110,7 @@ pub struct Gps {
 }
 
 /// The device and lens, as the file names them.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, JsonSchema)]
 pub struct Camera {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub make: Option<String>,
@@ -196,6 +197,20 @@ impl fmt::Display for Timestamp {
             f.write_str(&o)?;
         }
         Ok(())
+    }
+}
+
+impl JsonSchema for Timestamp {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Timestamp".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "local date and time as the camera's clock gave it, with the UTC offset when the file records one",
+            "type": "string",
+            "pattern": "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}([+-]\\d{2}:\\d{2})?$"
+        })
     }
 }
 

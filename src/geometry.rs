@@ -13,6 +13,22 @@ pub struct BBox {
     pub h: f32,
 }
 
+impl schemars::JsonSchema for BBox {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "BBox".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "[x, y, width, height] in upright image pixels",
+            "type": "array",
+            "items": {"type": "number"},
+            "minItems": 4,
+            "maxItems": 4
+        })
+    }
+}
+
 impl Serialize for BBox {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         [

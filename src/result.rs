@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::{Serialize, Serializer};
 
 use crate::exif::{Metadata, Timestamp};
@@ -13,11 +14,41 @@ use crate::geometry::{round1, BBox};
 
 pub const SCHEMA_VERSION: u32 = 1;
 
+/// The JSON Schema of the document (`--json`, `report.json`), generated
+/// from these types; each `--jsonl` line is its `ImageResult` definition.
+/// Published as `schema/onlooker.schema.json` (tests/schema.rs keeps the
+/// two equal).
+pub fn schema() -> schemars::Schema {
+    // The serialising contract: a field skipped when empty is optional.
+    let generator = schemars::generate::SchemaSettings::draft2020_12()
+        .for_serialize()
+        .into_generator();
+    let mut s = generator.into_root_schema_for::<Document<'static>>();
+    s.insert("title".into(), "onlooker document".into());
+    s
+}
+
 // ---- one face ----
 
 /// A point `[x, y]` in upright image pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Point(pub f32, pub f32);
+
+impl JsonSchema for Point {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Point".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "[x, y] in upright image pixels",
+            "type": "array",
+            "items": {"type": "number"},
+            "minItems": 2,
+            "maxItems": 2
+        })
+    }
+}
 
 impl Serialize for Point {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -26,7 +57,7 @@ impl Serialize for Point {
 }
 
 /// YuNet's five landmarks; left and right as seen in the image.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, JsonSchema)]
 pub struct Landmarks {
     pub left_eye: Point,
     pub right_eye: Point,
@@ -73,7 +104,7 @@ impl Landmarks {
 /// Field order is the JSON order. New fields should implement `Default` so
 /// that `Face { bbox, score, landmarks, ..Default::default() }` keeps
 /// working.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, JsonSchema)]
 pub struct Face {
     #[serde(rename = "box")]
     pub bbox: BBox,
@@ -119,7 +150,8 @@ pub struct Face {
 /// Real faces differ from the generic one (nose length, landmark placement,
 /// perspective), so expect errors of 10-15 degrees, more beyond 45 degrees
 /// of yaw where the landmarks themselves degrade.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+// The schema is the derived one: serialisation only rounds the same fields.
+#[derive(Debug, Clone, Copy, PartialEq, Default, JsonSchema)]
 pub struct HeadPose {
     pub roll: f32,
     pub yaw: f32,
@@ -143,7 +175,7 @@ impl Serialize for HeadPose {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum BlurLevel {
     #[default]
@@ -153,14 +185,14 @@ pub enum BlurLevel {
 }
 
 /// How blurred the face is: `value` 0 (sharp) .. 1 (no detail left).
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, JsonSchema)]
 pub struct Blur {
     pub level: BlurLevel,
     #[serde(serialize_with = "round2")]
     pub value: f32,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ExposureLevel {
     Under,
@@ -170,7 +202,7 @@ pub enum ExposureLevel {
 }
 
 /// How the face is exposed: `value` 0 (black) .. 1 (white), 0.5 ideal.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, JsonSchema)]
 pub struct Exposure {
     pub level: ExposureLevel,
     #[serde(serialize_with = "round2")]
@@ -181,7 +213,7 @@ fn round2<S: Serializer>(v: &f32, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_f32((v * 100.0).round() / 100.0)
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Attribute {
     Age,
@@ -190,7 +222,7 @@ pub enum Attribute {
 }
 
 /// The binary gender output: the model's label and its probability.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct Gender {
     pub label: &'static str,
     pub confidence: f32,
@@ -198,7 +230,7 @@ pub struct Gender {
 
 /// The expression output: the most likely label and the probability of
 /// every label.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct Expression {
     pub label: &'static str,
     pub scores: BTreeMap<&'static str, f32>,
@@ -206,7 +238,7 @@ pub struct Expression {
 
 /// What the attribute models say about one face. Flattened into the face's
 /// JSON object; a field that was not computed is left out.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, JsonSchema)]
 pub struct FaceAttributes {
     /// Estimated age in years, one decimal.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -252,7 +284,7 @@ impl FaceAttributes {
 
 /// A caveat shown wherever attributes appear: who said it, which
 /// attributes it concerns, and what it says (paraphrased, not quoted).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct Caveat {
     pub source: &'static str,
     pub about: &'static [Attribute],
@@ -262,7 +294,7 @@ pub struct Caveat {
 // ---- one object, one image ----
 
 /// A detected object in upright image pixels.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct Object {
     pub label: &'static str,
     pub class_id: usize,
@@ -275,7 +307,7 @@ pub struct Object {
 
 /// An identifying kind of text line. A line gets the first kind that
 /// matches, in the order of this enum (patterns in `text::kind`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TextKind {
     /// `name@domain.tld` anywhere in the line.
@@ -319,7 +351,7 @@ impl TextKind {
 }
 
 /// One line of text read in the image.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct TextLine {
     /// What the line says, as recognised: untrusted, escape it wherever it
     /// is shown.
@@ -339,7 +371,7 @@ pub struct TextLine {
 }
 
 /// What onlooker learned from one image. Field order is the JSON order.
-#[derive(Debug, Clone, Serialize, Default)]
+#[derive(Debug, Clone, Serialize, JsonSchema, Default)]
 pub struct ImageResult {
     pub path: String,
     /// Size of the upright image (after EXIF orientation); 0 when undecodable.
@@ -362,7 +394,7 @@ pub struct ImageResult {
 // ---- a batch ----
 
 /// Totals over a batch.
-#[derive(Debug, Clone, Serialize, Default, PartialEq)]
+#[derive(Debug, Clone, Serialize, JsonSchema, Default, PartialEq)]
 pub struct Summary {
     pub images: usize,
     pub analysed: usize,
@@ -383,7 +415,7 @@ pub struct Summary {
     pub attribute_caveats: Vec<&'static Caveat>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 pub struct Document<'a> {
     pub version: u32,
     pub images: &'a [ImageResult],
@@ -391,7 +423,7 @@ pub struct Document<'a> {
 }
 
 /// The batch findings (`summary.findings` in the JSON).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, JsonSchema)]
 pub struct Findings {
     pub timeline: Vec<TimelineEntry>,
     pub places: Vec<Place>,
@@ -400,7 +432,7 @@ pub struct Findings {
 }
 
 /// One dated photo, in capture-time order.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct TimelineEntry {
     pub image: String,
     pub taken_at: Timestamp,
@@ -413,7 +445,7 @@ pub struct TimelineEntry {
 }
 
 /// GPS positions within `findings::PLACE_RADIUS_KM` of each other's centre.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct Place {
     /// Centre of the positions, signed decimal degrees.
     pub latitude: f64,
@@ -425,7 +457,7 @@ pub struct Place {
 
 /// A camera as the files name it. With a serial number it is one physical
 /// device; without, only a model that several cameras may share.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct Device {
     pub name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -438,7 +470,7 @@ pub struct Device {
 }
 
 /// A plain statement and the evidence it is built from.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct Sentence {
     pub text: String,
     pub evidence: Vec<Evidence>,
@@ -446,7 +478,7 @@ pub struct Sentence {
 
 /// One image and the fields a sentence relies on: paths inside its
 /// `metadata` (e.g. "gps.latitude"), or `text` for its text lines.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct Evidence {
     pub image: String,
     pub fields: Vec<&'static str>,

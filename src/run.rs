@@ -196,21 +196,20 @@ pub fn analyze(rt: &Runtime, cfg: &RunConfig) -> Result<Outcome, RunError> {
         ));
     }
     let paths = cfg.input_paths();
-    for (flag, p) in [("--json", &cfg.json), ("--jsonl", &cfg.jsonl)] {
+    let report_dir = cfg.report_dir();
+    for (flag, p) in [
+        ("--json", &cfg.json),
+        ("--jsonl", &cfg.jsonl),
+        ("--out", &report_dir),
+    ] {
         if let Some(p) = p {
             refuse_output_in_inputs(flag, p, &paths)?;
         }
     }
-    let report_dir = cfg.report_dir();
-    if let Some(dir) = &report_dir {
-        // Only an input *file* is refused here: a report folder inside a
-        // folder of photos carries its marker and is skipped as input.
-        let files: Vec<PathBuf> = paths.iter().filter(|p| !p.is_dir()).cloned().collect();
-        refuse_output_in_inputs("--out", dir, &files)?;
-    }
 
     let inputs: Vec<Input> = batch::collect_inputs(&paths);
-    // A report written inside a folder of photos is not analysed next time.
+    // An older report inside a folder of photos (written before --out was
+    // refused there) is not analysed as photos.
     let (inputs, skipped) = report::skip_report_outputs(inputs, &paths);
     if skipped > 0 && !cfg.quiet {
         eprintln!("onlooker: skipped {skipped} files inside onlooker report folders");

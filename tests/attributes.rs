@@ -244,7 +244,7 @@ fn the_cli_shows_attributes_with_their_caveats_and_honours_the_switches() {
             c.source
         );
     }
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = common::document(&out.stdout);
     let face = &v["images"][0]["faces"][0];
     assert_eq!(face["gender"]["label"], "female");
     assert_eq!(face["expression"]["label"], "happy");
@@ -269,7 +269,7 @@ fn the_cli_shows_attributes_with_their_caveats_and_honours_the_switches() {
         .output()
         .unwrap();
     assert!(out.status.success());
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = common::document(&out.stdout);
     let face = &v["images"][0]["faces"][0];
     assert!(face.get("gender").is_none() && face.get("age").is_some());
     let caveats = v["summary"]["attribute_caveats"].as_array().unwrap();
@@ -302,7 +302,7 @@ fn the_cli_shows_attributes_with_their_caveats_and_honours_the_switches() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = common::document(&out.stdout);
     let face = v["images"][0]["faces"][0].as_object().unwrap();
     for k in ["age", "gender", "expression"] {
         assert!(!face.contains_key(k), "{k} present");

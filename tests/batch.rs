@@ -24,7 +24,7 @@ fn lines(path: &Path) -> Vec<serde_json::Value> {
     std::fs::read_to_string(path)
         .unwrap()
         .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .map(common::jsonl_record)
         .collect()
 }
 
@@ -79,7 +79,7 @@ fn jsonl_streams_one_valid_object_per_image_in_input_order() {
     assert!(!got[3]["faces"].as_array().unwrap().is_empty());
 
     // --json still works alongside, with the very same per-image objects.
-    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let doc = common::document_file(&json);
     assert_eq!(doc["images"].as_array().unwrap(), &got);
     assert_eq!(doc["summary"]["images"], 4);
     assert_eq!(doc["summary"]["failed"], 1);
@@ -114,7 +114,7 @@ fn jsonl_to_stdout_and_quiet_keep_stdout_machine_readable() {
     let stdout = String::from_utf8(run.stdout).unwrap();
     assert_eq!(stdout.lines().count(), 2, "{stdout}");
     for l in stdout.lines() {
-        let v: serde_json::Value = serde_json::from_str(l).unwrap();
+        let v = common::jsonl_record(l);
         assert!(v["error"].is_null());
     }
     assert!(

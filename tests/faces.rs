@@ -372,7 +372,7 @@ fn analyze_json_reports_faces_with_pose_blur_exposure_and_size() {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        serde_json::from_slice(&out.stdout).unwrap()
+        common::document(&out.stdout)
     };
     let doc = run("0.6");
     let images = doc["images"].as_array().unwrap();

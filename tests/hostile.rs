@@ -33,6 +33,7 @@ fn analyze_json(cmd: &mut Command) -> (Option<i32>, BTreeMap<String, Value>, Str
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     let doc: Value = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("stdout is one JSON document ({e}); stderr:\n{stderr}"));
+    common::assert_document(&doc);
     let mut images = BTreeMap::new();
     for img in doc["images"].as_array().expect("images") {
         let path = img["path"].as_str().expect("path").to_string();

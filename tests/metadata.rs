@@ -288,7 +288,7 @@ fn the_cli_prints_the_timeline_and_findings_and_puts_them_in_the_json() {
             "{needle:?} missing from:\n{stderr}"
         );
     }
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = common::document(&out.stdout);
     let f = &v["summary"]["findings"];
     assert_eq!(f["timeline"].as_array().unwrap().len(), 6);
     assert!(f["timeline"][0]["image"]

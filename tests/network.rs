@@ -7,6 +7,8 @@
 //! passes without checking, except under CI (`CI` set), where that is a
 //! failure: CI must really run both. `.ci/run` installs strace.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -175,7 +177,7 @@ fn assert_samples_analysed(out: &Output, times: usize) {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(out.status.code(), Some(0), "{stderr}");
-    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    let doc = common::document(&out.stdout);
     let images = doc["images"].as_array().unwrap();
     assert_eq!(images.len(), sample_files().len() * times);
     for img in images {

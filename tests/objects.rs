@@ -207,7 +207,13 @@ fn onlooker(args: &[&str]) -> (Option<i32>, serde_json::Value, String) {
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    let json = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+    let json = match serde_json::from_slice(&out.stdout) {
+        Ok(doc) => {
+            common::assert_document(&doc);
+            doc
+        }
+        Err(_) => serde_json::Value::Null,
+    };
     (out.status.code(), json, stderr)
 }
 

@@ -127,8 +127,7 @@ fn report_from_the_real_samples() {
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert_eq!(snapshot(&input), before, "inputs untouched, nothing added");
 
-    let doc: Value =
-        serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    let doc = common::document_file(&out.join("report.json"));
     let images = doc["images"].as_array().unwrap();
     let names: Vec<&str> = images
         .iter()
@@ -253,10 +252,27 @@ fn a_non_empty_out_folder_needs_force_and_a_report_inside_the_inputs_is_not_anal
     std::fs::create_dir(&input).unwrap();
     std::fs::copy(sample("astronaut.png"), input.join("astronaut.png")).unwrap();
     std::fs::copy(sample("grace_hopper.jpg"), input.join("grace_hopper.jpg")).unwrap();
-    let out = input.join("report");
+
+    // --out inside an input folder is refused, --force or not.
+    let inside = input.join("report");
+    for force in [false, true] {
+        let mut args = vec![os(&input), os("--out"), os(&inside)];
+        if force {
+            args.push(os("--force"));
+        }
+        let o = onlooker(&args);
+        assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            stderr.contains("--out") && stderr.contains("inside, the input"),
+            "{stderr}"
+        );
+        assert!(!input.join("report").exists(), "nothing written");
+    }
+
+    let out = d.path().join("report");
     std::fs::create_dir(&out).unwrap();
     std::fs::write(out.join("keep.txt"), b"mine").unwrap();
-
     let o = onlooker(&[os(&input), os("--out"), os(&out)]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     let stderr = String::from_utf8_lossy(&o.stderr);
@@ -282,16 +298,17 @@ fn a_non_empty_out_folder_needs_force_and_a_report_inside_the_inputs_is_not_anal
         "{stdout}"
     );
 
-    // Second run over the same folder: the report's copies are not inputs.
+    // An older report found among the inputs (as earlier versions could
+    // write one there) is not analysed: its copies are not photos.
+    std::fs::rename(&out, input.join("old-report")).unwrap();
     std::fs::remove_file(input.join("astronaut.png")).unwrap();
-    let o = onlooker(&[os(&input), os("--out"), os(&out), os("--force")]);
+    let out = d.path().join("again");
+    let o = onlooker(&[os(&input), os("--out"), os(&out)]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(String::from_utf8_lossy(&o.stderr)
         .contains("skipped 2 files inside onlooker report folders"));
-    let doc: Value =
-        serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    let doc = common::document_file(&out.join("report.json"));
     assert_eq!(doc["images"].as_array().unwrap().len(), 1, "{doc}");
-    // The earlier run's copies that were not written again are gone.
     let copies: Vec<_> = std::fs::read_dir(out.join("images"))
         .unwrap()
         .flatten()
@@ -585,7 +602,7 @@ fn the_report_folder_writer_copes_with_a_vanished_input() {
     let d = tempfile::tempdir().unwrap();
     let gone = d.path().join("gone.png");
     let r = analysed_astronaut(&gone.to_string_lossy());
-    let summary = onlooker::stream::Tally::of(std::slice::from_ref(&r)).summary(1.0);
+    let summary = onlooker::stream::Tally::of([&r]).summary(1.0);
     let out = output::OutputDir::check(&d.path().join("out"), false, &[]).unwrap();
     let w = output::write(
         &out,
@@ -599,8 +616,7 @@ fn the_report_folder_writer_copes_with_a_vanished_input() {
     assert!(matches!(&w.copies[0], Annotated::Failed(r) if r.contains("cannot read")));
     let page = std::fs::read_to_string(&w.index).unwrap();
     assert!(page.contains("No annotated copy"));
-    let doc: Value =
-        serde_json::from_slice(&std::fs::read(d.path().join("out/report.json")).unwrap()).unwrap();
+    let doc = common::document_file(&d.path().join("out/report.json"));
     assert_eq!(doc["images"][0]["faces"].as_array().map(Vec::len), Some(1));
     let csv = std::fs::read_to_string(d.path().join("out/detections.csv")).unwrap();
     assert_eq!(csv.lines().count(), 1 + 1 + r.objects.len());

@@ -68,10 +68,24 @@ fn json_twice_in_a_row_succeeds_and_writes_no_report_folder() {
     }
     assert_eq!(entries(d.path()), ["out.json", "photos"]);
     assert_eq!(entries(&photos), ["dog.jpg", "grace_hopper.jpg"]);
-    let doc: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(d.path().join("out.json")).unwrap()).unwrap();
+    let doc = common::document_file(&d.path().join("out.json"));
     assert_eq!(doc["summary"]["images"], 2);
     assert_eq!(doc["summary"]["faces"], 1, "Grace Hopper's face only");
+}
+
+#[test]
+fn jsonl_alone_writes_no_report_folder() {
+    let d = tempfile::tempdir().unwrap();
+    photos(d.path());
+    let o = run_in(
+        d.path(),
+        &["photos".as_ref(), "--jsonl".as_ref(), "out.jsonl".as_ref()],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(entries(d.path()), ["out.jsonl", "photos"]);
+    let text = std::fs::read_to_string(d.path().join("out.jsonl")).unwrap();
+    assert_eq!(text.lines().count(), 2, "{text}");
+    common::assert_jsonl(&text);
 }
 
 #[test]
@@ -111,6 +125,8 @@ fn machine_outputs_are_refused_on_or_inside_an_input() {
         ("--jsonl", photo.clone()),
         ("--json", photos.join("results.json")),
         ("--jsonl", photos.join("sub/results.jsonl")),
+        ("--out", photos.clone()),
+        ("--out", photos.join("report")),
     ] {
         let o = run_in(
             d.path(),
@@ -152,7 +168,7 @@ fn the_run_module_returns_the_outcome_and_writes_the_document() {
     let s = &outcome.summary;
     assert_eq!((s.images, s.failed, s.faces), (2, 0, 1));
     assert!(s.people >= 1, "Grace Hopper is a person");
-    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let doc = common::document_file(&json);
     assert_eq!(doc["summary"]["faces"], 1);
     let paths: Vec<&str> = doc["images"]
         .as_array()

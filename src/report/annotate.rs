@@ -435,8 +435,7 @@ pub fn encode_jpeg(rgb: &RgbImage) -> Result<Vec<u8>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::result::{Expression, FaceAttributes, Gender};
-    use crate::result::{Landmarks, Point};
+    use crate::result::{Expression, FaceAttributes, Gender, Landmarks, Point};
 
     fn bbox(x: f32, y: f32, w: f32, h: f32) -> BBox {
         BBox { x, y, w, h }

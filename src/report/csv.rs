@@ -118,9 +118,7 @@ mod tests {
     #[test]
     fn rows_come_from_the_typed_results() {
         use crate::geometry::BBox;
-        use crate::result::Face;
-        use crate::result::Object;
-        use crate::result::{FaceAttributes, Gender};
+        use crate::result::{Face, FaceAttributes, Gender, Object};
         let bbox = BBox {
             x: 1.0,
             y: 2.0,

@@ -745,7 +745,7 @@ mod tests {
     #[test]
     fn a_face_and_its_file_read_as_cells() {
         use crate::exif::Gps;
-        use crate::result::{Expression, FaceAttributes, Gender};
+        use crate::result::{Expression, FaceAttributes, Gender, HeadPose};
         let face = Face {
             bbox: BBox {
                 x: 10.04,
@@ -754,7 +754,7 @@ mod tests {
                 h: 40.46,
             },
             score: 0.9,
-            head_pose: crate::result::HeadPose {
+            head_pose: HeadPose {
                 roll: 4.2,
                 yaw: -12.6,
                 pitch: 3.0,
@@ -794,7 +794,7 @@ mod tests {
             },
             ..Default::default()
         };
-        let summary = crate::stream::Tally::of(std::slice::from_ref(&r)).summary(1.0);
+        let summary = crate::stream::Tally::of([&r]).summary(1.0);
         let copies = [Annotated::Written("images/001-a.jpg".into())];
         let h = render(std::slice::from_ref(&r), &summary, &copies, None);
         assert!(

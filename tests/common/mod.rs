@@ -29,3 +29,92 @@ pub fn onlooker() -> Command {
     c.env_remove("ONLOOKER_MODELS").env_remove("ORT_DYLIB_PATH");
     c
 }
+
+/// The published schema (schema/onlooker.schema.json), as a JSON value.
+fn schema_value() -> serde_json::Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/onlooker.schema.json");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn validator(schema: &serde_json::Value) -> jsonschema::Validator {
+    jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft202012)
+        .build(schema)
+        .unwrap_or_else(|e| panic!("schema does not compile: {e}"))
+}
+
+fn check(v: &jsonschema::Validator, doc: &serde_json::Value, what: &str) -> Result<(), String> {
+    let errors: Vec<String> = v
+        .iter_errors(doc)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{what} does not match the schema:\n{}",
+            errors.join("\n")
+        ))
+    }
+}
+
+/// Whether a whole document (`--json`, `report.json`) matches the published
+/// schema; the error lists every violation.
+pub fn validate_document(doc: &serde_json::Value) -> Result<(), String> {
+    check(&validator(&schema_value()), doc, "document")
+}
+
+/// Whether one `--jsonl` line matches the schema's `ImageResult`.
+pub fn validate_image_result(line: &serde_json::Value) -> Result<(), String> {
+    let mut schema = schema_value();
+    // The definition itself, with the $defs it refers to alongside.
+    let defs = schema["$defs"].take();
+    let mut image = defs["ImageResult"].clone();
+    image["$defs"] = defs;
+    image["$schema"] = schema["$schema"].clone();
+    check(&validator(&image), line, "JSON Lines record")
+}
+
+/// Panicking forms for the tests' outputs.
+pub fn assert_document(doc: &serde_json::Value) {
+    if let Err(e) = validate_document(doc) {
+        panic!("{e}");
+    }
+}
+
+pub fn assert_jsonl(text: &str) {
+    for (i, line) in text.lines().enumerate() {
+        let v: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("line {}: {e}", i + 1));
+        if let Err(e) = validate_image_result(&v) {
+            panic!("line {}: {e}", i + 1);
+        }
+    }
+}
+
+/// A `--json` document (stdout or file bytes), parsed and checked against
+/// the schema.
+pub fn document(bytes: &[u8]) -> serde_json::Value {
+    let doc = serde_json::from_slice(bytes).unwrap_or_else(|e| {
+        panic!(
+            "not one JSON document ({e}): {}",
+            String::from_utf8_lossy(bytes)
+        )
+    });
+    assert_document(&doc);
+    doc
+}
+
+pub fn document_file(path: &Path) -> serde_json::Value {
+    document(&std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
+}
+
+/// One `--jsonl` record, parsed and checked against the schema.
+pub fn jsonl_record(line: &str) -> serde_json::Value {
+    let v = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+    if let Err(e) = validate_image_result(&v) {
+        panic!("{e}");
+    }
+    v
+}
