@@ -201,19 +201,19 @@ pub struct Embedder {
 
 impl Embedder {
     /// Opens the model with `intra_threads` ORT threads (1 in batch
-    /// workers), the default [`Gate`] and flip augmentation on.
+    /// workers), the default [`Gate`] and flip augmentation off.
     pub fn new(rt: &Runtime, intra_threads: usize) -> Result<Self, SetupError> {
         Ok(Embedder {
             session: rt.session(MODEL, intra_threads)?,
-            flip: true,
+            flip: false,
             gate: Gate::default(),
         })
     }
 
     /// Whether each crop is also embedded mirrored and the two summed
-    /// (test-time augmentation, on by default: it widens the measured
-    /// genuine/impostor margin, ARCHITECTURE.md "Identity"). Off halves the
-    /// model time.
+    /// (test-time augmentation). Off by default: measured, it did not widen
+    /// the genuine/impostor margin (ARCHITECTURE.md, "Identity") and it
+    /// doubles the model time.
     pub fn set_flip(&mut self, on: bool) {
         self.flip = on;
     }
