@@ -103,7 +103,10 @@ fn pick(faces: &[Face], bbox: Option<[f32; 4]>) -> Option<Face> {
             .map(|(_, f)| f.clone()),
         // Highest score, not largest: on one deepface photo YuNet also
         // reports a larger false face on the neck.
-        None => faces.iter().max_by(|a, b| a.score.total_cmp(&b.score)).cloned(),
+        None => faces
+            .iter()
+            .max_by(|a, b| a.score.total_cmp(&b.score))
+            .cloned(),
     }
 }
 
@@ -193,7 +196,10 @@ fn main() {
                     i
                 }
             };
-            if samples.iter().any(|s| s.image == image && s.person == l.person) {
+            if samples
+                .iter()
+                .any(|s| s.image == image && s.person == l.person)
+            {
                 continue;
             }
             if let std::collections::btree_map::Entry::Vacant(v) = cache.entry(image) {
@@ -284,7 +290,11 @@ fn main() {
             gmin - imax,
             dprime(&g, &i)
         );
-        println!("  threshold  false non-matches (of {})  false matches (of {})", g.len(), i.len());
+        println!(
+            "  threshold  false non-matches (of {})  false matches (of {})",
+            g.len(),
+            i.len()
+        );
         for k in 5..=14 {
             let t = k as f32 * 0.05;
             let fnm = g.iter().filter(|&&s| s < t).count();
@@ -328,7 +338,13 @@ fn main() {
 
     // 2. Pose: genuine similarity by the larger |yaw| of the pair.
     println!("\ngenuine similarity by the larger |yaw| of the pair (flip off):");
-    for (lo, hi) in [(0.0, 15.0), (15.0, 30.0), (30.0, 45.0), (45.0, 60.0), (60.0, 180.0)] {
+    for (lo, hi) in [
+        (0.0, 15.0),
+        (15.0, 30.0),
+        (30.0, 45.0),
+        (45.0, 60.0),
+        (60.0, 180.0),
+    ] {
         let v: Vec<f32> = low
             .iter()
             .filter(|(_, a, b)| {
@@ -394,10 +410,14 @@ fn main() {
     // Blur: the same faces under Gaussian blur of growing sigma, grouped
     // by the blur value the quality step measures on the blurred face
     // (the value the gate sees).
-    println!("\nblurred faces, by measured blur value (Gaussian, sigma 0..0.08 x face size), flip off:");
+    println!(
+        "\nblurred faces, by measured blur value (Gaussian, sigma 0..0.08 x face size), flip off:"
+    );
     let bins = [0.0f32, 0.25, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.01];
     let mut by_bin: Vec<(Vec<f32>, Vec<f32>)> = vec![(Vec::new(), Vec::new()); bins.len() - 1];
-    for frac in [0.0f32, 0.01, 0.02, 0.025, 0.03, 0.035, 0.04, 0.05, 0.06, 0.08] {
+    for frac in [
+        0.0f32, 0.01, 0.02, 0.025, 0.03, 0.035, 0.04, 0.05, 0.06, 0.08,
+    ] {
         for (k, s) in samples.iter().enumerate() {
             let sigma = frac * s.face.size_px as f32;
             let img = if sigma > 0.0 {
@@ -406,7 +426,10 @@ fn main() {
                 s.context.clone()
             };
             if let Some((f, e)) = embed_in(&mut det, &mut emb, &img, s.context_box) {
-                let Some(bin) = bins.windows(2).position(|w| f.blur.value >= w[0] && f.blur.value < w[1]) else {
+                let Some(bin) = bins
+                    .windows(2)
+                    .position(|w| f.blur.value >= w[0] && f.blur.value < w[1])
+                else {
                     continue;
                 };
                 let (gg, ii) = others(k, &e);
@@ -423,7 +446,9 @@ fn main() {
 
     // 4. Clustering: pairwise precision and recall, with the default gate.
     let gate = Gate::default();
-    let kept: Vec<usize> = (0..n).filter(|&k| gate.check(&samples[k].face).is_ok()).collect();
+    let kept: Vec<usize> = (0..n)
+        .filter(|&k| gate.check(&samples[k].face).is_ok())
+        .collect();
     println!(
         "\nclustering ({} of {} faces pass the gate {:?}):",
         kept.len(),

@@ -11,8 +11,7 @@ use onlooker::align::{self, Similarity};
 use onlooker::face::{Face, FaceDetector, DEFAULT_THRESHOLD};
 use onlooker::identity::cluster::{cluster, FaceRecord};
 use onlooker::identity::{
-    self, find, Embedder, Embedding, Unreliable, Verdict, CLUSTER_THRESHOLD, POSSIBLE,
-    VERY_LIKELY,
+    self, find, Embedder, Embedding, Unreliable, Verdict, CLUSTER_THRESHOLD, POSSIBLE, VERY_LIKELY,
 };
 use onlooker::manifest::Manifest;
 use onlooker::{runtime, Runtime};
@@ -68,7 +67,12 @@ fn models() -> Models {
 #[test]
 fn the_same_face_turned_and_shrunk_is_closer_than_any_two_people() {
     let mut m = models();
-    let names = ["grace_hopper.jpg", "astronaut.png", "newton.png", "gauss.png"];
+    let names = [
+        "grace_hopper.jpg",
+        "astronaut.png",
+        "newton.png",
+        "gauss.png",
+    ];
     let people: Vec<Embedding> = names
         .iter()
         .map(|n| embed(&mut m.det, &mut m.emb, &load(n), n))
