@@ -29,7 +29,7 @@ use serde::Serialize;
 
 use crate::align;
 use crate::error::{ImageError, SetupError};
-use crate::face::Face;
+use crate::result::Face;
 use crate::runtime::Runtime;
 
 /// Name of the model in `models/models.toml`.
@@ -354,7 +354,7 @@ pub fn find(reference: &Embedding, candidates: &[Embedding]) -> Vec<Match> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::face::quality::{Blur, HeadPose};
+    use crate::result::{Blur, HeadPose};
 
     pub(crate) fn unit(dirs: &[(usize, f32)]) -> Embedding {
         let mut raw = [0.0; DIM];

@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::exif::{format_position, Timestamp};
-use crate::findings::{Device, Evidence, Place, Sentence};
+use crate::result::{Device, Evidence, Place, Sentence};
 
 /// One face that has a person id, with its photo's metadata as the batch
 /// findings index it.
