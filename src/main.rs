@@ -80,6 +80,9 @@ struct BenchArgs {
     /// Measure without the tiled second look for people in large photos
     #[arg(long)]
     no_object_tiles: bool,
+    /// Measure without face embeddings (the identity model is not loaded)
+    #[arg(long)]
+    no_identity: bool,
 }
 
 fn parse_topology(s: &str) -> Result<Topology, String> {
@@ -154,6 +157,10 @@ struct AnalyzeArgs {
     /// Do not estimate facial expression
     #[arg(long)]
     no_expression: bool,
+    /// Do not tell who is who across the photos (no face embeddings; the
+    /// identity model is not even loaded)
+    #[arg(long)]
+    no_identity: bool,
     /// Folder for the report: index.html, report.json, detections.csv and
     /// annotated copies of the images [default: onlooker-report, or none
     /// when --json or --jsonl is given]
@@ -213,6 +220,7 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
             expression: !(a.no_attributes || a.no_expression),
         },
         object_tiles: !a.no_object_tiles,
+        identity: !a.no_identity,
         ..Options::default()
     };
     let config = RunConfig {
@@ -277,6 +285,7 @@ fn bench(b: BenchArgs) -> anyhow::Result<ExitCode> {
             AttributeOptions::ALL
         },
         object_tiles: !b.no_object_tiles,
+        identity: !b.no_identity,
         ..Options::default()
     };
     let report = bench::run(&rt, &analysis, &inputs, &options, |what| {

@@ -8,10 +8,11 @@ use crate::attributes::{AttributeModels, AttributeOptions};
 use crate::error::{ImageError, SetupError};
 use crate::exif::{self, Metadata};
 use crate::face::{self, FaceDetector};
+use crate::identity::Embedder;
 use crate::imageio::{self, DecodeLimits};
 use crate::objects::{self, ObjectDetector};
 use crate::probe::{self, Model, Stage};
-use crate::result::ImageResult;
+use crate::result::{FaceIdentity, ImageResult};
 use crate::runtime::Runtime;
 
 /// Settings shared by every worker.
@@ -26,6 +27,9 @@ pub struct Options {
     pub intra_threads: usize,
     /// Which face attributes to compute (models of disabled ones are not loaded).
     pub attributes: AttributeOptions,
+    /// Embed reliable faces so the batch can tell who is who (the identity
+    /// model is not loaded when off).
+    pub identity: bool,
 }
 
 impl Default for Options {
@@ -37,6 +41,7 @@ impl Default for Options {
             limits: DecodeLimits::default(),
             intra_threads: 1,
             attributes: AttributeOptions::default(),
+            identity: true,
         }
     }
 }
@@ -107,6 +112,7 @@ pub struct Analyzer {
     faces: FaceDetector,
     objects: ObjectDetector,
     attributes: Option<AttributeModels>,
+    identity: Option<Embedder>,
 }
 
 impl Analyzer {
@@ -119,6 +125,10 @@ impl Analyzer {
             faces: FaceDetector::new(rt, options.intra_threads, options.face_threshold)?,
             objects,
             attributes: AttributeModels::new(rt, options.intra_threads, options.attributes)?,
+            identity: match options.identity {
+                true => Some(Embedder::new(rt, options.intra_threads)?),
+                false => None,
+            },
             options,
         })
     }
@@ -185,6 +195,18 @@ impl Analyzer {
         r.faces = self.faces.detect(rgb)?;
         if let Some(models) = self.attributes.as_mut() {
             models.annotate(rgb, &mut r.faces)?;
+        }
+        if let Some(embedder) = self.identity.as_mut() {
+            for f in r.faces.iter_mut() {
+                // Aligns once more rather than sharing the expression
+                // model's crop: a 112x112 warp, small next to the model.
+                let embedded = embedder.embed_face(rgb, f)?;
+                f.identity = Some(FaceIdentity {
+                    person: None,
+                    no_identity: embedded.as_ref().err().copied(),
+                });
+                f.embedding = embedded.ok();
+            }
         }
         r.objects = self.objects.detect(rgb)?;
         let counts = objects::counts(&r.objects);
