@@ -21,11 +21,12 @@ use std::path::{Path, PathBuf};
 use image::imageops::{self, FilterType};
 use image::RgbImage;
 use onlooker::align;
-use onlooker::face::{Face, FaceDetector, DEFAULT_THRESHOLD};
+use onlooker::face::{FaceDetector, DEFAULT_THRESHOLD};
 use onlooker::geometry::BBox;
 use onlooker::identity::cluster::{cluster, FaceRecord};
 use onlooker::identity::{self, Embedder, Embedding, Gate};
 use onlooker::imageio::{self, DecodeLimits};
+use onlooker::result::Face;
 use onlooker::Runtime;
 
 struct Label {

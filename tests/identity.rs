@@ -389,3 +389,56 @@ fn no_identity_leaves_person_out_and_does_not_load_the_model() {
         String::from_utf8_lossy(&o.stderr)
     );
 }
+
+#[test]
+fn the_report_has_a_people_section_person_labels_and_a_csv_column() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("report");
+    let o = common::onlooker()
+        .arg("analyze")
+        .arg(people_dir())
+        .arg("--out")
+        .arg(&out)
+        .arg("--quiet")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    let persons = doc["summary"]["persons"].as_array().unwrap();
+    let page = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(page.contains("<h2 id=\"people-h\">People</h2>"));
+    for p in persons {
+        let id = p["id"].as_u64().unwrap();
+        assert!(page.contains(&format!("<li id=\"person-{id}\"><strong>P{id}</strong>")));
+    }
+    // The face table names each face's person.
+    assert!(page.contains("<td>P1</td>"), "person cell");
+    // The CSV's person column agrees with the JSON, face by face.
+    let mut rdr = csv::Reader::from_path(out.join("detections.csv")).unwrap();
+    let col = rdr
+        .headers()
+        .unwrap()
+        .iter()
+        .position(|h| h == "person")
+        .unwrap();
+    let from_csv: Vec<String> = rdr
+        .records()
+        .map(Result::unwrap)
+        .filter(|r| &r[1] == "face")
+        .map(|r| r[col].to_string())
+        .collect();
+    let from_json: Vec<String> = doc["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|i| i["faces"].as_array().unwrap().clone())
+        .map(|f| {
+            f["person"]
+                .as_u64()
+                .map_or(String::new(), |p| p.to_string())
+        })
+        .collect();
+    assert_eq!(from_csv, from_json);
+    assert!(from_csv.iter().filter(|p| !p.is_empty()).count() >= 10);
+}

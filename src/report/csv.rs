@@ -7,8 +7,9 @@ use std::borrow::Cow;
 use crate::result::ImageResult;
 
 /// The columns, in order. `age`, `gender` and `expression` are filled for
-/// faces when the attribute stage ran, empty otherwise.
-pub const COLUMNS: [&str; 11] = [
+/// faces when the attribute stage ran, empty otherwise; `person` for faces
+/// the persons pass gave an id.
+pub const COLUMNS: [&str; 12] = [
     "image",
     "kind",
     "label",
@@ -20,6 +21,7 @@ pub const COLUMNS: [&str; 11] = [
     "age",
     "gender",
     "expression",
+    "person",
 ];
 
 /// Text that a spreadsheet would run as a formula (starting with `=`, `+`,
@@ -65,6 +67,9 @@ pub fn render(results: &[ImageResult]) -> Result<Vec<u8>, csv::Error> {
                 &a.age.map_or_else(String::new, |age| number(age, 0)),
                 a.gender.as_ref().map_or("", |g| g.label),
                 a.expression.as_ref().map_or("", |e| e.label),
+                &f.identity
+                    .and_then(|i| i.person)
+                    .map_or_else(String::new, |p| p.to_string()),
             ])?;
         }
         for o in &r.objects {
@@ -78,6 +83,7 @@ pub fn render(results: &[ImageResult]) -> Result<Vec<u8>, csv::Error> {
                 &number(b.y, 1),
                 &number(b.w, 1),
                 &number(b.h, 1),
+                "",
                 "",
                 "",
                 "",
@@ -117,6 +123,10 @@ mod tests {
                     }),
                     expression: None,
                 },
+                identity: Some(crate::result::FaceIdentity {
+                    person: Some(3),
+                    no_identity: None,
+                }),
                 ..Default::default()
             }],
             objects: vec![Object {
@@ -130,9 +140,9 @@ mod tests {
         let text = String::from_utf8(render(&[r]).unwrap()).unwrap();
         assert_eq!(
             text,
-            "image,kind,label,score,x,y,width,height,age,gender,expression\r\n\
-             \"a,b.jpg\",face,face,0.9000,1.0,2.0,3.0,4.0,34,female,\r\n\
-             \"a,b.jpg\",object,dog,0.8340,1.0,2.0,3.0,4.0,,,\r\n"
+            "image,kind,label,score,x,y,width,height,age,gender,expression,person\r\n\
+             \"a,b.jpg\",face,face,0.9000,1.0,2.0,3.0,4.0,34,female,,3\r\n\
+             \"a,b.jpg\",object,dog,0.8340,1.0,2.0,3.0,4.0,,,,\r\n"
         );
     }
 
