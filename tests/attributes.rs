@@ -187,8 +187,10 @@ fn detectors_only_dir(extra: &[&str]) -> tempfile::TempDir {
 fn switched_off_attributes_are_not_even_loaded() {
     let d = detectors_only_dir(&[]);
     let rt = Runtime::load(d.path()).unwrap();
+    // Identity off too: this folder has only the detectors.
     let none = Options {
         attributes: AttributeOptions::NONE,
+        identity: false,
         ..Options::default()
     };
     let mut a = Analyzer::new(&rt, none).expect("no attribute model is needed");
@@ -211,6 +213,7 @@ fn switched_off_attributes_are_not_even_loaded() {
             expression: false,
             ..AttributeOptions::ALL
         },
+        identity: false,
         ..Options::default()
     };
     let mut a = Analyzer::new(&rt, no_expr).unwrap();
@@ -285,6 +288,7 @@ fn the_cli_shows_attributes_with_their_caveats_and_honours_the_switches() {
             "--threads",
             "1",
             "--no-attributes",
+            "--no-identity",
             "--json",
             "-",
             "--models",
