@@ -10,6 +10,7 @@ pub mod exif;
 pub mod face;
 pub mod findings;
 pub mod geometry;
+pub mod identity;
 pub mod imageio;
 pub mod manifest;
 pub mod objects;

@@ -83,6 +83,9 @@ struct BenchArgs {
     /// Measure without reading text (its models are not loaded)
     #[arg(long)]
     no_text: bool,
+    /// Measure without face embeddings (the identity model is not loaded)
+    #[arg(long)]
+    no_identity: bool,
 }
 
 fn parse_topology(s: &str) -> Result<Topology, String> {
@@ -160,6 +163,10 @@ struct AnalyzeArgs {
     /// Do not read text in the images (its models are not even loaded)
     #[arg(long)]
     no_text: bool,
+    /// Do not tell who is who across the photos (no face embeddings; the
+    /// identity model is not even loaded)
+    #[arg(long)]
+    no_identity: bool,
     /// Folder for the report: index.html, report.json, detections.csv and
     /// annotated copies of the images [default: onlooker-report, or none
     /// when --json or --jsonl is given]
@@ -220,6 +227,7 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         },
         object_tiles: !a.no_object_tiles,
         text: !a.no_text,
+        identity: !a.no_identity,
         ..Options::default()
     };
     let config = RunConfig {
@@ -285,6 +293,7 @@ fn bench(b: BenchArgs) -> anyhow::Result<ExitCode> {
         },
         object_tiles: !b.no_object_tiles,
         text: !b.no_text,
+        identity: !b.no_identity,
         ..Options::default()
     };
     let report = bench::run(&rt, &analysis, &inputs, &options, |what| {

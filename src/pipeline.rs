@@ -8,10 +8,11 @@ use crate::attributes::{AttributeModels, AttributeOptions};
 use crate::error::{ImageError, SetupError};
 use crate::exif::{self, Metadata};
 use crate::face::{self, FaceDetector};
+use crate::identity::Embedder;
 use crate::imageio::{self, DecodeLimits};
 use crate::objects::{self, ObjectDetector};
 use crate::probe::{self, Model, Stage};
-use crate::result::ImageResult;
+use crate::result::{FaceIdentity, ImageResult};
 use crate::runtime::Runtime;
 use crate::text;
 
@@ -30,6 +31,9 @@ pub struct Options {
     /// Read the text in the images (PP-OCR; its models are not loaded
     /// when off).
     pub text: bool,
+    /// Embed reliable faces so the batch can tell who is who (the identity
+    /// model is not loaded when off).
+    pub identity: bool,
 }
 
 impl Default for Options {
@@ -42,6 +46,7 @@ impl Default for Options {
             intra_threads: 1,
             attributes: AttributeOptions::default(),
             text: true,
+            identity: true,
         }
     }
 }
@@ -113,6 +118,7 @@ pub struct Analyzer {
     objects: ObjectDetector,
     attributes: Option<AttributeModels>,
     text: Option<text::Reader>,
+    identity: Option<Embedder>,
 }
 
 impl Analyzer {
@@ -129,6 +135,10 @@ impl Analyzer {
                 Some(text::Reader::new(rt, options.intra_threads)?)
             } else {
                 None
+            },
+            identity: match options.identity {
+                true => Some(Embedder::new(rt, options.intra_threads)?),
+                false => None,
             },
             options,
         })
@@ -202,6 +212,18 @@ impl Analyzer {
         r.faces = self.faces.detect(rgb)?;
         if let Some(models) = self.attributes.as_mut() {
             models.annotate(rgb, &mut r.faces)?;
+        }
+        if let Some(embedder) = self.identity.as_mut() {
+            for f in r.faces.iter_mut() {
+                // Aligns once more rather than sharing the expression
+                // model's crop: a 112x112 warp, small next to the model.
+                let embedded = embedder.embed_face(rgb, f)?;
+                f.identity = Some(FaceIdentity {
+                    person: None,
+                    no_identity: embedded.as_ref().err().copied(),
+                });
+                f.embedding = embedded.ok();
+            }
         }
         r.objects = self.objects.detect(rgb)?;
         let counts = objects::counts(&r.objects);

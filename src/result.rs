@@ -124,6 +124,28 @@ pub struct Face {
     /// Age, gender and expression, when computed (see `attributes`).
     #[serde(flatten)]
     pub attributes: FaceAttributes,
+    /// `person` and, when the face got no identity, `no_identity`; absent
+    /// when identity was not computed (`--no-identity`).
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<FaceIdentity>,
+    /// The face's embedding (biometric data): kept in memory for the
+    /// persons pass, never serialised here (`--embeddings` writes it
+    /// separately, on request only).
+    #[serde(skip)]
+    pub embedding: Option<crate::identity::Embedding>,
+}
+
+/// Who a face is, as far as the batch tells.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, JsonSchema)]
+pub struct FaceIdentity {
+    /// Person id (from 1, numbered by first appearance in input order) once
+    /// the batch's persons pass has run; `null` for faces with no
+    /// embedding, and in `--jsonl` lines, which are written before the
+    /// persons exist.
+    pub person: Option<u32>,
+    /// Why the face got no embedding (too small, too blurred, turned away).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub no_identity: Option<crate::identity::Unreliable>,
 }
 
 /// Head pose in degrees, from the landmarks alone.
@@ -413,6 +435,10 @@ pub struct Summary {
     /// about face attributes; present only when attributes were computed.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub attribute_caveats: Vec<&'static Caveat>,
+    /// The people the batch's faces were grouped into (persons pass);
+    /// absent when identity was not computed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub persons: Vec<crate::identity::persons::Person>,
 }
 
 #[derive(Serialize, JsonSchema)]

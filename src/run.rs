@@ -13,6 +13,9 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::batch::{self, Engine, Input, Plan, Topology};
 use crate::error::SetupError;
+use crate::identity;
+use crate::identity::cluster::{self, FaceRecord};
+use crate::identity::persons::{self, PersonFace};
 use crate::pipeline::Options;
 use crate::report::{self, OutputDir, ReportError, Written};
 use crate::result::{ImageResult, Summary};
@@ -247,6 +250,9 @@ pub fn analyze(rt: &Runtime, cfg: &RunConfig) -> Result<Outcome, RunError> {
         },
     )?;
     let mut kept: Vec<(usize, ImageResult)> = Vec::new();
+    // Every embedded face, kept whatever the outputs: the persons pass
+    // needs them all (512 bytes each, no pixels).
+    let mut embedded: Vec<Embedded> = Vec::new();
     let mut tally = Tally::default();
     // An output that cannot be written stops the run: nobody would see the
     // rest. A reader that went away (`| head`) is not an error.
@@ -259,6 +265,16 @@ pub fn analyze(rt: &Runtime, cfg: &RunConfig) -> Result<Outcome, RunError> {
     };
     engine.run(&inputs, |i, r| {
         tally.add(&r);
+        for (face, f) in r.faces.iter().enumerate() {
+            if let Some(e) = &f.embedding {
+                embedded.push(Embedded {
+                    input: i,
+                    face,
+                    path: r.path.clone(),
+                    embedding: e.0,
+                });
+            }
+        }
         if let (Some(w), Some(p)) = (jsonl.as_mut(), &cfg.jsonl) {
             if let Err(e) = w.write(&r) {
                 fail(p.display().to_string(), e);
@@ -290,10 +306,13 @@ pub fn analyze(rt: &Runtime, cfg: &RunConfig) -> Result<Outcome, RunError> {
     if let Some(e) = output_error {
         return Err(e);
     }
-    let summary = tally.summary(start.elapsed().as_secs_f64());
+    let mut summary = tally.summary(start.elapsed().as_secs_f64());
     // Results arrive as workers finish; the documents list them in input
     // order, which the report's annotated copies also rely on.
     kept.sort_by_key(|(i, _)| *i);
+    if cfg.analysis.identity {
+        persons_pass(embedded, &mut kept, &mut summary);
+    }
     // The file each kept result came from (a cancelled run keeps fewer
     // results than there are inputs), for the annotated copies.
     let kept_sources: Vec<PathBuf> = kept.iter().map(|(i, _)| sources[*i].clone()).collect();
@@ -357,6 +376,69 @@ pub fn analyze(rt: &Runtime, cfg: &RunConfig) -> Result<Outcome, RunError> {
         summary,
         report: written,
     })
+}
+
+/// One embedded face as the persons pass sees it.
+struct Embedded {
+    /// Index of the input: the order person ids follow.
+    input: usize,
+    /// Index of the face in its image.
+    face: usize,
+    path: String,
+    embedding: [f32; identity::DIM],
+}
+
+/// Who is who across the batch, once all results are in: clusters the
+/// embedded faces (in input order, so ids do not depend on which worker
+/// finished first), writes each face's person id into the kept results and
+/// adds `summary.persons` and one findings sentence per person seen in more
+/// than one photo.
+fn persons_pass(
+    mut embedded: Vec<Embedded>,
+    kept: &mut [(usize, ImageResult)],
+    summary: &mut Summary,
+) {
+    embedded.sort_by_key(|e| (e.input, e.face));
+    let records: Vec<FaceRecord> = embedded
+        .iter()
+        .map(|e| FaceRecord {
+            embedding: e.embedding,
+            image: e.input,
+            face: e.face,
+        })
+        .collect();
+    let ids = cluster::cluster(&records, identity::CLUSTER_THRESHOLD);
+    for (e, &id) in embedded.iter().zip(&ids) {
+        // `kept` is sorted by input index (and empty when nothing is kept).
+        if let Ok(k) = kept.binary_search_by_key(&e.input, |(i, _)| *i) {
+            if let Some(fi) = kept[k]
+                .1
+                .faces
+                .get_mut(e.face)
+                .and_then(|f| f.identity.as_mut())
+            {
+                fi.person = Some(id);
+            }
+        }
+    }
+    let findings = &summary.findings;
+    let faces: Vec<PersonFace> = embedded
+        .iter()
+        .zip(&ids)
+        .map(|(e, &person)| {
+            let entry = findings.timeline.iter().find(|t| t.image == e.path);
+            PersonFace {
+                person,
+                image: &e.path,
+                taken_at: entry.map(|t| t.taken_at),
+                place: entry.and_then(|t| t.place),
+                device: entry.and_then(|t| t.device),
+            }
+        })
+        .collect();
+    let (persons, sentences) = persons::persons(&faces, &findings.places, &findings.devices);
+    summary.persons = persons;
+    summary.findings.sentences.extend(sentences);
 }
 
 fn stdout_error(source: std::io::Error) -> RunError {

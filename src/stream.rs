@@ -134,6 +134,8 @@ impl Tally {
             },
             findings: Findings::of(&self.metadata),
             attribute_caveats: attributes::caveats_for(&self.attributes),
+            // Filled by the persons pass (`run`), which needs all faces.
+            persons: Vec::new(),
         }
     }
 }

@@ -188,9 +188,11 @@ fn detectors_only_dir(extra: &[&str]) -> tempfile::TempDir {
 fn switched_off_attributes_are_not_even_loaded() {
     let d = detectors_only_dir(&[]);
     let rt = Runtime::load(d.path()).unwrap();
+    // Identity off too: this folder has only the detectors.
     let none = Options {
         attributes: AttributeOptions::NONE,
         text: false,
+        identity: false,
         ..Options::default()
     };
     let mut a = Analyzer::new(&rt, none).expect("no attribute model is needed");
@@ -214,6 +216,7 @@ fn switched_off_attributes_are_not_even_loaded() {
             ..AttributeOptions::ALL
         },
         text: false,
+        identity: false,
         ..Options::default()
     };
     let mut a = Analyzer::new(&rt, no_expr).unwrap();
@@ -289,6 +292,7 @@ fn the_cli_shows_attributes_with_their_caveats_and_honours_the_switches() {
             "1",
             "--no-attributes",
             "--no-text",
+            "--no-identity",
             "--json",
             "-",
             "--models",

@@ -114,11 +114,15 @@ fn text_colour(bg: Rgb<u8>) -> Rgb<u8> {
     }
 }
 
-/// The label drawn on a face: its number in the report, then the
-/// attributes when computed (e.g. `2 · female 34 · happy`).
+/// The label drawn on a face: its number in the report, its person id when
+/// it has one, then the attributes when computed (e.g.
+/// `2 · P3 · female 34 · happy`).
 pub fn face_label(index: usize, face: &Face) -> String {
     let a = &face.attributes;
     let mut parts = vec![format!("{}", index + 1)];
+    if let Some(p) = face.identity.and_then(|i| i.person) {
+        parts.push(format!("P{p}"));
+    }
     let mut who = Vec::new();
     if let Some(g) = &a.gender {
         who.push(g.label.to_string());
@@ -485,9 +489,17 @@ mod tests {
                     scores: Default::default(),
                 }),
             },
-            ..plain
+            ..plain.clone()
         };
         assert_eq!(face_label(1, &f), "2 · female 34 · happy");
+        let known = Face {
+            identity: Some(crate::result::FaceIdentity {
+                person: Some(3),
+                no_identity: None,
+            }),
+            ..f
+        };
+        assert_eq!(face_label(1, &known), "2 · P3 · female 34 · happy");
         let dog = Object {
             label: "dog",
             class_id: 16,

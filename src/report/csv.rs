@@ -10,8 +10,9 @@ use crate::result::ImageResult;
 /// faces when the attribute stage ran, empty otherwise. Text lines are rows
 /// of kind `text`: `label` is the identifying kind (`email`, `phone`, ...)
 /// or empty, the box is the line's axis-aligned bounds, and `text` (the
-/// last column, so earlier ones keep their places) what it says.
-pub const COLUMNS: [&str; 12] = [
+/// column after `expression`) what it says. `person` is the id the persons
+/// pass gave a face. New columns go last, so earlier ones keep their places.
+pub const COLUMNS: [&str; 13] = [
     "image",
     "kind",
     "label",
@@ -24,6 +25,7 @@ pub const COLUMNS: [&str; 12] = [
     "gender",
     "expression",
     "text",
+    "person",
 ];
 
 /// Text that a spreadsheet would run as a formula (starting with `=`, `+`,
@@ -70,6 +72,9 @@ pub fn render(results: &[ImageResult]) -> Result<Vec<u8>, csv::Error> {
                 a.gender.as_ref().map_or("", |g| g.label),
                 a.expression.as_ref().map_or("", |e| e.label),
                 "",
+                &f.identity
+                    .and_then(|i| i.person)
+                    .map_or_else(String::new, |p| p.to_string()),
             ])?;
         }
         for o in &r.objects {
@@ -83,6 +88,7 @@ pub fn render(results: &[ImageResult]) -> Result<Vec<u8>, csv::Error> {
                 &number(b.y, 1),
                 &number(b.w, 1),
                 &number(b.h, 1),
+                "",
                 "",
                 "",
                 "",
@@ -104,6 +110,7 @@ pub fn render(results: &[ImageResult]) -> Result<Vec<u8>, csv::Error> {
                 "",
                 "",
                 &neutral(&t.text),
+                "",
             ])?;
         }
     }
@@ -138,6 +145,10 @@ mod tests {
                     }),
                     expression: None,
                 },
+                identity: Some(crate::result::FaceIdentity {
+                    person: Some(3),
+                    no_identity: None,
+                }),
                 ..Default::default()
             }],
             objects: vec![Object {
@@ -167,11 +178,11 @@ mod tests {
         let text = String::from_utf8(render(&[r]).unwrap()).unwrap();
         assert_eq!(
             text,
-            "image,kind,label,score,x,y,width,height,age,gender,expression,text\r\n\
-             \"a,b.jpg\",face,face,0.9000,1.0,2.0,3.0,4.0,34,female,,\r\n\
-             \"a,b.jpg\",object,dog,0.8340,1.0,2.0,3.0,4.0,,,,\r\n\
-             \"a,b.jpg\",text,phone,0.9500,1.0,2.0,3.0,4.0,,,,\"'=call \"\"Ada\"\", +44 20 7946 0958\"\r\n\
-             \"a,b.jpg\",text,,0.5000,1.0,2.0,3.0,4.0,,,,hello\r\n"
+            "image,kind,label,score,x,y,width,height,age,gender,expression,text,person\r\n\
+             \"a,b.jpg\",face,face,0.9000,1.0,2.0,3.0,4.0,34,female,,,3\r\n\
+             \"a,b.jpg\",object,dog,0.8340,1.0,2.0,3.0,4.0,,,,,\r\n\
+             \"a,b.jpg\",text,phone,0.9500,1.0,2.0,3.0,4.0,,,,\"'=call \"\"Ada\"\", +44 20 7946 0958\",\r\n\
+             \"a,b.jpg\",text,,0.5000,1.0,2.0,3.0,4.0,,,,hello,\r\n"
         );
     }
 

@@ -17,11 +17,12 @@ use askama::Template;
 use super::Summary;
 use crate::exif::Metadata;
 use crate::geometry::{round1, BBox};
+use crate::identity::persons::Person;
 use crate::projection::{self, Projection};
 use crate::result::Caveat;
 use crate::result::ImageResult;
 use crate::result::Object;
-use crate::result::{Blur, BlurLevel, Exposure, ExposureLevel, Face};
+use crate::result::{Blur, BlurLevel, Exposure, ExposureLevel, Face, FaceIdentity};
 use crate::result::{Findings, Sentence};
 
 /// What became of the annotated copy of one image.
@@ -82,6 +83,7 @@ struct Page {
     timeline: Vec<[String; 4]>,
     places: Vec<[String; 4]>,
     devices: Vec<[String; 5]>,
+    persons: Vec<PersonView>,
     caveats: Vec<(&'static str, &'static str)>,
     timing: Vec<(&'static str, String)>,
     scale: Option<ScaleView>,
@@ -98,6 +100,15 @@ impl Page {
             && self.places.is_empty()
             && self.devices.is_empty())
     }
+}
+
+/// One person of the batch: what and when, and links to the photos.
+struct PersonView {
+    id: u32,
+    what: String,
+    when: String,
+    /// (image number in the page, file name).
+    photos: Vec<(usize, String)>,
 }
 
 struct SentenceView {
@@ -217,6 +228,11 @@ pub fn render(
                 ]
             })
             .collect(),
+        persons: summary
+            .persons
+            .iter()
+            .map(|p| person_view(p, results))
+            .collect(),
         caveats: summary
             .attribute_caveats
             .iter()
@@ -239,6 +255,39 @@ pub fn render(
     // askama drops the template file's final newline.
     html.push('\n');
     html
+}
+
+/// "4 faces in 4 photos", "dated A to B" (earliest and latest capture
+/// time among the photos that state one), links to the photos.
+fn person_view(p: &Person, results: &[ImageResult]) -> PersonView {
+    let when = match (p.first_seen, p.last_seen) {
+        (Some(a), Some(b)) if a == b => format!("dated {} {}", a.date(), a.clock()),
+        (Some(a), Some(b)) => format!(
+            "dated {} {} to {} {}",
+            a.date(),
+            a.clock(),
+            b.date(),
+            b.clock()
+        ),
+        _ => String::new(),
+    };
+    PersonView {
+        id: p.id,
+        what: format!(
+            "{} in {}",
+            count_of(p.faces, "face", "faces"),
+            count_of(p.images.len(), "photo", "photos")
+        ),
+        when,
+        photos: p
+            .images
+            .iter()
+            .filter_map(|path| {
+                let i = results.iter().position(|r| &r.path == path)?;
+                Some((i + 1, file_name(path)))
+            })
+            .collect(),
+    }
 }
 
 fn plural(n: usize, one: &'static str, many: &'static str) -> &'static str {
@@ -484,6 +533,9 @@ fn object_row(o: &Object) -> [String; 3] {
 fn face_columns(faces: &[Face]) -> Vec<&'static str> {
     let any = |f: fn(&Face) -> bool| faces.iter().any(f);
     let mut cols = Vec::new();
+    if any(|f| f.identity.is_some()) {
+        cols.push("person");
+    }
     if any(|f| f.attributes.age.is_some()) {
         cols.push("age");
     }
@@ -507,6 +559,7 @@ fn face_columns(faces: &[Face]) -> Vec<&'static str> {
 fn face_cell(column: &str, f: &Face) -> String {
     let a = &f.attributes;
     match column {
+        "person" => person_cell(f),
         "age" => a
             .age
             .filter(|a| a.is_finite())
@@ -551,6 +604,20 @@ fn face_cell(column: &str, f: &Face) -> String {
         "size (px)" => f.size_px.to_string(),
         "cloud minimum (px)" => f.cloud_min_size_px.to_string(),
         "too small for the cloud" => yes_no(f.below_cloud_min_size).into(),
+        _ => String::new(),
+    }
+}
+
+/// "P2", or why the face has no identity ("no identity: face is 24 px ...").
+fn person_cell(f: &Face) -> String {
+    match &f.identity {
+        Some(FaceIdentity {
+            person: Some(p), ..
+        }) => format!("P{p}"),
+        Some(FaceIdentity {
+            no_identity: Some(why),
+            ..
+        }) => format!("no identity: {why}"),
         _ => String::new(),
     }
 }

@@ -76,9 +76,30 @@ pub fn human(results: &[ImageResult], summary: &Summary) -> String {
 /// metadata (what [`crate::stream::Tally`] keeps).
 pub fn closing(with_metadata: &[ImageResult], summary: &Summary) -> String {
     let mut s = findings::human(with_metadata, &summary.findings);
+    s.push_str(&persons_text(summary));
     // The totals close the summary: scripts and people look for them last.
     s.push_str(&caveats_text(summary));
     s.push_str(&totals_line(summary));
+    s
+}
+
+/// The people the batch's faces were grouped into, one line each.
+pub fn persons_text(summary: &Summary) -> String {
+    if summary.persons.is_empty() {
+        return String::new();
+    }
+    let mut s = String::from("\nPeople (faces grouped by similarity, in this batch only):\n");
+    for p in &summary.persons {
+        s.push_str(&format!(
+            "  person {}: {} face{} in {} photo{}: {}\n",
+            p.id,
+            p.faces,
+            if p.faces == 1 { "" } else { "s" },
+            p.images.len(),
+            if p.images.len() == 1 { "" } else { "s" },
+            p.images.join(", ")
+        ));
+    }
     s
 }
 
