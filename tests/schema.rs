@@ -52,12 +52,13 @@ fn document() -> serde_json::Value {
             "path": "a.jpg", "width": 100, "height": 80,
             "faces": [face()],
             "objects": [{"label": "person", "class_id": 0, "score": 0.8, "box": [1, 2, 3, 4]}],
+            "text": [{"text": "ada@example.org", "score": 0.9, "box": [1, 2, 3, 4], "polygon": [[1, 2], [4, 2], [4, 6], [1, 6]], "kind": "email"}],
             "people": 1, "object_counts": {"person": 1}, "scene": "1 person",
             "metadata": {"taken_at": "2026-05-01T08:05:12+02:00", "gps": {"latitude": 1.5}},
             "error": null
         }],
         "summary": {
-            "images": 1, "analysed": 1, "failed": 0, "faces": 1, "objects": 1, "people": 1,
+            "images": 1, "analysed": 1, "failed": 0, "faces": 1, "objects": 1, "people": 1, "text_lines": 1,
             "elapsed_seconds": 0.5, "images_per_second": 2.0,
             "findings": {"timeline": [], "places": [], "devices": [], "sentences": []}
         }
