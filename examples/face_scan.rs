@@ -186,7 +186,13 @@ fn mosaic(img: &RgbImage, k: u32, width: u32) -> (RgbImage, f32) {
 
 fn main() {
     let rt = Runtime::from_env().unwrap();
-    let mut fixed = FaceDetector::with_model(&rt, "yunet", 1, DEFAULT_THRESHOLD).unwrap();
+    let mut fixed = FaceDetector::with_model(
+        &rt,
+        onlooker::manifest::ModelId::Yunet,
+        1,
+        DEFAULT_THRESHOLD,
+    )
+    .unwrap();
     let mut dynamic = FaceDetector::new(&rt, 1, DEFAULT_THRESHOLD).unwrap();
     let solvay = load("solvay_1927.jpg");
     // The fixed model's 29 faces, checked by eye: one per person, nothing

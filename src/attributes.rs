@@ -22,19 +22,13 @@ use std::time::{Duration, Instant};
 
 use image::RgbImage;
 use ndarray::Array4;
-use ort::session::Session;
-use ort::value::TensorRef;
 
 use crate::align;
 use crate::error::{ImageError, SetupError};
-use crate::probe::{self, Model, Stage};
+use crate::manifest::ModelId;
+use crate::probe::{self, Stage};
 use crate::result::{Attribute, Caveat, Expression, Face, FaceAttributes, Gender, Landmarks};
-use crate::runtime::Runtime;
-
-/// Names of the models in `models/models.toml`.
-pub const AGE_MODEL: &str = "age";
-pub const GENDER_MODEL: &str = "gender";
-pub const EXPRESSION_MODEL: &str = "expression";
+use crate::runtime::{Dim, Expect, Model, Runtime};
 
 const AGE_CHIP: u32 = 64;
 const GENDER_CHIP: u32 = 32;
@@ -178,10 +172,13 @@ fn round_to(v: f32, decimals: i32) -> f32 {
     (v * k).round() / k
 }
 
+/// Classes of the age model: years 0 to 80.
+const AGE_CLASSES: usize = 81;
+
 /// Age from the age model's 81 probabilities: the expectation over the
 /// classes. `None` unless there are exactly 81 finite values.
 pub fn age_from_probabilities(p: &[f32]) -> Option<f32> {
-    if p.len() != 81 || p.iter().any(|v| !v.is_finite()) {
+    if p.len() != AGE_CLASSES || p.iter().any(|v| !v.is_finite()) {
         return None;
     }
     let age: f32 = p.iter().enumerate().map(|(i, v)| v * age_weight(i)).sum();
@@ -321,44 +318,35 @@ impl Span {
 /// loaded.
 pub struct AttributeModels {
     options: AttributeOptions,
-    age: Option<Session>,
-    gender: Option<Session>,
-    expression: Option<Session>,
+    age: Option<Model>,
+    gender: Option<Model>,
+    expression: Option<Model>,
 }
 
-fn run_probabilities(
-    session: &mut Session,
-    input: &Array4<f32>,
-    what: &str,
-) -> Result<(Vec<f32>, usize), ImageError> {
-    let outputs =
-        session.run(ort::inputs!["images" => TensorRef::from_array_view(input.view())?])?;
-    let v = outputs.get("probabilities").ok_or_else(|| {
-        ImageError::Inference(format!("{what} model: output probabilities missing"))
-    })?;
-    let (shape, data) = v.try_extract_tensor::<f32>()?;
-    let cols = shape.last().copied().unwrap_or(0).max(0) as usize;
-    if shape.len() != 2
-        || shape[0] as usize != input.shape()[0]
-        || data.len() != shape[0] as usize * cols
-    {
-        return Err(ImageError::Inference(format!(
-            "{what} model: unexpected output shape {shape:?}"
-        )));
-    }
-    Ok((data.to_vec(), cols))
+/// The age or gender model on a batch of chips: `[batch, classes]`
+/// probabilities, row-major.
+fn run_probabilities(model: &mut Model, input: &Array4<f32>) -> Result<Vec<f32>, ImageError> {
+    let classes = match model.id() {
+        ModelId::Age => AGE_CLASSES,
+        _ => GENDER_LABELS.len(),
+    };
+    let dims = [Dim::Is(input.shape()[0]), Dim::Is(classes)];
+    let expected = [Expect {
+        name: "probabilities",
+        dims: &dims,
+    }];
+    model.run(input, &expected, |t| Ok(t[0].data.to_vec()))
 }
 
 fn run_expression(
-    session: &mut Session,
+    model: &mut Model,
     input: &Array4<f32>,
 ) -> Result<Option<Expression>, ImageError> {
-    let outputs = session.run(ort::inputs!["data" => TensorRef::from_array_view(input.view())?])?;
-    let v = outputs
-        .get("label")
-        .ok_or_else(|| ImageError::Inference("expression model: output label missing".into()))?;
-    let (_, logits) = v.try_extract_tensor::<f32>()?;
-    Ok(expression_from_logits(logits))
+    let expected = [Expect {
+        name: "label",
+        dims: &[Dim::Is(1), Dim::Is(EXPRESSION_LABELS.len())],
+    }];
+    model.run(input, &expected, |t| Ok(expression_from_logits(t[0].data)))
 }
 
 /// What one dlib-style model gave for a set of faces: each face's index and
@@ -372,14 +360,12 @@ struct DlibRows {
 /// Runs the age or gender model over the `usable` faces, `MAX_BATCH` chips
 /// at a time.
 fn run_dlib_model(
-    session: &mut Session,
+    model: &mut Model,
     img: &RgbImage,
     landmarks: &[Landmarks],
     usable: &[usize],
     chip: u32,
-    model: Model,
 ) -> Result<DlibRows, ImageError> {
-    let what = if model == Model::Age { "age" } else { "gender" };
     let mut out = DlibRows {
         rows: Vec::new(),
         align: Duration::ZERO,
@@ -392,10 +378,11 @@ fn run_dlib_model(
         if idx.is_empty() {
             continue;
         }
-        probe::input(model, &input);
+        probe::input(model.id(), &input);
         let t = Span::start();
-        let (p, cols) = run_probabilities(session, &input, what)?;
+        let p = run_probabilities(model, &input)?;
         t.end(&mut out.model, Stage::AttributeInference);
+        let cols = p.len() / idx.len();
         out.rows
             .extend(idx.into_iter().zip(p.chunks(cols).map(<[f32]>::to_vec)));
     }
@@ -413,14 +400,14 @@ impl AttributeModels {
         if !options.any() {
             return Ok(None);
         }
-        let open = |on: bool, name: &str| -> Result<Option<Session>, SetupError> {
-            on.then(|| rt.session(name, intra_threads)).transpose()
+        let open = |on: bool, id: ModelId| -> Result<Option<Model>, SetupError> {
+            on.then(|| rt.session(id, intra_threads)).transpose()
         };
         Ok(Some(AttributeModels {
             options,
-            age: open(options.age, AGE_MODEL)?,
-            gender: open(options.gender, GENDER_MODEL)?,
-            expression: open(options.expression, EXPRESSION_MODEL)?,
+            age: open(options.age, ModelId::Age)?,
+            gender: open(options.gender, ModelId::Gender)?,
+            expression: open(options.expression, ModelId::Expression)?,
         }))
     }
 
@@ -430,31 +417,19 @@ impl AttributeModels {
 
     /// Runs one model on a prepared input and reads its outputs, discarding
     /// them: the inference-only work `onlooker bench` measures. A model
-    /// that is switched off does nothing.
-    pub fn run_model(&mut self, model: Model, input: &Array4<f32>) -> Result<(), ImageError> {
-        match model {
-            Model::Age => {
-                if let Some(s) = self.age.as_mut() {
-                    run_probabilities(s, input, "age")?;
-                }
-            }
-            Model::Gender => {
-                if let Some(s) = self.gender.as_mut() {
-                    run_probabilities(s, input, "gender")?;
-                }
-            }
-            Model::Expression => {
-                if let Some(s) = self.expression.as_mut() {
-                    run_expression(s, input)?;
-                }
-            }
-            Model::Face
-            | Model::Object
-            | Model::TextDetect
-            | Model::TextDirection
-            | Model::TextRecognise => {}
+    /// that is switched off or not an attribute model does nothing.
+    pub fn replay(&mut self, id: ModelId, input: &Array4<f32>) -> Result<(), ImageError> {
+        match (id, self.expression.as_mut()) {
+            (ModelId::Expression, Some(m)) => run_expression(m, input).map(drop),
+            _ => match [self.age.as_mut(), self.gender.as_mut()]
+                .into_iter()
+                .flatten()
+                .find(|m| m.id() == id)
+            {
+                Some(m) => run_probabilities(m, input).map(drop),
+                None => Ok(()),
+            },
         }
-        Ok(())
     }
 
     /// Computes the attributes of every face and stores them on it.
@@ -502,22 +477,21 @@ impl AttributeModels {
         probe::attribute_faces(usable.len());
         t.end(&mut times.align, Stage::AttributePreprocess);
 
-        if let Some(session) = self.age.as_mut() {
-            let rows = run_dlib_model(session, img, landmarks, &usable, AGE_CHIP, Model::Age)?;
+        if let Some(model) = self.age.as_mut() {
+            let rows = run_dlib_model(model, img, landmarks, &usable, AGE_CHIP)?;
             for (i, row) in rows.rows {
                 out[i].age = age_from_probabilities(&row);
             }
             (times.align, times.age) = (times.align + rows.align, times.age + rows.model);
         }
-        if let Some(session) = self.gender.as_mut() {
-            let rows =
-                run_dlib_model(session, img, landmarks, &usable, GENDER_CHIP, Model::Gender)?;
+        if let Some(model) = self.gender.as_mut() {
+            let rows = run_dlib_model(model, img, landmarks, &usable, GENDER_CHIP)?;
             for (i, row) in rows.rows {
                 out[i].gender = gender_from_probabilities(&row);
             }
             (times.align, times.gender) = (times.align + rows.align, times.gender + rows.model);
         }
-        if let Some(session) = self.expression.as_mut() {
+        if let Some(model) = self.expression.as_mut() {
             for &i in &usable {
                 let t = Span::start();
                 let Some(crop) = align::arcface_crop(img, &landmarks[i]) else {
@@ -525,9 +499,9 @@ impl AttributeModels {
                 };
                 let input = expression_input(&crop);
                 t.end(&mut times.align, Stage::AttributePreprocess);
-                probe::input(Model::Expression, &input);
+                probe::input(ModelId::Expression, &input);
                 let t = Span::start();
-                out[i].expression = run_expression(session, &input)?;
+                out[i].expression = run_expression(model, &input)?;
                 t.end(&mut times.expression, Stage::AttributeInference);
             }
         }

@@ -70,6 +70,14 @@ pub enum ImageError {
     Decode(String),
     #[error("inference failed: {0}")]
     Inference(String),
+    /// A model gave an output other than the one its decoder reads: a
+    /// broken or substituted model file, never the image's fault.
+    #[error("model `{model}` output `{output}` {problem}")]
+    ModelOutput {
+        model: crate::manifest::ModelId,
+        output: String,
+        problem: String,
+    },
 }
 
 impl From<ort::Error> for ImageError {

@@ -10,15 +10,14 @@
 
 use image::RgbImage;
 use ndarray::Array4;
-use ort::session::Session;
-use ort::value::TensorRef;
 
 use crate::error::{ImageError, SetupError};
 use crate::geometry::{nms, BBox, Letterbox};
+use crate::manifest::ModelId;
 use crate::preprocess::{letterbox_tensor, resize, write_nchw, ChannelOrder, Normalize};
 use crate::probe::{self, Stage};
 use crate::result::{Face, Landmarks, Point};
-use crate::runtime::Runtime;
+use crate::runtime::{Dim, Expect, Model, Runtime};
 
 pub mod quality;
 
@@ -159,11 +158,21 @@ pub fn to_input(img: &RgbImage, input_w: u32, input_h: u32) -> Array4<f32> {
 
 /// The model the detector runs: `yunet_n_dynamic`, which takes any input
 /// whose sides are multiples of 32.
-pub const MODEL: &str = "yunet_dynamic";
+pub const MODEL: ModelId = ModelId::YunetDynamic;
+
+/// The output names YuNet gives each stride: scores, objectness, box and
+/// landmark offsets.
+const OUTPUTS: [[&str; 4]; 3] = [
+    ["cls_8", "obj_8", "bbox_8", "kps_8"],
+    ["cls_16", "obj_16", "bbox_16", "kps_16"],
+    ["cls_32", "obj_32", "bbox_32", "kps_32"],
+];
+/// Values per cell of each of those outputs.
+const PER_CELL: [usize; 4] = [1, 1, 4, 10];
 
 /// A YuNet session and its settings. One per worker thread.
 pub struct FaceDetector {
-    session: Session,
+    session: Model,
     pub threshold: f32,
     pub min_side: u32,
     pub max_side: u32,
@@ -178,7 +187,7 @@ impl FaceDetector {
     /// `yunet` model only takes 640 x 640 inputs, see [`preprocess`]).
     pub fn with_model(
         rt: &Runtime,
-        model: &str,
+        model: ModelId,
         intra_threads: usize,
         threshold: f32,
     ) -> Result<Self, SetupError> {
@@ -193,32 +202,52 @@ impl FaceDetector {
     /// Runs the model on a prepared input tensor and decodes it, in input
     /// pixels, before NMS.
     pub fn infer(&mut self, input: &Array4<f32>) -> Result<Vec<Face>, ImageError> {
-        probe::input(probe::Model::Face, input);
+        probe::input(self.session.id(), input);
         let clock = probe::clock();
         let (ih, iw) = (input.shape()[2] as u32, input.shape()[3] as u32);
-        let outputs = self
-            .session
-            .run(ort::inputs!["input" => TensorRef::from_array_view(input.view())?])?;
-        let mut views = Vec::with_capacity(12);
-        for s in STRIDES {
-            let get = |kind: &str| -> Result<&[f32], ImageError> {
-                let name = format!("{kind}_{s}");
-                let v = outputs
-                    .get(name.as_str())
-                    .ok_or_else(|| ImageError::Inference(format!("YuNet output {name} missing")))?;
-                Ok(v.try_extract_tensor::<f32>()?.1)
-            };
-            views.push(StrideOutputs {
-                stride: s,
-                cls: get("cls")?,
-                obj: get("obj")?,
-                bbox: get("bbox")?,
-                kps: get("kps")?,
-            });
-        }
-        let faces = decode(&views, iw, ih, self.threshold);
+        let threshold = self.threshold;
+        let dims = Self::output_dims(input)?;
+        let expected: Vec<Expect> = OUTPUTS
+            .iter()
+            .flatten()
+            .zip(&dims)
+            .map(|(name, dims)| Expect { name, dims })
+            .collect();
+        let faces = self.session.run(input, &expected, |t| {
+            let views: Vec<StrideOutputs> = STRIDES
+                .iter()
+                .zip(t.chunks(4))
+                .map(|(&stride, t)| StrideOutputs {
+                    stride,
+                    cls: t[0].data,
+                    obj: t[1].data,
+                    bbox: t[2].data,
+                    kps: t[3].data,
+                })
+                .collect();
+            Ok(decode(&views, iw, ih, threshold))
+        })?;
         clock.stop(Stage::FaceInference);
         Ok(faces)
+    }
+
+    /// The shapes of the twelve outputs (in [`OUTPUTS`] order) for an
+    /// input tensor: per stride `[1, cells, k]`.
+    fn output_dims(input: &Array4<f32>) -> Result<Vec<[Dim; 3]>, ImageError> {
+        let (ih, iw) = (input.shape()[2], input.shape()[3]);
+        if input.shape()[0] != 1 || ih % 32 != 0 || iw % 32 != 0 {
+            return Err(ImageError::Inference(format!(
+                "YuNet takes one image with sides that are multiples of 32, not {:?}",
+                input.shape()
+            )));
+        }
+        Ok(STRIDES
+            .iter()
+            .flat_map(|&s| {
+                let cells = (ih / s as usize) * (iw / s as usize);
+                PER_CELL.map(|k| [Dim::Is(1), Dim::Is(cells), Dim::Is(k)])
+            })
+            .collect())
     }
 
     /// Finds faces in an upright image (boxes, scores, landmarks in its

@@ -23,17 +23,16 @@ pub mod persons;
 
 use image::RgbImage;
 use ndarray::Array4;
-use ort::session::Session;
-use ort::value::TensorRef;
 use serde::Serialize;
 
 use crate::align;
 use crate::error::{ImageError, SetupError};
+use crate::manifest::ModelId;
 use crate::result::Face;
-use crate::runtime::Runtime;
+use crate::runtime::{Dim, Expect, Model, Runtime};
 
-/// Name of the model in `models/models.toml`.
-pub const MODEL: &str = "identity";
+/// The embedding model.
+pub const MODEL: ModelId = ModelId::Identity;
 /// Numbers per embedding.
 pub const DIM: usize = 128;
 
@@ -206,7 +205,7 @@ impl Gate {
 
 /// The identity model session of one worker.
 pub struct Embedder {
-    session: Session,
+    session: Model,
     flip: bool,
     gate: Gate,
 }
@@ -240,18 +239,14 @@ impl Embedder {
 
     fn run(&mut self, crop: &RgbImage) -> Result<[f32; DIM], ImageError> {
         let t = input(crop)?;
-        let outputs = self
-            .session
-            .run(ort::inputs!["input0" => TensorRef::from_array_view(t.view())?])?;
-        let v = outputs.get("output0").ok_or_else(|| {
-            ImageError::Inference("identity model: output output0 missing".into())
-        })?;
-        let (_, data) = v.try_extract_tensor::<f32>()?;
-        <[f32; DIM]>::try_from(data).map_err(|_| {
-            ImageError::Inference(format!(
-                "identity model: {} output values, expected {DIM}",
-                data.len()
-            ))
+        let expected = [Expect {
+            name: "output0",
+            dims: &[Dim::Is(1), Dim::Is(DIM)],
+        }];
+        self.session.run(&t, &expected, |o| {
+            let mut v = [0.0; DIM];
+            v.copy_from_slice(o[0].data);
+            Ok(v)
         })
     }
 

@@ -15,6 +15,83 @@ use crate::error::SetupError;
 /// wherever it is run from.
 pub const BUILTIN: &str = include_str!("../models/models.toml");
 
+/// Every model (and model data file) onlooker uses, by its manifest name.
+/// Code names a model only through this enum; a unit test checks that it
+/// and `models.toml` list the same names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ModelId {
+    /// YuNet with a fixed 640x640 input (kept for comparisons).
+    Yunet,
+    /// YuNet taking any input whose sides are multiples of 32: the face
+    /// detector.
+    YunetDynamic,
+    Yolox,
+    Age,
+    Gender,
+    Expression,
+    TextDet,
+    TextRec,
+    /// The recogniser's dictionary (a text file, not a model).
+    TextDict,
+    TextCls,
+    Identity,
+}
+
+impl ModelId {
+    pub const ALL: [ModelId; 11] = [
+        ModelId::Yunet,
+        ModelId::YunetDynamic,
+        ModelId::Yolox,
+        ModelId::Age,
+        ModelId::Gender,
+        ModelId::Expression,
+        ModelId::TextDet,
+        ModelId::TextRec,
+        ModelId::TextDict,
+        ModelId::TextCls,
+        ModelId::Identity,
+    ];
+
+    /// The entry's `name` in `models.toml`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ModelId::Yunet => "yunet",
+            ModelId::YunetDynamic => "yunet_dynamic",
+            ModelId::Yolox => "yolox",
+            ModelId::Age => "age",
+            ModelId::Gender => "gender",
+            ModelId::Expression => "expression",
+            ModelId::TextDet => "text_det",
+            ModelId::TextRec => "text_rec",
+            ModelId::TextDict => "text_dict",
+            ModelId::TextCls => "text_cls",
+            ModelId::Identity => "identity",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<ModelId> {
+        ModelId::ALL.into_iter().find(|m| m.name() == name)
+    }
+
+    /// The name of the model's one input tensor (`None` for a data file).
+    pub fn input_name(self) -> Option<&'static str> {
+        match self {
+            ModelId::Yunet | ModelId::YunetDynamic => Some("input"),
+            ModelId::Yolox | ModelId::Age | ModelId::Gender => Some("images"),
+            ModelId::Expression => Some("data"),
+            ModelId::TextDet | ModelId::TextRec | ModelId::TextCls => Some("x"),
+            ModelId::Identity => Some("input0"),
+            ModelId::TextDict => None,
+        }
+    }
+}
+
+impl std::fmt::Display for ModelId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct Entry {
     pub name: String,
@@ -49,11 +126,13 @@ impl Manifest {
         Self::parse(BUILTIN).expect("built-in models.toml parses")
     }
 
-    pub fn model(&self, name: &str) -> Result<&Entry, SetupError> {
+    pub fn model(&self, id: ModelId) -> Result<&Entry, SetupError> {
         self.models
             .iter()
-            .find(|m| m.name == name)
-            .ok_or_else(|| SetupError::UnknownModel { name: name.into() })
+            .find(|m| m.name == id.name())
+            .ok_or_else(|| SetupError::UnknownModel {
+                name: id.name().into(),
+            })
     }
 }
 
@@ -97,6 +176,49 @@ pub fn verify(entry: &Entry, dir: &Path) -> std::io::Result<FileState> {
     })
 }
 
+/// One file of the manifest and what `verify` found for it.
+#[derive(Debug, Clone)]
+pub struct FileStatus {
+    pub entry: Entry,
+    pub state: FileState,
+}
+
+/// The runtime and every model of the built-in manifest, checked against
+/// the files in `dir` (what `onlooker models` lists).
+pub fn status(dir: &Path) -> Result<Vec<FileStatus>, SetupError> {
+    let manifest = Manifest::builtin();
+    std::iter::once(manifest.runtime)
+        .chain(manifest.models)
+        .map(|entry| {
+            let state = verify(&entry, dir).map_err(|source| SetupError::Io {
+                path: dir.join(&entry.file),
+                source,
+            })?;
+            Ok(FileStatus { entry, state })
+        })
+        .collect()
+}
+
+/// The listing of [`status`] for a terminal: per file its name, file name,
+/// state, licence, source and what it infers.
+pub fn render_status(dir: &Path, rows: &[FileStatus]) -> String {
+    let mut out = format!("models folder: {}\n", dir.display());
+    for FileStatus { entry, state } in rows {
+        let state = match state {
+            FileState::Verified => "verified".to_string(),
+            FileState::Missing => "MISSING".to_string(),
+            FileState::Mismatch { actual } => format!("SHA256 MISMATCH (found {actual})"),
+        };
+        out.push_str(&format!("{:<16} {:<26} {state}\n", entry.name, entry.file));
+        out.push_str(&format!(
+            "{:<16} licence {}; {}\n",
+            "", entry.licence, entry.source
+        ));
+        out.push_str(&format!("{:<16} infers: {}\n", "", entry.infers));
+    }
+    out
+}
+
 /// Verifies an entry and turns anything but a match into the error that tells
 /// the user what to run.
 pub fn require_verified(entry: &Entry, dir: &Path) -> Result<std::path::PathBuf, SetupError> {
@@ -127,24 +249,73 @@ mod tests {
     fn builtin_manifest_lists_runtime_and_models() {
         let m = Manifest::builtin();
         assert_eq!(m.runtime.name, "onnxruntime");
-        for name in ["yunet", "yunet_dynamic", "yolox"] {
-            let e = m.model(name).unwrap();
-            assert_eq!(e.sha256.len(), 64, "{name}");
+        for id in ModelId::ALL {
+            let e = m.model(id).unwrap();
+            assert_eq!(e.sha256.len(), 64, "{id}");
+            assert!(e.url.is_some() || e.package.is_some(), "{id} has a source");
+        }
+        let without_age = Manifest {
+            models: m
+                .models
+                .iter()
+                .filter(|e| e.name != "age")
+                .cloned()
+                .collect(),
+            ..m.clone()
+        };
+        assert!(matches!(
+            without_age.model(ModelId::Age),
+            Err(SetupError::UnknownModel { name }) if name == "age"
+        ));
+    }
+
+    #[test]
+    fn every_model_id_has_one_manifest_entry_and_every_entry_an_id() {
+        let m = Manifest::builtin();
+        for id in ModelId::ALL {
+            let n = m.models.iter().filter(|e| e.name == id.name()).count();
+            assert_eq!(n, 1, "{id} has {n} entries in models.toml");
+            assert_eq!(ModelId::from_name(id.name()), Some(id));
+        }
+        for e in &m.models {
             assert!(
-                e.url.is_some() || e.package.is_some(),
-                "{name} has a source"
+                ModelId::from_name(&e.name).is_some(),
+                "models.toml lists `{}`, which no ModelId names",
+                e.name
             );
         }
-        assert!(matches!(
-            m.model("nope"),
-            Err(SetupError::UnknownModel { .. })
-        ));
+        assert_eq!(m.models.len(), ModelId::ALL.len());
+    }
+
+    #[test]
+    fn status_lists_the_runtime_and_every_model_with_its_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = Manifest::builtin();
+        let age = m.model(ModelId::Age).unwrap();
+        std::fs::write(dir.path().join(&age.file), b"abc").unwrap();
+        let rows = status(dir.path()).unwrap();
+        assert_eq!(rows.len(), 1 + ModelId::ALL.len());
+        assert_eq!(rows[0].entry.name, "onnxruntime");
+        assert_eq!(rows[0].state, FileState::Missing);
+        let text = render_status(dir.path(), &rows);
+        let age_line = text
+            .lines()
+            .find(|l| l.starts_with("age "))
+            .expect("a line for age");
+        assert!(
+            age_line.contains("SHA256 MISMATCH (found ba7816bf"),
+            "{age_line}"
+        );
+        assert!(text
+            .lines()
+            .any(|l| l.starts_with("yolox ") && l.ends_with("MISSING")));
+        assert!(text.contains(&format!("infers: {}", age.infers)), "{text}");
     }
 
     #[test]
     fn verify_tells_missing_mismatch_and_verified_apart() {
         let dir = tempfile::tempdir().unwrap();
-        let mut e = Manifest::builtin().model("yunet").unwrap().clone();
+        let mut e = Manifest::builtin().model(ModelId::Yunet).unwrap().clone();
         e.file = "m.onnx".into();
         assert_eq!(verify(&e, dir.path()).unwrap(), FileState::Missing);
 

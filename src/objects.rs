@@ -14,15 +14,14 @@ use std::borrow::Cow;
 
 use image::RgbImage;
 use ndarray::Array4;
-use ort::session::Session;
-use ort::value::TensorRef;
 
 use crate::error::{ImageError, SetupError};
 use crate::geometry::{nms, BBox, Letterbox};
+use crate::manifest::ModelId;
 use crate::preprocess::{letterbox_tensor, resize, ChannelOrder, Normalize};
 use crate::probe::{self, Stage};
 use crate::result::Object;
-use crate::runtime::Runtime;
+use crate::runtime::{Dim, Expect, Model, Runtime};
 
 pub use labels::COCO_LABELS;
 pub use scene::{counts, scene_line};
@@ -38,6 +37,8 @@ pub const CROSS_CLASS_IOU: f32 = 0.85;
 pub const INPUT: u32 = 416;
 const STRIDES: [u32; 3] = [8, 16, 32];
 const PAD: f32 = 114.0;
+/// Values per cell of the output: box (4), objectness, 80 class scores.
+const ROW: usize = 85;
 
 /// Tiling used unless turned off: two tiles along the longer side of images
 /// of 1000 px and more where at least two people were found. ARCHITECTURE.md
@@ -56,7 +57,6 @@ const PERSON: usize = 0;
 /// Decodes the `[N, 85]` output of an `input_w` x `input_h` input into
 /// objects in input pixels above `threshold`, before NMS.
 pub fn decode(output: &[f32], input_w: u32, input_h: u32, threshold: f32) -> Vec<Object> {
-    const ROW: usize = 85;
     let mut objects = Vec::new();
     let mut offset = 0usize;
     for s in STRIDES {
@@ -172,7 +172,7 @@ pub fn to_image(b: &BBox, region: &Region, lb: &Letterbox) -> BBox {
 
 /// A YOLOX session and its settings. One per worker thread.
 pub struct ObjectDetector {
-    session: Session,
+    session: Model,
     pub threshold: f32,
     /// Tiles over large images; `None` analyses the whole image only.
     pub tiling: Option<Tiling>,
@@ -183,7 +183,7 @@ pub struct ObjectDetector {
 impl ObjectDetector {
     pub fn new(rt: &Runtime, intra_threads: usize, threshold: f32) -> Result<Self, SetupError> {
         Ok(ObjectDetector {
-            session: rt.session("yolox", intra_threads)?,
+            session: rt.session(ModelId::Yolox, intra_threads)?,
             threshold,
             tiling: Some(DEFAULT_TILING),
             cross_class_iou: CROSS_CLASS_IOU,
@@ -192,14 +192,19 @@ impl ObjectDetector {
 
     /// Runs the model on a prepared tensor; objects in input pixels, before NMS.
     pub fn infer(&mut self, input: &Array4<f32>) -> Result<Vec<Object>, ImageError> {
-        probe::input(probe::Model::Object, input);
+        probe::input(ModelId::Yolox, input);
         let clock = probe::clock();
         let (ih, iw) = (input.shape()[2] as u32, input.shape()[3] as u32);
-        let outputs = self
-            .session
-            .run(ort::inputs!["images" => TensorRef::from_array_view(input.view())?])?;
-        let (_, data) = outputs[0].try_extract_tensor::<f32>()?;
-        let objects = decode(data, iw, ih, self.threshold);
+        let cells: u32 = STRIDES.iter().map(|s| (iw / s) * (ih / s)).sum();
+        let dims = [Dim::Is(1), Dim::Is(cells as usize), Dim::Is(ROW)];
+        let expected = [Expect {
+            name: "output",
+            dims: &dims,
+        }];
+        let threshold = self.threshold;
+        let objects = self.session.run(input, &expected, |t| {
+            Ok(decode(t[0].data, iw, ih, threshold))
+        })?;
         clock.stop(Stage::ObjectInference);
         Ok(objects)
     }

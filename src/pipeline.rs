@@ -10,8 +10,9 @@ use crate::exif::{self, Metadata};
 use crate::face::{self, FaceDetector};
 use crate::identity::Embedder;
 use crate::imageio::{self, DecodeLimits};
+use crate::manifest::ModelId;
 use crate::objects::{self, ObjectDetector};
-use crate::probe::{self, Model, Stage};
+use crate::probe::{self, Stage};
 use crate::result::{FaceIdentity, ImageResult};
 use crate::runtime::Runtime;
 use crate::text;
@@ -186,25 +187,30 @@ impl Analyzer {
 
     /// Runs one model of this analyzer on an input recorded by the probe
     /// (`probe::Record::inputs`), reading its outputs: the inference-only
-    /// work `onlooker bench` sets against the whole pipeline.
+    /// work `onlooker bench` sets against the whole pipeline. Every model
+    /// goes through `runtime::Model::run`, the detectors' own
+    /// output checks included; faces and objects also decode their
+    /// candidates, as their inference stage does. A model this analyzer
+    /// does not run does nothing.
     pub fn run_model(
         &mut self,
-        model: Model,
+        model: ModelId,
         input: &ndarray::Array4<f32>,
     ) -> Result<(), ImageError> {
         match model {
-            Model::Face => self.faces.infer(input).map(drop),
-            Model::Object => self.objects.infer(input).map(drop),
-            Model::Age | Model::Gender | Model::Expression => match self.attributes.as_mut() {
-                Some(a) => a.run_model(model, input),
-                None => Ok(()),
-            },
-            Model::TextDetect | Model::TextDirection | Model::TextRecognise => {
-                match self.text.as_mut() {
-                    Some(t) => t.infer(model, input),
+            ModelId::Yunet | ModelId::YunetDynamic => self.faces.infer(input).map(drop),
+            ModelId::Yolox => self.objects.infer(input).map(drop),
+            ModelId::Age | ModelId::Gender | ModelId::Expression => {
+                match self.attributes.as_mut() {
+                    Some(a) => a.replay(model, input),
                     None => Ok(()),
                 }
             }
+            ModelId::TextDet | ModelId::TextCls | ModelId::TextRec => match self.text.as_mut() {
+                Some(t) => t.replay(model, input),
+                None => Ok(()),
+            },
+            ModelId::Identity | ModelId::TextDict => Ok(()),
         }
     }
 

@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 
 use ndarray::Array4;
 
+use crate::manifest::ModelId;
+
 /// The stages of one image, in the order the pipeline runs them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stage {
@@ -76,26 +78,13 @@ impl Stage {
     }
 }
 
-/// The session a recorded input was fed to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Model {
-    Face,
-    Object,
-    Age,
-    Gender,
-    Expression,
-    TextDetect,
-    TextDirection,
-    TextRecognise,
-}
-
 /// What one recording saw: time per stage (wall and thread CPU, in
 /// milliseconds) and, when asked for, every model input.
 #[derive(Debug, Default)]
 pub struct Record {
     pub wall_ms: [f64; STAGES],
     pub cpu_ms: [f64; STAGES],
-    pub inputs: Vec<(Model, Array4<f32>)>,
+    pub inputs: Vec<(ModelId, Array4<f32>)>,
     /// Faces that had attributes computed.
     pub attribute_faces: usize,
     /// Lines of text read (kept after the score threshold).
@@ -166,7 +155,7 @@ pub fn time<T>(stage: Stage, f: impl FnOnce() -> T) -> T {
 
 /// Notes the tensor about to be fed to `model` (copied only when the
 /// recording keeps inputs; call it outside any stage clock).
-pub fn input(model: Model, tensor: &Array4<f32>) {
+pub fn input(model: ModelId, tensor: &Array4<f32>) {
     CURRENT.with(|c| {
         if let Some(r) = c.borrow_mut().as_mut().filter(|r| r.keep_inputs) {
             r.record.inputs.push((model, tensor.clone()));
@@ -242,7 +231,7 @@ mod tests {
     #[test]
     fn nothing_is_recorded_unless_started_on_this_thread() {
         time(Stage::Decode, || ());
-        input(Model::Face, &Array4::zeros((1, 3, 2, 2)));
+        input(ModelId::YunetDynamic, &Array4::zeros((1, 3, 2, 2)));
         assert!(finish().is_none());
 
         start(true);
@@ -252,7 +241,7 @@ mod tests {
         time(Stage::FaceInference, || {
             std::thread::sleep(Duration::from_millis(5))
         });
-        input(Model::Object, &Array4::zeros((1, 3, 4, 4)));
+        input(ModelId::Yolox, &Array4::zeros((1, 3, 4, 4)));
         attribute_faces(2);
         text_lines(3);
         // Another thread records nothing into this one.
@@ -263,13 +252,13 @@ mod tests {
         assert!(r.wall_ms[Stage::FaceInference as usize] >= 10.0, "{r:?}");
         assert_eq!(r.wall_ms[Stage::Decode as usize], 0.0);
         assert_eq!(r.inputs.len(), 1);
-        assert_eq!(r.inputs[0].0, Model::Object);
+        assert_eq!(r.inputs[0].0, ModelId::Yolox);
         assert_eq!(r.attribute_faces, 2);
         assert_eq!(r.text_lines, 3);
         assert!(finish().is_none(), "finished once");
 
         start(false);
-        input(Model::Face, &Array4::zeros((1, 3, 2, 2)));
+        input(ModelId::YunetDynamic, &Array4::zeros((1, 3, 2, 2)));
         assert!(finish().unwrap().inputs.is_empty());
     }
 }

@@ -7,12 +7,14 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+use ndarray::Array4;
 use ort::environment::Environment;
 use ort::session::builder::GraphOptimizationLevel;
 use ort::session::Session;
+use ort::value::TensorRef;
 
-use crate::error::SetupError;
-use crate::manifest::{self, Manifest};
+use crate::error::{ImageError, SetupError};
+use crate::manifest::{self, Manifest, ModelId};
 
 /// Where models and the runtime are looked for when neither `--models` nor
 /// `ONLOOKER_MODELS` says otherwise: the checkout's git-ignored weights folder.
@@ -115,9 +117,9 @@ impl Runtime {
         Self::load(&models_dir(None))
     }
 
-    /// Path of a named model, verified against its pinned sha256.
-    pub fn model_path(&self, name: &str) -> Result<PathBuf, SetupError> {
-        let entry = self.manifest.model(name)?;
+    /// Path of a model's file, verified against its pinned sha256.
+    pub fn model_path(&self, id: ModelId) -> Result<PathBuf, SetupError> {
+        let entry = self.manifest.model(id)?;
         let path = self.models_dir.join(&entry.file);
         if std::fs::metadata(&path)
             .map(|m| m.len() == 0)
@@ -128,11 +130,11 @@ impl Runtime {
         manifest::require_verified(entry, &self.models_dir)
     }
 
-    /// Opens a session on a named model with `intra_threads` ORT threads.
+    /// Opens a session on a model with `intra_threads` ORT threads.
     /// Batch workers pass 1: parallelism comes from rayon, and nesting ORT's
     /// own pool inside it would oversubscribe the cores.
-    pub fn session(&self, name: &str, intra_threads: usize) -> Result<Session, SetupError> {
-        let path = self.model_path(name)?;
+    pub fn session(&self, id: ModelId, intra_threads: usize) -> Result<Model, SetupError> {
+        let path = self.model_path(id)?;
         let fail = |reason: String| SetupError::Session {
             path: path.clone(),
             reason,
@@ -153,6 +155,188 @@ impl Runtime {
             .with_execution_providers([ort::ep::CPU::default().with_arena_allocator(false).build()])
             .map_err(|e| fail(e.to_string()))?
             .commit_from_file(&path)
+            .map(|session| Model { id, session })
             .map_err(|e| fail(e.to_string()))
+    }
+}
+
+/// One dimension of an expected output shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dim {
+    Any,
+    Is(usize),
+}
+
+/// An output a caller reads: its name and the shape it must have.
+#[derive(Debug, Clone, Copy)]
+pub struct Expect<'a> {
+    pub name: &'a str,
+    pub dims: &'a [Dim],
+}
+
+impl<'a> Expect<'a> {
+    pub const fn new(name: &'a str, dims: &'a [Dim]) -> Self {
+        Expect { name, dims }
+    }
+}
+
+/// A checked output: its shape and its values, row-major.
+#[derive(Debug, Clone, Copy)]
+pub struct Tensor<'a> {
+    pub shape: &'a [usize],
+    pub data: &'a [f32],
+}
+
+/// An open session and the model it runs. [`Model::run`] is the one place
+/// a session is run and its outputs read, so a malformed model output is
+/// always a typed error naming the model and the output.
+pub struct Model {
+    id: ModelId,
+    session: Session,
+}
+
+impl Model {
+    pub fn id(&self) -> ModelId {
+        self.id
+    }
+
+    /// The names of the model's inputs and of its outputs.
+    pub fn io_names(&self) -> (Vec<String>, Vec<String>) {
+        let names = |o: &[ort::value::Outlet]| o.iter().map(|o| o.name().to_string()).collect();
+        (names(self.session.inputs()), names(self.session.outputs()))
+    }
+
+    /// The session's custom metadata value under `key`.
+    pub fn metadata(&self, key: &str) -> Option<String> {
+        self.session.metadata().ok().and_then(|m| m.custom(key))
+    }
+
+    /// Runs the model on `input` and hands `read` the `expected` outputs,
+    /// in that order, each checked for presence, element type, rank and
+    /// every fixed dimension. Nothing of the outputs outlives `read`, so
+    /// nothing is copied.
+    pub fn run<T>(
+        &mut self,
+        input: &Array4<f32>,
+        expected: &[Expect],
+        read: impl FnOnce(&[Tensor]) -> Result<T, ImageError>,
+    ) -> Result<T, ImageError> {
+        let id = self.id;
+        let input_name = id
+            .input_name()
+            .ok_or_else(|| ImageError::Inference(format!("`{id}` is a data file, not a model")))?;
+        let outputs = self
+            .session
+            .run(ort::inputs![input_name => TensorRef::from_array_view(input.view())?])?;
+        let mut shapes = Vec::with_capacity(expected.len());
+        let mut data = Vec::with_capacity(expected.len());
+        for e in expected {
+            let fail = |problem: String| ImageError::ModelOutput {
+                model: id,
+                output: e.name.to_string(),
+                problem,
+            };
+            let value = outputs
+                .get(e.name)
+                .ok_or_else(|| fail("is missing".into()))?;
+            let (shape, values) = value
+                .try_extract_tensor::<f32>()
+                .map_err(|err| fail(format!("is not a float tensor ({err})")))?;
+            let shape: Vec<i64> = shape.iter().copied().collect();
+            shapes.push(check(id, e, &shape, values.len())?);
+            data.push(values);
+        }
+        let tensors: Vec<Tensor> = shapes
+            .iter()
+            .zip(data)
+            .map(|(shape, data)| Tensor { shape, data })
+            .collect();
+        read(&tensors)
+    }
+}
+
+/// Checks one output's shape (as ONNX Runtime reports it) and element count
+/// against what the caller expects; returns the shape in `usize`.
+pub fn check(
+    model: ModelId,
+    expected: &Expect,
+    shape: &[i64],
+    len: usize,
+) -> Result<Vec<usize>, ImageError> {
+    let fail = |problem: String| ImageError::ModelOutput {
+        model,
+        output: expected.name.to_string(),
+        problem,
+    };
+    let want = || {
+        let d: Vec<String> = expected
+            .dims
+            .iter()
+            .map(|d| match d {
+                Dim::Any => "*".to_string(),
+                Dim::Is(n) => n.to_string(),
+            })
+            .collect();
+        format!("[{}]", d.join(", "))
+    };
+    if shape.iter().any(|&d| d < 0) {
+        return Err(fail(format!("has an unknown dimension in {shape:?}")));
+    }
+    let dims: Vec<usize> = shape.iter().map(|&d| d as usize).collect();
+    if dims.len() != expected.dims.len() {
+        return Err(fail(format!(
+            "has shape {dims:?}, expected rank {} {}",
+            expected.dims.len(),
+            want()
+        )));
+    }
+    for (got, want_dim) in dims.iter().zip(expected.dims) {
+        if let Dim::Is(n) = want_dim {
+            if got != n {
+                return Err(fail(format!("has shape {dims:?}, expected {}", want())));
+            }
+        }
+    }
+    let count = dims.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+    if count != Some(len) {
+        return Err(fail(format!("has shape {dims:?} but {len} values")));
+    }
+    Ok(dims)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PROBS: Expect = Expect {
+        name: "probabilities",
+        dims: &[Dim::Is(2), Dim::Any],
+    };
+
+    #[test]
+    fn check_accepts_the_expected_shape() {
+        assert_eq!(check(ModelId::Age, &PROBS, &[2, 81], 162).unwrap(), [2, 81]);
+    }
+
+    #[test]
+    fn check_names_model_and_output_on_a_wrong_rank_size_or_count() {
+        for (shape, len, what) in [
+            (&[2i64, 81, 1][..], 162, "expected rank 2 [2, *]"),
+            (&[3, 81][..], 243, "expected [2, *]"),
+            (&[2, 81][..], 100, "but 100 values"),
+            (&[2, -1][..], 0, "unknown dimension"),
+        ] {
+            let err = check(ModelId::Age, &PROBS, shape, len).unwrap_err();
+            let msg = err.to_string();
+            assert!(
+                matches!(&err, ImageError::ModelOutput { model: ModelId::Age, output, .. } if output == "probabilities"),
+                "{err:?}"
+            );
+            assert!(
+                msg.contains("`age`") && msg.contains("`probabilities`"),
+                "{msg}"
+            );
+            assert!(msg.contains(what), "{msg} should say {what}");
+        }
     }
 }

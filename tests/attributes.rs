@@ -7,7 +7,7 @@ mod common;
 use common::{onlooker, sample};
 
 use onlooker::attributes::{self, AttributeModels, AttributeOptions};
-use onlooker::manifest::Manifest;
+use onlooker::manifest::{Manifest, ModelId};
 use onlooker::result::{Face, FaceAttributes, Landmarks};
 use onlooker::{runtime, Analyzer, ImageResult, Options, Runtime, SetupError};
 
@@ -170,13 +170,16 @@ fn a_face_that_cannot_be_aligned_gets_no_attributes() {
 
 /// A models folder with the runtime and the detectors only (no attribute
 /// and no text models).
-fn detectors_only_dir(extra: &[&str]) -> tempfile::TempDir {
+fn detectors_only_dir(extra: &[ModelId]) -> tempfile::TempDir {
     let d = tempfile::tempdir().unwrap();
     let m = Manifest::builtin();
     let src = runtime::default_models_dir();
     let mut files = vec![m.runtime.file.clone()];
-    for name in ["yunet", "yunet_dynamic", "yolox"].iter().chain(extra) {
-        files.push(m.model(name).unwrap().file.clone());
+    for &id in [ModelId::Yunet, ModelId::YunetDynamic, ModelId::Yolox]
+        .iter()
+        .chain(extra)
+    {
+        files.push(m.model(id).unwrap().file.clone());
     }
     for f in files {
         std::os::unix::fs::symlink(src.join(&f), d.path().join(&f)).unwrap();
@@ -201,14 +204,14 @@ fn switched_off_attributes_are_not_even_loaded() {
     assert!(r.faces[0].attributes.is_empty());
 
     match Analyzer::new(&rt, Options::default()) {
-        Err(SetupError::ModelMissing { name, .. }) => assert_eq!(name, attributes::AGE_MODEL),
+        Err(SetupError::ModelMissing { name, .. }) => assert_eq!(name, ModelId::Age.name()),
         Err(e) => panic!("unexpected error {e}"),
         Ok(_) => panic!("attribute models loaded from a folder without them"),
     }
 
     // Only age and gender present: expression off works, and nothing else is
     // asked for.
-    let d = detectors_only_dir(&["age", "gender"]);
+    let d = detectors_only_dir(&[ModelId::Age, ModelId::Gender]);
     let rt = Runtime::load(d.path()).unwrap();
     let no_expr = Options {
         attributes: AttributeOptions {

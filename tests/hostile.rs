@@ -783,8 +783,11 @@ fn models_with(broken: &str, bytes: &[u8]) -> tempfile::TempDir {
 #[test]
 fn an_empty_or_tampered_model_stops_the_run_with_exit_2() {
     let m = Manifest::builtin();
-    let yolox = &m.model("yolox").unwrap().file;
-    let yunet = &m.model("yunet_dynamic").unwrap().file;
+    let yolox = &m.model(onlooker::manifest::ModelId::Yolox).unwrap().file;
+    let yunet = &m
+        .model(onlooker::manifest::ModelId::YunetDynamic)
+        .unwrap()
+        .file;
     // The real YuNet (the variant the face detector loads) with one byte changed: loads as ONNX, fails the hash.
     let mut tampered = std::fs::read(onlooker::runtime::default_models_dir().join(yunet)).unwrap();
     let mid = tampered.len() / 2;

@@ -7,7 +7,7 @@ use common::onlooker;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use onlooker::manifest::Manifest;
+use onlooker::manifest::{Manifest, ModelId};
 use onlooker::{runtime, Runtime, SetupError};
 
 fn weights() -> PathBuf {
@@ -17,18 +17,19 @@ fn weights() -> PathBuf {
 #[test]
 fn every_model_in_the_manifest_loads_on_the_real_runtime() {
     let rt = Runtime::load(&weights()).expect("run `make models` first");
-    for entry in &Manifest::builtin().models {
+    for id in ModelId::ALL {
         // The text recogniser's dictionary is a verified data file, not a model.
-        if !entry.file.ends_with(".onnx") {
-            rt.model_path(&entry.name)
-                .unwrap_or_else(|e| panic!("{}: {e}", entry.name));
+        let Some(input) = id.input_name() else {
+            let entry = Manifest::builtin().model(id).unwrap().clone();
+            assert!(!entry.file.ends_with(".onnx"), "{id} is a model");
+            rt.model_path(id).unwrap_or_else(|e| panic!("{id}: {e}"));
             continue;
-        }
-        let session = rt
-            .session(&entry.name, 1)
-            .unwrap_or_else(|e| panic!("{}: {e}", entry.name));
-        assert!(!session.inputs().is_empty(), "{} has inputs", entry.name);
-        assert!(!session.outputs().is_empty(), "{} has outputs", entry.name);
+        };
+        let model = rt.session(id, 1).unwrap_or_else(|e| panic!("{id}: {e}"));
+        let (inputs, outputs) = model.io_names();
+        // The one input `runtime::Model::run` feeds, by the name ModelId gives.
+        assert_eq!(inputs, [input], "{id}");
+        assert!(!outputs.is_empty(), "{id} has outputs");
     }
 }
 
@@ -44,7 +45,7 @@ fn runtime_only_dir() -> tempfile::TempDir {
 fn a_missing_model_is_a_clear_error_with_exit_code_2() {
     let d = runtime_only_dir();
     let rt = Runtime::load(d.path()).unwrap();
-    match rt.session("yunet", 1) {
+    match rt.session(ModelId::Yunet, 1) {
         Err(SetupError::ModelMissing { name, .. }) => assert_eq!(name, "yunet"),
         Err(e) => panic!("unexpected error {e}"),
         Ok(_) => panic!("a missing model loaded"),
@@ -90,10 +91,10 @@ fn corrupt_and_empty_model_files_are_rejected() {
     std::fs::write(d.path().join("yolox_nano.onnx"), b"not the model").unwrap();
     let rt = Runtime::load(d.path()).unwrap();
     assert!(matches!(
-        rt.session("yunet", 1),
+        rt.session(ModelId::Yunet, 1),
         Err(SetupError::ModelCorrupt { .. })
     ));
-    match rt.session("yolox", 1) {
+    match rt.session(ModelId::Yolox, 1) {
         Err(SetupError::ModelChecksum {
             expected, actual, ..
         }) => {

@@ -23,13 +23,12 @@ pub mod kind;
 
 use crate::error::{ImageError, SetupError};
 use crate::geometry::{round1, BBox};
+use crate::manifest::ModelId;
 use crate::preprocess::resize;
-use crate::probe::{self, Model, Stage};
-use crate::runtime::Runtime;
+use crate::probe::{self, Stage};
+use crate::runtime::{Dim, Expect, Model, Runtime};
 use image::{imageops, Rgb, RgbImage};
 use ndarray::Array4;
-use ort::session::Session;
-use ort::value::TensorRef;
 
 pub use crate::result::TextLine;
 pub use db::{DbParams, Quad};
@@ -56,29 +55,34 @@ const CLS_W: u32 = 192;
 /// The classifier must be this sure before a crop is turned over.
 const CLS_THRESHOLD: f32 = 0.9;
 
-/// The manifest names of the three models and of the dictionary file
-/// (`None`: the recogniser's ONNX metadata key `character` holds it).
+/// The three models and the dictionary file (`None`: the recogniser's
+/// ONNX metadata key `character` holds it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Models {
-    pub det: &'static str,
-    pub rec: &'static str,
-    pub cls: &'static str,
-    pub dict: Option<&'static str>,
+    pub det: ModelId,
+    pub rec: ModelId,
+    pub cls: ModelId,
+    pub dict: Option<ModelId>,
 }
 
 /// The chosen set (ARCHITECTURE.md, "Text", has the comparison).
 pub const MODELS: Models = Models {
-    det: "text_det",
-    rec: "text_rec",
-    cls: "text_cls",
-    dict: Some("text_dict"),
+    det: ModelId::TextDet,
+    rec: ModelId::TextRec,
+    cls: ModelId::TextCls,
+    dict: Some(ModelId::TextDict),
 };
+
+/// The names of the models' outputs (the Paddle export's names).
+const DET_OUTPUT: &str = "fetch_name_0";
+const CLS_OUTPUT: &str = "softmax_0.tmp_0";
+const REC_OUTPUT: &str = "fetch_name_0";
 
 /// The text models and their settings. One per worker thread.
 pub struct Reader {
-    det: Session,
-    rec: Session,
-    cls: Session,
+    det: Model,
+    rec: Model,
+    cls: Model,
     dict: Vec<String>,
     /// Longer side of the detection input.
     pub det_max_side: u32,
@@ -115,9 +119,7 @@ impl Reader {
                 })?
             }
             None => rec
-                .metadata()
-                .ok()
-                .and_then(|md| md.custom("character"))
+                .metadata("character")
                 .ok_or_else(|| SetupError::Session {
                     path: rec_path.clone(),
                     reason: "no `character` dictionary in the model metadata".into(),
@@ -196,20 +198,17 @@ impl Reader {
         let mut input = Array4::<f32>::zeros((1, 3, dh, dw));
         write_bgr(&small, &mut input, 0, 0);
         clock.stop(Stage::TextDetect);
-        probe::input(Model::TextDetect, &input);
+        probe::input(self.det.id(), &input);
         let clock = probe::clock();
-        let outputs = self
-            .det
-            .run(ort::inputs!["x" => TensorRef::from_array_view(input.view())?])?;
-        let (shape, prob) = outputs[0].try_extract_tensor::<f32>()?;
-        if shape.len() != 4 || shape[2] as usize != dh || shape[3] as usize != dw {
-            return Err(ImageError::Inference(format!(
-                "text detector returned shape {shape:?} for input {dh}x{dw}"
-            )));
-        }
+        let db_params = &self.db;
+        let dims = det_dims(&input);
+        let expected = [Expect::new(DET_OUTPUT, &dims)];
+        let regions = self.det.run(&input, &expected, |t| {
+            Ok(db::regions(t[0].data, dw, dh, db_params))
+        })?;
         let (fx, fy) = (w as f32 / dw as f32, h as f32 / dh as f32);
         let (mx, my) = ((w - 1) as f32, (h - 1) as f32);
-        let quads = db::regions(prob, dw, dh, &self.db)
+        let quads = regions
             .into_iter()
             .map(|(q, _)| q.map(|[x, y]| [(x * fx).clamp(0.0, mx), (y * fy).clamp(0.0, my)]))
             .collect();
@@ -231,17 +230,13 @@ impl Reader {
                 write_bgr(&fitted, &mut input, i, 0);
             }
             clock.stop(Stage::TextRecognise);
-            probe::input(Model::TextDirection, &input);
+            probe::input(self.cls.id(), &input);
             let clock = probe::clock();
-            let outputs = self
+            let dims = cls_dims(&input);
+            let expected = [Expect::new(CLS_OUTPUT, &dims)];
+            let p = self
                 .cls
-                .run(ort::inputs!["x" => TensorRef::from_array_view(input.view())?])?;
-            let (shape, p) = outputs[0].try_extract_tensor::<f32>()?;
-            if shape.len() != 2 || shape[0] as usize != chunk.len() || shape[1] != 2 {
-                return Err(ImageError::Inference(format!(
-                    "direction classifier returned shape {shape:?}"
-                )));
-            }
+                .run(&input, &expected, |t| Ok(t[0].data.to_vec()))?;
             for (i, c) in chunk.iter_mut().enumerate() {
                 // Classes: 0 and 180 degrees.
                 if p[i * 2 + 1] > p[i * 2] && p[i * 2 + 1] >= CLS_THRESHOLD {
@@ -274,7 +269,7 @@ impl Reader {
                 write_bgr(&crops[i].img, &mut input, b, 0);
             }
             clock.stop(Stage::TextRecognise);
-            probe::input(Model::TextRecognise, &input);
+            probe::input(self.rec.id(), &input);
             let clock = probe::clock();
             let (n, steps, classes, probs) = self.run_rec(&input)?;
             if n != chunk.len() {
@@ -294,17 +289,20 @@ impl Reader {
 
     /// Runs one of the three models on a recorded input and reads its
     /// output: the inference-only work `onlooker bench` replays.
-    pub fn infer(&mut self, model: Model, input: &Array4<f32>) -> Result<(), ImageError> {
-        let session = match model {
-            Model::TextDetect => &mut self.det,
-            Model::TextDirection => &mut self.cls,
-            Model::TextRecognise => &mut self.rec,
-            _ => return Ok(()),
-        };
-        let outputs =
-            session.run(ort::inputs!["x" => TensorRef::from_array_view(input.view())?])?;
-        outputs[0].try_extract_tensor::<f32>()?;
-        Ok(())
+    pub fn replay(&mut self, id: ModelId, input: &Array4<f32>) -> Result<(), ImageError> {
+        if id == self.det.id() {
+            let dims = det_dims(input);
+            self.det
+                .run(input, &[Expect::new(DET_OUTPUT, &dims)], |_| Ok(()))
+        } else if id == self.cls.id() {
+            let dims = cls_dims(input);
+            self.cls
+                .run(input, &[Expect::new(CLS_OUTPUT, &dims)], |_| Ok(()))
+        } else if id == self.rec.id() {
+            self.run_rec(input).map(drop)
+        } else {
+            Ok(())
+        }
     }
 
     /// The recogniser on a batch: (batch, steps, classes, probabilities).
@@ -312,18 +310,25 @@ impl Reader {
         &mut self,
         input: &Array4<f32>,
     ) -> Result<(usize, usize, usize, Vec<f32>), ImageError> {
-        let outputs = self
-            .rec
-            .run(ort::inputs!["x" => TensorRef::from_array_view(input.view())?])?;
-        let (shape, p) = outputs[0].try_extract_tensor::<f32>()?;
-        let dims: Vec<usize> = shape.iter().map(|&d| d.max(0) as usize).collect();
-        match dims[..] {
-            [n, t, c] if n * t * c == p.len() => Ok((n, t, c, p.to_vec())),
-            _ => Err(ImageError::Inference(format!(
-                "text recogniser returned shape {shape:?}"
-            ))),
-        }
+        let dims = [Dim::Is(input.shape()[0]), Dim::Any, Dim::Any];
+        let expected = [Expect::new(REC_OUTPUT, &dims)];
+        self.rec.run(input, &expected, |t| {
+            let [n, steps, classes] = [t[0].shape[0], t[0].shape[1], t[0].shape[2]];
+            Ok((n, steps, classes, t[0].data.to_vec()))
+        })
     }
+}
+
+/// The detector's probability map: one per input, one channel at the
+/// input's size.
+fn det_dims(input: &Array4<f32>) -> [Dim; 4] {
+    let s = input.shape();
+    [Dim::Is(s[0]), Dim::Is(1), Dim::Is(s[2]), Dim::Is(s[3])]
+}
+
+/// The direction classifier's probabilities of 0 and 180 degrees per crop.
+fn cls_dims(input: &Array4<f32>) -> [Dim; 2] {
+    [Dim::Is(input.shape()[0]), Dim::Is(2)]
 }
 
 /// Writes `img` into batch row `b` of `out` from column `x0`: BGR planes,
