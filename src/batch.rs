@@ -355,16 +355,7 @@ impl<'rt> Engine<'rt> {
             return Ok(catch(|| analyzer.analyze_prepared(path, prepared))
                 .unwrap_or_else(|| panicked(path)));
         }
-        let analyzer = match own {
-            Some(a) => a,
-            None => {
-                let taken = lock(&self.idle).pop();
-                own.insert(match taken {
-                    Some(a) => a,
-                    None => Analyzer::new(self.rt, self.options.clone())?,
-                })
-            }
-        };
+        let analyzer = self.acquire(own)?;
         match catch(|| analyzer.analyze_path(path)) {
             Some(r) => Ok(r),
             None => {
@@ -373,6 +364,78 @@ impl<'rt> Engine<'rt> {
                 Ok(panicked(path))
             }
         }
+    }
+}
+
+impl Engine<'_> {
+    /// This worker's analyzer: the one it holds, else an idle one, else a
+    /// new one (per-worker and one-session topologies).
+    fn acquire<'a>(&self, own: &'a mut Option<Analyzer>) -> Result<&'a mut Analyzer, SetupError> {
+        if own.is_none() {
+            let taken = lock(&self.idle).pop();
+            *own = Some(match taken {
+                Some(a) => a,
+                None => Analyzer::new(self.rt, self.options.clone())?,
+            });
+        }
+        own.as_mut()
+            .ok_or_else(|| SetupError::Threads("no analyzer".into()))
+    }
+
+    /// Runs `job(analyzer, i)` for every `i` in `0..n` on this engine's
+    /// workers and analyzers, laid out as for [`Engine::run`] (its own
+    /// analyzer per worker, or the shared one behind its lock); results in
+    /// item order. `onlooker bench` measures stages and the inference-only
+    /// bound through it, on the very workers and sessions of the end-to-end
+    /// runs. An item whose job panicked is left out.
+    pub fn map<T: Send>(
+        &self,
+        n: usize,
+        job: impl Fn(&mut Analyzer, usize) -> T + Sync,
+    ) -> Result<Vec<T>, SetupError> {
+        let next = AtomicUsize::new(0);
+        let failure: Mutex<Option<SetupError>> = Mutex::new(None);
+        let out: Vec<Mutex<Option<T>>> = (0..n).map(|_| Mutex::new(None)).collect();
+        let workers = self.pool.current_num_threads();
+        self.pool.scope(|s| {
+            for _ in 0..workers {
+                let (next, failure, out, job) = (&next, &failure, &out, &job);
+                s.spawn(move |_| {
+                    let mut own: Option<Analyzer> = None;
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        if i >= n || lock(failure).is_some() {
+                            break;
+                        }
+                        let done = match &self.shared {
+                            Some(shared) => catch(|| job(&mut lock(shared), i)),
+                            None => match self.acquire(&mut own) {
+                                Ok(a) => catch(|| job(a, i)),
+                                Err(e) => {
+                                    lock(failure).get_or_insert(e);
+                                    break;
+                                }
+                            },
+                        };
+                        match done {
+                            Some(v) => *lock(&out[i]) = Some(v),
+                            // Its sessions may be mid-run: build a fresh one.
+                            None => own = None,
+                        }
+                    }
+                    if let Some(a) = own {
+                        lock(&self.idle).push(a);
+                    }
+                });
+            }
+        });
+        if let Some(e) = failure.into_inner().unwrap_or_else(|p| p.into_inner()) {
+            return Err(e);
+        }
+        Ok(out
+            .into_iter()
+            .filter_map(|m| m.into_inner().unwrap_or_else(|p| p.into_inner()))
+            .collect())
     }
 }
 

@@ -10,8 +10,6 @@
 //! image still says what the work costs.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 use std::time::Instant;
 
 use serde::Serialize;
@@ -58,6 +56,57 @@ impl Default for BenchOptions {
             video_bits_per_second: projection::DEFAULT_VIDEO_MBIT_S * 1e6,
         }
     }
+}
+
+impl BenchOptions {
+    /// Refuses settings no measurement can be made with, naming the
+    /// command-line option each comes from.
+    pub fn validate(&self) -> Result<(), BenchError> {
+        let at_least_one = [
+            ("--threads", self.threads as f64),
+            ("--repeat", self.repeat as f64),
+            ("--machines", f64::from(self.machines)),
+        ];
+        for (option, value) in at_least_one {
+            if value < 1.0 {
+                return Err(BenchError::Invalid {
+                    option,
+                    expected: "at least 1",
+                    value,
+                });
+            }
+        }
+        let positive = [
+            ("--avg-size", self.average_photo_bytes / projection::MB),
+            ("--fps", self.video_frames_per_second),
+            ("--bitrate", self.video_bits_per_second / 1e6),
+        ];
+        for (option, value) in positive {
+            if !(value.is_finite() && value > 0.0) {
+                return Err(BenchError::Invalid {
+                    option,
+                    expected: "a positive number",
+                    value,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The images to benchmark: `paths` (default `samples/`) expanded as
+/// `analyze` does; an error when none is found.
+pub fn inputs(paths: &[std::path::PathBuf]) -> Result<Vec<Input>, BenchError> {
+    let paths = if paths.is_empty() {
+        vec![std::path::PathBuf::from(crate::run::DEFAULT_INPUT)]
+    } else {
+        paths.to_vec()
+    };
+    let inputs = batch::collect_inputs(&paths);
+    if inputs.is_empty() {
+        return Err(BenchError::NoImages(crate::run::display_list(&paths)));
+    }
+    Ok(inputs)
 }
 
 /// Percentiles of one stage's time per image, in milliseconds: wall time,
@@ -175,8 +224,14 @@ pub struct BenchReport {
 pub enum BenchError {
     #[error(transparent)]
     Setup(#[from] SetupError),
-    #[error("no images to benchmark")]
-    NoImages,
+    #[error("no images found in {0}")]
+    NoImages(String),
+    #[error("{option} must be {expected}, got {value}")]
+    Invalid {
+        option: &'static str,
+        expected: &'static str,
+        value: f64,
+    },
     #[error("no image could be analysed: {0}")]
     Image(#[from] ImageError),
 }
@@ -247,64 +302,9 @@ pub fn load_average() -> [f64; 3] {
     [(); 3].map(|_| it.next().unwrap_or(0.0))
 }
 
-/// Runs `f(worker, item)` for every item on `workers` threads, each taking
-/// the next item from a shared counter; results in item order.
-fn parallel<T: Send>(workers: usize, n: usize, f: impl Fn(usize, usize) -> T + Sync) -> Vec<T> {
-    let next = AtomicUsize::new(0);
-    let out: Vec<Mutex<Option<T>>> = (0..n).map(|_| Mutex::new(None)).collect();
-    std::thread::scope(|s| {
-        for w in 0..workers.max(1) {
-            let (next, out, f) = (&next, &out, &f);
-            s.spawn(move || loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= n {
-                    break;
-                }
-                let v = f(w, i);
-                *out[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(v);
-            });
-        }
-    });
-    out.into_iter()
-        .filter_map(|m| m.into_inner().unwrap_or_else(|p| p.into_inner()))
-        .collect()
-}
-
-/// Analyzers laid out like the topology's sessions: one per worker, or one
-/// shared by every worker.
-struct Analyzers {
-    sets: Vec<Mutex<Analyzer>>,
-    workers: usize,
-}
-
-impl Analyzers {
-    fn new(rt: &Runtime, options: &Options, plan: Plan) -> Result<Self, SetupError> {
-        let workers = plan.topology.workers(plan.threads);
-        let sets = match plan.topology {
-            Topology::PerWorker => workers,
-            Topology::OneSession | Topology::SharedSession => 1,
-        };
-        let options = Options {
-            intra_threads: plan.topology.intra_threads(plan.threads),
-            ..options.clone()
-        };
-        let sets = (0..sets)
-            .map(|_| Analyzer::new(rt, options.clone()).map(Mutex::new))
-            .collect::<Result<_, SetupError>>()?;
-        Ok(Analyzers { sets, workers })
-    }
-
-    fn get(&self, worker: usize) -> std::sync::MutexGuard<'_, Analyzer> {
-        self.sets[worker % self.sets.len()]
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-    }
-}
-
 /// One image through the whole pipeline with the probe on: where its time
 /// went and what each model was fed. `None` for an image that failed.
-fn record(an: &Analyzers, worker: usize, path: &Path) -> Option<probe::Record> {
-    let mut a = an.get(worker);
+fn record(a: &mut Analyzer, path: &Path) -> Option<probe::Record> {
     probe::start(true);
     let result = a.analyze_path(path);
     let rec = probe::finish();
@@ -312,16 +312,15 @@ fn record(an: &Analyzers, worker: usize, path: &Path) -> Option<probe::Record> {
 }
 
 /// Wall and process CPU seconds the sessions alone need for the recorded
-/// model inputs of some images, on the same workers.
-fn inference_seconds(an: &Analyzers, records: &[probe::Record]) -> Result<(f64, f64), ImageError> {
+/// model inputs of some images, on the engine's workers.
+fn inference_seconds(engine: &Engine, records: &[probe::Record]) -> Result<(f64, f64), BenchError> {
     let (start, start_cpu) = (Instant::now(), process_cpu_time());
-    let outcomes = parallel(an.workers, records.len(), |w, i| {
-        let mut a = an.get(w);
+    let outcomes = engine.map(records.len(), |a, i| {
         records[i]
             .inputs
             .iter()
             .try_for_each(|(model, tensor)| a.run_model(*model, tensor))
-    });
+    })?;
     let secs = start.elapsed().as_secs_f64();
     let cpu = process_cpu_time().saturating_sub(start_cpu).as_secs_f64();
     outcomes.into_iter().collect::<Result<(), ImageError>>()?;
@@ -448,8 +447,9 @@ pub fn run(
     bo: &BenchOptions,
     mut progress: impl FnMut(&str),
 ) -> Result<BenchReport, BenchError> {
+    bo.validate()?;
     if inputs.is_empty() {
-        return Err(BenchError::NoImages);
+        return Err(BenchError::NoImages(String::new()));
     }
     let inputs = &largest_first(inputs);
     let started = Instant::now();
@@ -470,7 +470,6 @@ pub fn run(
     let images_per_second = median(&main.rates);
     let cpu_ms_per_image = median(&main.cpu_ms);
     let peak_rss = peak_rss_bytes();
-    drop(engine);
 
     let mut topologies = vec![TopologyRate {
         topology: plan.topology.name(),
@@ -521,7 +520,6 @@ pub fn run(
     });
 
     progress("stages and inference-only bound");
-    let an = Analyzers::new(rt, options, plan)?;
     let paths: Vec<&Path> = inputs
         .iter()
         .filter_map(|i| match i {
@@ -536,12 +534,12 @@ pub fn run(
     for run in 0..bo.repeat.max(1) {
         let (mut secs, mut cpu) = (0.0, 0.0);
         for chunk in paths.chunks(BOUND_CHUNK) {
-            let mut records: Vec<probe::Record> =
-                parallel(an.workers, chunk.len(), |w, i| record(&an, w, chunk[i]))
-                    .into_iter()
-                    .flatten()
-                    .collect();
-            let (s, c) = inference_seconds(&an, &records)?;
+            let mut records: Vec<probe::Record> = engine
+                .map(chunk.len(), |a, i| record(a, chunk[i]))?
+                .into_iter()
+                .flatten()
+                .collect();
+            let (s, c) = inference_seconds(&engine, &records)?;
             (secs, cpu) = (secs + s, cpu + c);
             if run == 0 {
                 attribute_faces += records.iter().map(|r| r.attribute_faces).sum::<usize>();
@@ -728,6 +726,69 @@ mod tests {
     }
 
     #[test]
+    fn validate_names_the_option_that_cannot_be_measured_with() {
+        assert!(BenchOptions::default().validate().is_ok());
+        let cases = [
+            (
+                BenchOptions {
+                    repeat: 0,
+                    ..Default::default()
+                },
+                "--repeat must be at least 1, got 0",
+            ),
+            (
+                BenchOptions {
+                    threads: 0,
+                    ..Default::default()
+                },
+                "--threads must be at least 1, got 0",
+            ),
+            (
+                BenchOptions {
+                    machines: 0,
+                    ..Default::default()
+                },
+                "--machines must be at least 1, got 0",
+            ),
+            (
+                BenchOptions {
+                    average_photo_bytes: -2.0 * projection::MB,
+                    ..Default::default()
+                },
+                "--avg-size must be a positive number, got -2",
+            ),
+            (
+                BenchOptions {
+                    video_frames_per_second: f64::NAN,
+                    ..Default::default()
+                },
+                "--fps must be a positive number, got NaN",
+            ),
+            (
+                BenchOptions {
+                    video_bits_per_second: 0.0,
+                    ..Default::default()
+                },
+                "--bitrate must be a positive number, got 0",
+            ),
+        ];
+        for (o, msg) in cases {
+            assert_eq!(o.validate().unwrap_err().to_string(), msg);
+        }
+    }
+
+    #[test]
+    fn inputs_are_an_error_naming_the_paths_when_none_is_an_image() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join("notes.txt"), b"x").unwrap();
+        let err = inputs(&[d.path().to_path_buf()]).unwrap_err();
+        assert!(
+            matches!(&err, BenchError::NoImages(p) if p.contains(&*d.path().to_string_lossy())),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn peak_memory_is_read_from_proc_status() {
         let status = "Name:\tonlooker\nVmPeak:\t  500 kB\nVmHWM:\t  1234 kB\nVmRSS:\t 1000 kB\n";
         assert_eq!(parse_vm_hwm(status), Some(1234 * 1024));
@@ -735,11 +796,5 @@ mod tests {
         if cfg!(target_os = "linux") {
             assert!(peak_rss_bytes() > 0);
         }
-    }
-
-    #[test]
-    fn parallel_keeps_item_order_and_covers_every_item() {
-        let out = parallel(3, 50, |_, i| i * 2);
-        assert_eq!(out, (0..50).map(|i| i * 2).collect::<Vec<_>>());
     }
 }

@@ -5,17 +5,16 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
 use onlooker::attributes::AttributeOptions;
 use onlooker::batch::{self, Topology};
-use onlooker::bench::{self, BenchOptions};
+use onlooker::bench::{self, BenchError, BenchOptions};
 use onlooker::imageio::{self, DecodeLimits};
-use onlooker::manifest::{self, FileState, Manifest};
+use onlooker::manifest::{self, FileState};
 use onlooker::projection;
-use onlooker::run::{self, display_list, print_stdout, RunConfig, RunError};
-use onlooker::{runtime, Options, Runtime, SetupError};
+use onlooker::run::{self, print_stdout, RunConfig};
+use onlooker::{runtime, Options, Runtime};
 
 #[derive(Parser)]
 #[command(
@@ -48,7 +47,7 @@ struct BenchArgs {
     #[arg(long, value_name = "DIR")]
     models: Option<PathBuf>,
     /// Threads (default: all cores)
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = at_least_one)]
     threads: Option<usize>,
     /// Timed runs over the images for each figure (the median is reported)
     #[arg(long, value_name = "K", default_value_t = 3)]
@@ -88,6 +87,13 @@ struct BenchArgs {
     no_identity: bool,
 }
 
+fn at_least_one(s: &str) -> Result<usize, String> {
+    s.parse()
+        .ok()
+        .filter(|&n| n >= 1)
+        .ok_or_else(|| "expected a whole number, at least 1".into())
+}
+
 fn parse_topology(s: &str) -> Result<Topology, String> {
     Topology::parse(s).ok_or_else(|| {
         let names: Vec<&str> = Topology::ALL.iter().map(|t| t.name()).collect();
@@ -118,7 +124,7 @@ struct AnalyzeArgs {
     #[arg(long, value_name = "DIR")]
     models: Option<PathBuf>,
     /// Worker threads (default: all cores)
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = at_least_one)]
     threads: Option<usize>,
     /// How sessions use the cores: per-worker (fastest, measured), one-session, shared-session
     #[arg(long, value_name = "NAME", default_value = "per-worker", value_parser = parse_topology, hide_short_help = true)]
@@ -194,24 +200,11 @@ fn main() -> ExitCode {
     match outcome {
         Ok(code) => code,
         Err(e) => {
-            // Setup problems are one line saying what to do; no backtrace.
-            if let Some(setup) = e.downcast_ref::<SetupError>() {
-                eprintln!("onlooker: {setup}");
-            } else if let Some(run) = e.downcast_ref::<RunError>() {
-                eprintln!("onlooker: {run}");
-            } else {
-                eprintln!("onlooker: {e:#}");
-            }
+            // Every error is a typed one whose message names what to do (and
+            // its path): one line, without the chain of its sources.
+            eprintln!("onlooker: {e}");
             ExitCode::from(2)
         }
-    }
-}
-
-fn threads(requested: Option<usize>) -> anyhow::Result<usize> {
-    match requested {
-        Some(0) => anyhow::bail!("--threads must be at least 1"),
-        Some(n) => Ok(n),
-        None => Ok(batch::default_threads()),
     }
 }
 
@@ -237,7 +230,7 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         force: a.force,
         no_report: a.no_report,
         quiet: a.quiet,
-        threads: threads(a.threads)?,
+        threads: a.threads.unwrap_or_else(batch::default_threads),
         topology: a.topology,
         ..RunConfig::new(a.paths, analysis)
     };
@@ -247,35 +240,8 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn bench(b: BenchArgs) -> anyhow::Result<ExitCode> {
-    let threads = threads(b.threads)?;
-    if b.repeat == 0 {
-        anyhow::bail!("--repeat must be at least 1");
-    }
-    if b.machines == 0 {
-        anyhow::bail!("--machines must be at least 1");
-    }
-    for (name, v) in [
-        ("--avg-size", b.avg_size),
-        ("--fps", b.fps),
-        ("--bitrate", b.bitrate),
-    ] {
-        if !(v.is_finite() && v > 0.0) {
-            anyhow::bail!("{name} must be a positive number, got {v}");
-        }
-    }
-    let rt = Runtime::load(&runtime::models_dir(b.models.as_deref()))?;
-    let paths = if b.paths.is_empty() {
-        vec![PathBuf::from(run::DEFAULT_INPUT)]
-    } else {
-        b.paths.clone()
-    };
-    let inputs = batch::collect_inputs(&paths);
-    if inputs.is_empty() {
-        eprintln!("onlooker: no images found in {}", display_list(&paths));
-        return Ok(ExitCode::from(1));
-    }
     let options = BenchOptions {
-        threads,
+        threads: b.threads.unwrap_or_else(batch::default_threads),
         repeat: b.repeat,
         topology: b.topology,
         compare_topologies: !b.quick,
@@ -285,6 +251,7 @@ fn bench(b: BenchArgs) -> anyhow::Result<ExitCode> {
         video_frames_per_second: b.fps,
         video_bits_per_second: b.bitrate * 1e6,
     };
+    options.validate()?;
     let analysis = Options {
         attributes: if b.no_attributes {
             AttributeOptions::NONE
@@ -296,9 +263,19 @@ fn bench(b: BenchArgs) -> anyhow::Result<ExitCode> {
         identity: !b.no_identity,
         ..Options::default()
     };
-    let report = bench::run(&rt, &analysis, &inputs, &options, |what| {
-        eprintln!("onlooker bench: measuring {what}")
-    })?;
+    let rt = Runtime::load(&runtime::models_dir(b.models.as_deref()))?;
+    let report = bench::inputs(&b.paths).and_then(|inputs| {
+        bench::run(&rt, &analysis, &inputs, &options, |what| {
+            eprintln!("onlooker bench: measuring {what}")
+        })
+    });
+    let report = match report {
+        Err(e @ BenchError::NoImages(_)) => {
+            eprintln!("onlooker: {e}");
+            return Ok(ExitCode::from(1));
+        }
+        r => r?,
+    };
     if b.json {
         print_stdout(&format!("{}\n", serde_json::to_string_pretty(&report)?))?;
     } else {
@@ -309,31 +286,9 @@ fn bench(b: BenchArgs) -> anyhow::Result<ExitCode> {
 
 fn models(m: ModelsArgs) -> anyhow::Result<ExitCode> {
     let dir = runtime::models_dir(m.models.as_deref());
-    let manifest = Manifest::builtin();
-    let mut out = String::new();
-    out.push_str(&format!("models folder: {}\n", dir.display()));
-    let mut all_ok = true;
-    for entry in std::iter::once(&manifest.runtime).chain(manifest.models.iter()) {
-        let state = manifest::verify(entry, &dir)
-            .with_context(|| format!("reading {}", dir.join(&entry.file).display()))?;
-        let status = match &state {
-            FileState::Verified => "verified".to_string(),
-            FileState::Missing => "MISSING".to_string(),
-            FileState::Mismatch { actual } => format!("SHA256 MISMATCH (found {actual})"),
-        };
-        all_ok &= state == FileState::Verified;
-        out.push_str(&format!(
-            "{:<16} {:<26} {}\n",
-            entry.name, entry.file, status
-        ));
-        out.push_str(&format!(
-            "{:<16} licence {}; {}\n",
-            "", entry.licence, entry.source
-        ));
-        out.push_str(&format!("{:<16} infers: {}\n", "", entry.infers));
-    }
-    print_stdout(&out)?;
-    if all_ok {
+    let files = manifest::status(&dir)?;
+    print_stdout(&manifest::render_status(&dir, &files))?;
+    if files.iter().all(|f| f.state == FileState::Verified) {
         Ok(ExitCode::SUCCESS)
     } else {
         eprintln!("onlooker: some files are missing or do not verify: run `make models`");

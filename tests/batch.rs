@@ -388,3 +388,37 @@ fn every_topology_keeps_the_metadata_of_a_file_whose_pixels_fail() {
         );
     }
 }
+
+#[test]
+fn engine_map_covers_every_item_in_order_on_every_topology() {
+    // What `bench` measures stages and the inference-only bound with.
+    let rt = Runtime::load(&runtime::default_models_dir()).unwrap();
+    let paths = [samples().join("dog.jpg"), samples().join("astronaut.png")];
+    let inputs = batch::collect_inputs(&paths);
+    for topology in Topology::ALL {
+        let plan = Plan {
+            threads: 2,
+            topology,
+        };
+        let engine = Engine::new(&rt, &Options::default(), plan).unwrap();
+        let mut by_run = Vec::new();
+        engine.run(&inputs, |_, r| by_run.push(r)).unwrap();
+        let by_map = engine
+            .map(paths.len(), |a, i| a.analyze_path(&paths[i]))
+            .unwrap();
+        assert_eq!(json(&by_map), json(&by_run), "{}", topology.name());
+        assert_eq!(by_map[1].faces.len(), 1, "the astronaut");
+
+        let squares = engine.map(40, |_, i| i * i).unwrap();
+        assert_eq!(squares, (0..40).map(|i| i * i).collect::<Vec<_>>());
+
+        // A job that panics costs its item only.
+        let kept = engine
+            .map(6, |_, i| {
+                assert!(i != 3, "a deliberate panic");
+                i
+            })
+            .unwrap();
+        assert_eq!(kept, [0, 1, 2, 4, 5], "{}", topology.name());
+    }
+}

@@ -189,3 +189,44 @@ fn fetch_script_rejects_a_corrupted_mirror_copy_and_leaves_nothing() {
         mtime
     );
 }
+
+#[test]
+fn a_model_output_unlike_the_expected_one_is_an_error_naming_both() {
+    use ndarray::Array4;
+    use onlooker::runtime::{Dim, Expect};
+    use onlooker::ImageError;
+
+    let rt = Runtime::load(&weights()).unwrap();
+    let mut gender = rt.session(ModelId::Gender, 1).unwrap();
+    let chips = Array4::<f32>::zeros((3, 3, 32, 32));
+    let read = |t: &[onlooker::runtime::Tensor]| Ok(t[0].shape.to_vec());
+    // The real contract: [faces, female/male].
+    let ok = [Expect::new("probabilities", &[Dim::Is(3), Dim::Is(2)])];
+    assert_eq!(gender.run(&chips, &ok, read).unwrap(), [3, 2]);
+
+    for (expected, problem) in [
+        (
+            Expect::new("probabilities", &[Dim::Is(3), Dim::Is(7)]),
+            "has shape [3, 2], expected [3, 7]",
+        ),
+        (Expect::new("probabilities", &[Dim::Any]), "expected rank 1"),
+        (Expect::new("scores", &[Dim::Any, Dim::Any]), "is missing"),
+    ] {
+        match gender.run(&chips, &[expected], read) {
+            Err(
+                e @ ImageError::ModelOutput {
+                    model: ModelId::Gender,
+                    ..
+                },
+            ) => {
+                let msg = e.to_string();
+                assert!(msg.starts_with("model `gender` output `"), "{msg}");
+                assert!(
+                    msg.contains(expected.name) && msg.contains(problem),
+                    "{msg}"
+                );
+            }
+            other => panic!("{expected:?}: {other:?}"),
+        }
+    }
+}
