@@ -39,15 +39,15 @@ fn expression(a: &FaceAttributes) -> &'static str {
     a.expression.as_ref().expect("expression computed").label
 }
 
-/// Internal consistency of one face's attributes.
+/// All three attributes are there, the expression with the model's labels.
+/// (Age in 0..=80 and a gender confidence of at least 0.5 hold by
+/// construction, so they are not checked here; what the models say is
+/// checked against known people in `named_people_...`.)
 fn check_well_formed(what: &str, a: &FaceAttributes) {
-    let age = a.age.unwrap_or_else(|| panic!("{what}: no age"));
-    assert!((0.0..=80.0).contains(&age), "{what}: age {age}");
-    let g = a
-        .gender
+    a.age.unwrap_or_else(|| panic!("{what}: no age"));
+    a.gender
         .as_ref()
         .unwrap_or_else(|| panic!("{what}: no gender"));
-    assert!((0.5..=1.0).contains(&g.confidence), "{what}: {g:?}");
     let e = a
         .expression
         .as_ref()
@@ -88,6 +88,32 @@ fn newton_and_gauss_are_read_as_male() {
         let f = only_face(name);
         check_well_formed(name, &f.attributes);
         assert_eq!(gender(&f.attributes), "male", "{name}");
+    }
+}
+
+/// Independent references: the named people of `samples/people/labels.tsv`
+/// (public figures whose gender and year of birth are public record) in
+/// their frontal portraits, against what the models read from the face
+/// alone. Age within 12 years of the real age when the photo was taken:
+/// the age model's error on such portraits (Obama at 51 reads 42).
+#[test]
+fn named_people_in_frontal_portraits_are_read_with_their_gender_and_near_their_age() {
+    let mut a = Analyzer::new(&rt(), Options::default()).unwrap();
+    for (file, gender_known, age_known) in [
+        ("obama_portrait_2012.jpg", "male", Some(51.0)),
+        ("biden_portrait_2013.jpg", "male", Some(70.0)),
+        ("garan_portrait.jpg", "male", Some(49.0)),
+        ("whitson_portrait.jpg", "female", None),
+    ] {
+        let r = a.analyze_path(&sample(&format!("people/{file}")));
+        assert_eq!(r.faces.len(), 1, "{file}");
+        let at = &r.faces[0].attributes;
+        eprintln!("{file}: {}", at.summary_line());
+        assert_eq!(gender(at), gender_known, "{file}");
+        if let Some(age) = age_known {
+            let read = at.age.unwrap();
+            assert!((read - age).abs() <= 12.0, "{file}: read {read}, was {age}");
+        }
     }
 }
 
