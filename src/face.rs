@@ -156,10 +156,6 @@ pub fn to_input(img: &RgbImage, input_w: u32, input_h: u32) -> Array4<f32> {
     t
 }
 
-/// The model the detector runs: `yunet_n_dynamic`, which takes any input
-/// whose sides are multiples of 32.
-pub const MODEL: ModelId = ModelId::YunetDynamic;
-
 /// The output names YuNet gives each stride: scores, objectness, box and
 /// landmark offsets.
 const OUTPUTS: [[&str; 4]; 3] = [
@@ -180,7 +176,8 @@ pub struct FaceDetector {
 
 impl FaceDetector {
     pub fn new(rt: &Runtime, intra_threads: usize, threshold: f32) -> Result<Self, SetupError> {
-        Self::with_model(rt, MODEL, intra_threads, threshold)
+        // `yunet_n_dynamic` takes any input whose sides are multiples of 32.
+        Self::with_model(rt, ModelId::YunetDynamic, intra_threads, threshold)
     }
 
     /// A detector on another YuNet export (for comparisons: the fixed
