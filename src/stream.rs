@@ -1,11 +1,13 @@
 //! Results written as they arrive: JSON Lines output and running totals, so
 //! that a batch of any size needs no more memory than a batch of ten.
 
+use std::collections::HashSet;
 use std::fs::File;
 use std::io::{BufWriter, Read, Write};
 use std::path::Path;
 
 use crate::attributes;
+use crate::doubts;
 use crate::result::{Attribute, Findings, ImageResult, Summary};
 
 /// One JSON object per image, one per line, flushed line by line so that a
@@ -71,16 +73,35 @@ pub struct Tally {
     metadata: Vec<ImageResult>,
     /// Face attributes seen so far, for the caveats that concern them.
     attributes: Vec<Attribute>,
+    /// Pixel hashes seen so far: a picture seen again is not counted again.
+    pictures: HashSet<String>,
+    duplicates: usize,
+    faces_without_person: usize,
 }
 
 impl Tally {
     pub fn add(&mut self, r: &ImageResult) {
         self.images += 1;
         self.failed += usize::from(r.error.is_some());
-        self.faces += r.faces.len();
-        self.objects += r.objects.len();
-        self.people += r.people;
-        self.text_lines += r.text.len();
+        // Which copy of a picture counts depends on arrival order, but the
+        // copies' detections are the same, so the totals are not.
+        let repeat = match &r.pixels_sha256 {
+            Some(h) => !self.pictures.insert(h.clone()),
+            None => false,
+        };
+        if repeat {
+            self.duplicates += 1;
+        } else {
+            self.faces += r.faces.len();
+            self.faces_without_person += r
+                .faces
+                .iter()
+                .filter(|f| !doubts::counts_as_human(f))
+                .count();
+            self.objects += r.objects.len();
+            self.people += r.people;
+            self.text_lines += r.text.len();
+        }
         let text: Vec<_> = r
             .text
             .iter()
@@ -136,6 +157,8 @@ impl Tally {
             attribute_caveats: attributes::caveats_for(&self.attributes),
             // Filled by the persons pass (`run`), which needs all faces.
             persons: Vec::new(),
+            duplicates: self.duplicates,
+            faces_without_person: self.faces_without_person,
         }
     }
 }

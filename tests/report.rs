@@ -394,7 +394,9 @@ fn hostile_results() -> (Vec<ImageResult>, Summary) {
     let results = vec![r, failed];
     let mut summary = onlooker::stream::Tally::of(&results).summary(1.0);
     summary.findings.sentences.push(Sentence {
+        kind: onlooker::result::FindingKind::Name,
         text: HOSTILE[0].into(),
+        headline: HOSTILE[2].into(),
         evidence: vec![Evidence {
             image: HOSTILE[1].into(),
             fields: vec!["artist"],
@@ -461,6 +463,8 @@ fn hostile_text_is_escaped_everywhere_in_the_page() {
         "span",
         "br",
         "bdi",
+        "details",
+        "summary",
     ];
     for tag in page
         .split('<')
