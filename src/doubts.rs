@@ -8,11 +8,28 @@ use std::collections::HashMap;
 
 use sha2::{Digest, Sha256};
 
-use crate::result::{Doubt, ImageResult};
+use crate::result::{Doubt, Face, ImageResult, Object};
 
 /// Below this probability of its own, the gender guess is flagged: by the
 /// model's own account it is wrong at least one time in ten.
 pub const GENDER_CONFIDENCE: f32 = 0.9;
+
+/// The COCO classes that are animals with faces.
+pub const ANIMALS: [&str; 10] = [
+    "bird", "cat", "dog", "horse", "sheep", "cow", "elephant", "bear", "zebra", "giraffe",
+];
+
+/// The first object of one of `labels` whose box holds the face's centre.
+pub fn around<'a>(f: &Face, objects: &'a [Object], labels: &[&str]) -> Option<&'a Object> {
+    let (cx, cy) = (f.bbox.x + f.bbox.w / 2.0, f.bbox.y + f.bbox.h / 2.0);
+    objects.iter().find(|o| {
+        labels.contains(&o.label)
+            && cx >= o.bbox.x
+            && cx <= o.bbox.x + o.bbox.w
+            && cy >= o.bbox.y
+            && cy <= o.bbox.y + o.bbox.h
+    })
+}
 
 /// Sets each face's [`Doubt`]s from what the image's results show.
 pub fn judge(r: &mut ImageResult) {
@@ -21,6 +38,10 @@ pub fn judge(r: &mut ImageResult) {
         let mut d = Vec::new();
         if no_person {
             d.push(Doubt::NoPerson);
+        }
+        if around(f, &r.objects, &ANIMALS).is_some() && around(f, &r.objects, &["person"]).is_none()
+        {
+            d.push(Doubt::InsideAnimal);
         }
         if f.attributes
             .gender
@@ -38,7 +59,7 @@ pub fn judge(r: &mut ImageResult) {
 
 /// Whether the face is counted in headline totals (not doubted as
 /// [`Doubt::NoPerson`]).
-pub fn counts_as_human(f: &crate::result::Face) -> bool {
+pub fn counts_as_human(f: &Face) -> bool {
     !f.doubts.contains(&Doubt::NoPerson)
 }
 
@@ -72,7 +93,8 @@ pub fn mark_duplicates<'a>(results: impl IntoIterator<Item = &'a mut ImageResult
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::result::{Face, FaceAttributes, Gender};
+    use crate::geometry::BBox;
+    use crate::result::{FaceAttributes, Gender};
 
     fn decoded(name: &str) -> image::RgbImage {
         let p = format!("{}/samples/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -125,14 +147,40 @@ mod tests {
             },
             ..Default::default()
         };
+        let boxed = |label: &'static str, x: f32| Object {
+            label,
+            class_id: 0,
+            score: 0.9,
+            bbox: BBox {
+                x,
+                y: 0.0,
+                w: 100.0,
+                h: 100.0,
+            },
+        };
         let mut cat = ImageResult {
-            faces: vec![face(0.94, false)],
+            faces: vec![Face {
+                bbox: BBox {
+                    x: 40.0,
+                    y: 40.0,
+                    w: 20.0,
+                    h: 20.0,
+                },
+                ..face(0.94, false)
+            }],
+            objects: vec![boxed("cat", 0.0)],
             people: 0,
             ..Default::default()
         };
         judge(&mut cat);
-        assert_eq!(cat.faces[0].doubts, [Doubt::NoPerson]);
+        assert_eq!(cat.faces[0].doubts, [Doubt::NoPerson, Doubt::InsideAnimal]);
         assert!(!counts_as_human(&cat.faces[0]));
+        // A person holding a cat: the face is in both boxes, so no doubt.
+        cat.objects.push(boxed("person", 10.0));
+        cat.people = 1;
+        judge(&mut cat);
+        assert!(cat.faces[0].doubts.is_empty());
+        assert!(counts_as_human(&cat.faces[0]));
 
         let mut group = ImageResult {
             faces: vec![face(0.99, false), face(0.70, true), Face::default()],

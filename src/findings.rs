@@ -662,7 +662,11 @@ fn name_sentences(order: &[&Item]) -> Vec<Sentence> {
     found
         .into_iter()
         .map(|((label, field, value), images)| Sentence {
-            kind: FindingKind::Name,
+            kind: if field == "copyright" {
+                FindingKind::Copyright
+            } else {
+                FindingKind::Name
+            },
             headline: format!(
                 "{} name{} {}: \"{}\".",
                 photos(images.len()),

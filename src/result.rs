@@ -149,6 +149,9 @@ pub enum Doubt {
     /// The object model found no person anywhere in the photo: the "face"
     /// may be an animal's, a statue's or a pattern's.
     NoPerson,
+    /// The face lies inside an animal's box (cat, dog, ...) and no
+    /// person's: probably the animal's face.
+    InsideAnimal,
     /// Gender was guessed with the model's own probability under
     /// `doubts::GENDER_CONFIDENCE`.
     UncertainGender,
@@ -545,7 +548,7 @@ pub struct Device {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FindingKind {
-    /// A name the files carry (owner, artist, copyright holder).
+    /// A name the files carry (owner, artist).
     Name,
     /// A day's positions, in time order, across several places.
     Route,
@@ -555,6 +558,8 @@ pub enum FindingKind {
     Person,
     /// Identifying text read in a photo (email, phone, ...).
     Text,
+    /// A copyright holder the files name (often a notice, not a person).
+    Copyright,
     /// Several photos taken at one place.
     Place,
     /// The photos of one day: when, where, with what.

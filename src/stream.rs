@@ -223,6 +223,35 @@ mod tests {
         assert_eq!(t.metadata().len(), 2, "only images with metadata");
     }
 
+    /// A picture seen again adds nothing to the detection totals, in
+    /// whichever order the copies arrive; its metadata still counts.
+    #[test]
+    fn a_repeated_picture_is_counted_once() {
+        let pic = |path: &str, hash: &str| {
+            let mut r = result(path, 2, None);
+            r.pixels_sha256 = Some(hash.into());
+            r.objects.push(crate::result::Object {
+                label: "giraffe",
+                class_id: 23,
+                score: 0.9,
+                bbox: Default::default(),
+            });
+            r.faces.push(crate::result::Face::default());
+            r
+        };
+        let mut copy = pic("copy.jpg", "aa");
+        copy.metadata.owner = Some("Alex Example".into());
+        let rs = [pic("a.jpg", "aa"), pic("b.jpg", "bb"), copy];
+        for order in [[0, 1, 2], [2, 1, 0]] {
+            let s = Tally::of(order.map(|i| &rs[i])).summary(1.0);
+            assert_eq!(
+                (s.images, s.faces, s.objects, s.people, s.duplicates),
+                (3, 2, 2, 4, 1)
+            );
+            assert_eq!(s.findings.sentences.len(), 1, "the copy's owner is found");
+        }
+    }
+
     #[test]
     fn jsonl_is_one_object_per_line_and_never_replaces_an_image() {
         let d = tempfile::tempdir().unwrap();

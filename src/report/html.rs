@@ -130,6 +130,8 @@ struct Page {
     more_findings: Vec<FindingView>,
     /// Concrete cases in this run where the evidence shows an error or a doubt.
     wrong: Vec<WrongCase>,
+    /// The busiest located day's trail, drawn.
+    map: Option<MapView>,
     timeline: Vec<[String; 4]>,
     places: Vec<[String; 4]>,
     devices: Vec<[String; 5]>,
@@ -174,6 +176,122 @@ struct FindingView {
     text: String,
     /// (image number in the page, when shown; file name; fields).
     evidence: Vec<(Option<usize>, String, String)>,
+}
+
+/// A day's trail as an inline SVG (no tiles, nothing loaded): the
+/// positions the photos state, in time order, projected locally
+/// (equirectangular at the trail's latitude, fine over a city), with
+/// numbered stops linking to their photos and a scale bar.
+struct MapView {
+    date: String,
+    label: String,
+    points: String,
+    stops: Vec<StopView>,
+    /// Scale bar: x from, x to, its label.
+    scale: (f64, f64, String),
+}
+
+struct StopView {
+    n: usize,
+    image: usize,
+    x: f64,
+    y: f64,
+    /// Where the time label goes, and which way it runs.
+    tx: f64,
+    anchor: &'static str,
+    time: String,
+}
+
+/// The map's drawing area, in SVG units.
+const MAP_W: f64 = 640.0;
+const MAP_H: f64 = 400.0;
+const MAP_PAD: f64 = 48.0;
+
+/// The trail of the day with the most dated, located photos (at least two
+/// different positions), or None.
+fn map_view(results: &[ImageResult]) -> Option<MapView> {
+    let mut days: BTreeMap<String, Vec<(crate::exif::Timestamp, usize, (f64, f64))>> =
+        BTreeMap::new();
+    for (i, r) in results.iter().enumerate() {
+        if let (Some(t), Some(p)) = (r.metadata.taken_at, r.metadata.position()) {
+            days.entry(t.date()).or_default().push((t, i, p));
+        }
+    }
+    let (_, mut stops) = days
+        .into_iter()
+        .filter(|(_, v)| v.iter().any(|s| s.2 != v[0].2))
+        .max_by_key(|(d, v)| (v.len(), std::cmp::Reverse(d.clone())))?;
+    stops.sort_by_key(|s| (s.0.sort_key(), s.1));
+    let lat0 = stops.iter().map(|s| s.2 .0).sum::<f64>() / stops.len() as f64;
+    let k = lat0.to_radians().cos().max(0.01);
+    let xy: Vec<(f64, f64)> = stops.iter().map(|s| (s.2 .1 * k, -s.2 .0)).collect();
+    let (minx, maxx) = xy
+        .iter()
+        .fold((f64::MAX, f64::MIN), |a, p| (a.0.min(p.0), a.1.max(p.0)));
+    let (miny, maxy) = xy
+        .iter()
+        .fold((f64::MAX, f64::MIN), |a, p| (a.0.min(p.1), a.1.max(p.1)));
+    let span = ((maxx - minx) / (MAP_W - 2.0 * MAP_PAD))
+        .max((maxy - miny) / (MAP_H - 2.0 * MAP_PAD))
+        .max(1e-9);
+    // Degrees of latitude per SVG unit: centre the trail.
+    let ox = (MAP_W - (maxx - minx) / span) / 2.0;
+    let oy = (MAP_H - (maxy - miny) / span) / 2.0;
+    let at = |p: (f64, f64)| (ox + (p.0 - minx) / span, oy + (p.1 - miny) / span);
+    let points: Vec<(f64, f64)> = xy.iter().map(|&p| at(p)).collect();
+    // A scale bar of a round length near a quarter of the width.
+    let km_per_unit = span * 111.32;
+    let target = MAP_W / 4.0 * km_per_unit;
+    let round = [
+        0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0,
+    ]
+    .into_iter()
+    .filter(|&v| v <= target)
+    .last()
+    .unwrap_or(0.1);
+    let first = stops[0].0;
+    let last = stops[stops.len() - 1].0;
+    Some(MapView {
+        date: first.human_date(),
+        label: format!(
+            "Map of {} positions stated by the photos of {}, from {} to {}, joined in time order",
+            stops.len(),
+            first.human_date(),
+            first.clock(),
+            last.clock()
+        ),
+        points: points
+            .iter()
+            .map(|(x, y)| format!("{x:.1},{y:.1}"))
+            .collect::<Vec<_>>()
+            .join(" "),
+        stops: stops
+            .iter()
+            .zip(&points)
+            .enumerate()
+            .map(|(n, (s, &(x, y)))| {
+                let right = x < MAP_W / 2.0;
+                StopView {
+                    n: n + 1,
+                    image: s.1 + 1,
+                    x,
+                    y,
+                    tx: if right { x + 17.0 } else { x - 17.0 },
+                    anchor: if right { "start" } else { "end" },
+                    time: s.0.clock(),
+                }
+            })
+            .collect(),
+        scale: (
+            MAP_PAD,
+            MAP_PAD + round / km_per_unit,
+            if round < 1.0 {
+                format!("{:.0} m", round * 1000.0)
+            } else {
+                format!("{round} km")
+            },
+        ),
+    })
 }
 
 /// One case of "what the models got wrong" in this run.
@@ -296,6 +414,7 @@ pub fn render(
         findings,
         more_findings,
         wrong: wrong_cases(results, summary),
+        map: map_view(results),
         timeline: timeline(&summary.findings),
         places: summary
             .findings
@@ -454,7 +573,7 @@ fn stats_notes(summary: &Summary) -> Vec<String> {
     let mut notes = Vec::new();
     if summary.faces_without_person > 0 {
         notes.push(format!(
-            "Not counted: {} on photos where no person was found (see what the models got wrong).",
+            "Not counted: {} on photos where no person was detected (see what the models got wrong).",
             count_of(summary.faces_without_person, "\"face\"", "\"faces\"")
         ));
     }
@@ -535,15 +654,23 @@ fn wrong_cases(results: &[ImageResult], summary: &Summary) -> Vec<WrongCase> {
                 .collect()
         };
         for (k, f) in with(Doubt::NoPerson) {
-            let guess = thinks(f);
-            let mut text = format!(
-                "Face {k} was found on a photo where no person was: probably not a human face"
-            );
+            let animal = f
+                .doubts
+                .contains(&Doubt::InsideAnimal)
+                .then(|| doubts::around(f, &r.objects, &doubts::ANIMALS))
+                .flatten();
+            let mut text = match animal {
+                Some(a) => format!(
+                    "face {k} lies inside the {}'s box, on a photo where no person was detected: probably the {}'s face",
+                    a.label, a.label
+                ),
+                None => format!(
+                    "no person was detected in this photo, so nothing confirms that face {k} is a human face"
+                ),
+            };
+            let guess = thinks(f, false);
             if !guess.is_empty() {
-                let _ = std::fmt::Write::write_fmt(
-                    &mut text,
-                    format_args!(", yet the models describe it as {guess}"),
-                );
+                text.push_str(&format!("; the models still describe it as {guess}"));
             }
             if let Some(p) = f.identity.and_then(|id| id.person) {
                 let others = summary
@@ -552,17 +679,17 @@ fn wrong_cases(results: &[ImageResult], summary: &Summary) -> Vec<WrongCase> {
                     .find(|x| x.id == p)
                     .map_or(0, |x| x.images.len().saturating_sub(1));
                 if others > 0 {
-                    let _ = std::fmt::Write::write_fmt(
-                        &mut text,
-                        format_args!(
-                            ", and face matching puts it with person P{p} in {}",
-                            count_of(others, "other photo", "other photos")
-                        ),
-                    );
+                    text.push_str(&format!(
+                        ", and face matching puts it with person P{p} in {}",
+                        count_of(others, "other photo", "other photos")
+                    ));
                 }
             }
-            text.push_str(". It is not counted among the faces.");
-            out.push(WrongCase { image: at(i), text });
+            text.push_str(". It is left out of the face count.");
+            out.push(WrongCase {
+                image: at(i),
+                text: capitalise(&text),
+            });
         }
         let unsure = with(Doubt::UncertainGender);
         if !unsure.is_empty() {
@@ -860,13 +987,13 @@ fn crop(number: usize, f: &Face, width: u32, height: u32) -> Option<Crop> {
 /// Side of a face crop on the page, CSS pixels.
 const CROP_PX: f32 = 96.0;
 
-/// "P2 · female 90% · about 34 · happy 62%": what the models think.
-fn thinks(f: &Face) -> String {
+/// "P2 · female 90% · about 34 · happy 62%": what the models think (the
+/// person id first when `person`).
+fn thinks(f: &Face, person: bool) -> String {
     let a = &f.attributes;
     let mut parts = Vec::new();
-    let person = person_cell(f);
-    if !person.is_empty() && f.identity.and_then(|i| i.person).is_some() {
-        parts.push(person);
+    if let (true, Some(p)) = (person, f.identity.and_then(|i| i.person)) {
+        parts.push(format!("P{p}"));
     }
     if let Some(g) = &a.gender {
         parts.push(format!("{} {}", g.label, percent(g.confidence)));
@@ -883,7 +1010,8 @@ fn thinks(f: &Face) -> String {
 
 fn doubt_text(d: Doubt, f: &Face) -> String {
     match d {
-        Doubt::NoPerson => "no person in this photo: maybe not a human face".into(),
+        Doubt::NoPerson => "no person detected in this photo: nothing confirms a human face".into(),
+        Doubt::InsideAnimal => "inside an animal's box: probably the animal's face".into(),
         Doubt::UncertainGender => format!(
             "gender guessed at under {}",
             percent(doubts::GENDER_CONFIDENCE)
@@ -913,7 +1041,7 @@ fn face_row(f: &Face) -> FaceRow {
             format!(" · expression {}", expression_cell(e))
         });
     FaceRow {
-        thinks: thinks(f),
+        thinks: thinks(f, true),
         doubts,
         measures: format!(
             "score {} · yaw {}°, pitch {}°, roll {}° · blur {} · exposure {} · {} px (cloud minimum {} px) · box {}{expression_rest}",
