@@ -207,11 +207,13 @@ const MAP_W: f64 = 640.0;
 const MAP_H: f64 = 400.0;
 const MAP_PAD: f64 = 48.0;
 
+/// A dated, located photo: time, index in the results, position.
+type MapStop = (crate::exif::Timestamp, usize, (f64, f64));
+
 /// The trail of the day with the most dated, located photos (at least two
 /// different positions), or None.
 fn map_view(results: &[ImageResult]) -> Option<MapView> {
-    let mut days: BTreeMap<String, Vec<(crate::exif::Timestamp, usize, (f64, f64))>> =
-        BTreeMap::new();
+    let mut days: BTreeMap<String, Vec<MapStop>> = BTreeMap::new();
     for (i, r) in results.iter().enumerate() {
         if let (Some(t), Some(p)) = (r.metadata.taken_at, r.metadata.position()) {
             days.entry(t.date()).or_default().push((t, i, p));
@@ -246,8 +248,7 @@ fn map_view(results: &[ImageResult]) -> Option<MapView> {
         0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0,
     ]
     .into_iter()
-    .filter(|&v| v <= target)
-    .last()
+    .rfind(|&v| v <= target)
     .unwrap_or(0.1);
     let first = stops[0].0;
     let last = stops[stops.len() - 1].0;
