@@ -163,6 +163,45 @@ impl Timestamp {
         format!("{:04}-{:02}-{:02}", self.year, self.month, self.day)
     }
 
+    /// "Friday 1 May 2026": the date as people say it (English).
+    pub fn human_date(&self) -> String {
+        const DAYS: [&str; 7] = [
+            "Thursday",
+            "Friday",
+            "Saturday",
+            "Sunday",
+            "Monday",
+            "Tuesday",
+            "Wednesday",
+        ];
+        const MONTHS: [&str; 12] = [
+            "January",
+            "February",
+            "March",
+            "April",
+            "May",
+            "June",
+            "July",
+            "August",
+            "September",
+            "October",
+            "November",
+            "December",
+        ];
+        // Day 0 of `days_from_civil` is Thursday 1 January 1970.
+        let days = days_from_civil(self.year as i64, self.month as i64, self.day as i64);
+        let month = MONTHS
+            .get(usize::from(self.month).wrapping_sub(1))
+            .copied()
+            .unwrap_or("?");
+        format!(
+            "{} {} {month} {}",
+            DAYS[days.rem_euclid(7) as usize],
+            self.day,
+            self.year
+        )
+    }
+
     /// "08:05"
     pub fn clock(&self) -> String {
         format!("{:02}:{:02}", self.hour, self.minute)
@@ -611,6 +650,24 @@ mod tests {
             ifd_num: In::PRIMARY,
             value,
         }
+    }
+
+    #[test]
+    fn dates_read_as_people_say_them() {
+        let t = |s: &str| parse_datetime(s.as_bytes(), None).unwrap().unwrap();
+        assert_eq!(t("2026:05:01 08:05:12").human_date(), "Friday 1 May 2026");
+        assert_eq!(
+            t("1970:01:01 00:00:00").human_date(),
+            "Thursday 1 January 1970"
+        );
+        assert_eq!(
+            t("2000:02:29 12:00:00").human_date(),
+            "Tuesday 29 February 2000"
+        );
+        assert_eq!(
+            t("1927:10:24 12:00:00").human_date(),
+            "Monday 24 October 1927"
+        );
     }
 
     fn ascii(s: &str) -> Value {

@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 
 use crate::exif::{clean_text, distance_km, format_position, Metadata, Timestamp};
 use crate::result::{
-    Device, Evidence, Findings, ImageResult, Place, Sentence, TextLine, TimelineEntry,
+    Device, Evidence, FindingKind, Findings, ImageResult, Place, Sentence, TextLine, TimelineEntry,
 };
 
 /// The evidence field of sentences built from the text read in a photo.
@@ -317,8 +317,34 @@ fn day_sentences(
             }
         }
         text.push('.');
+        let mut headline = if day.len() == 1 {
+            format!(
+                "1 photo was taken on {} at {}",
+                first.human_date(),
+                first.clock()
+            )
+        } else {
+            format!(
+                "{} were taken on {}, from {} to {}",
+                photos(day.len()),
+                first.human_date(),
+                first.clock(),
+                last.clock()
+            )
+        };
+        match (located.len(), day.len()) {
+            (0, _) => {}
+            (1, 1) => headline.push_str(", and say where"),
+            (l, d) if l == d => headline.push_str(", all saying where"),
+            (l, _) => {
+                let _ = write!(headline, ", {l} of them saying where");
+            }
+        }
+        headline.push('.');
         out.push(Sentence {
+            kind: FindingKind::Day,
             text,
+            headline,
             evidence: evidence(fields),
         });
     }
@@ -364,8 +390,17 @@ fn route_sentences(order: &[&Item], place_of: &BTreeMap<&str, usize>) -> Vec<Sen
             .iter()
             .map(|s| (s.0, vec!["taken_at", "gps.latitude", "gps.longitude"]))
             .collect();
+        let headline = format!(
+            "On {} the photos trace a {length:.1} km trail through {} places, from {} to {}.",
+            first.1.human_date(),
+            distinct.len(),
+            first.1.clock(),
+            last.1.clock(),
+        );
         out.push(Sentence {
+            kind: FindingKind::Route,
             text,
+            headline,
             evidence: evidence(fields),
         });
     }
@@ -398,8 +433,22 @@ fn place_sentences(
             .iter()
             .map(|it| (it.image, vec!["gps.latitude", "gps.longitude"]))
             .collect();
+        let mut headline = format!(
+            "{} were taken at one place, within {} of each other",
+            photos(p.images.len()),
+            km(2.0 * p.radius_km)
+        );
         if times.len() == members.len() {
             let (a, b) = (times[0], times[times.len() - 1]);
+            if a.date() == b.date() {
+                let _ = write!(
+                    headline,
+                    ", on {} from {} to {}",
+                    a.human_date(),
+                    a.clock(),
+                    b.clock()
+                );
+            }
             if a.date() == b.date() {
                 let _ = write!(
                     text,
@@ -416,8 +465,11 @@ fn place_sentences(
             }
         }
         text.push('.');
+        headline.push('.');
         out.push(Sentence {
+            kind: FindingKind::Place,
             text,
+            headline,
             evidence: evidence(fields),
         });
     }
@@ -458,12 +510,32 @@ fn device_sentences(
                 d.name
             ),
         };
+        let (kind, headline) = match &d.serial {
+            Some(s) => (
+                FindingKind::Device,
+                format!(
+                    "One camera, a {} with serial number {s}, ties {} together.",
+                    d.name,
+                    photos(d.images.len())
+                ),
+            ),
+            None => (
+                FindingKind::Model,
+                format!(
+                    "{} name the same camera model, a {}, but no serial number.",
+                    photos(d.images.len()),
+                    d.name
+                ),
+            ),
+        };
         let mut f = device_fields(d);
         if !when.is_empty() {
             f.push("taken_at");
         }
         out.push(Sentence {
+            kind,
             text,
+            headline,
             evidence: d
                 .images
                 .iter()
@@ -504,8 +576,21 @@ fn text_sentences(items: &[Item]) -> Vec<Sentence> {
             if parts.is_empty() {
                 return None;
             }
+            let mut kinds: Vec<String> = Vec::new();
+            for k in it.text.iter().filter_map(|l| l.kind) {
+                let phrase = k.phrase().to_string();
+                if !kinds.contains(&phrase) {
+                    kinds.push(phrase);
+                }
+            }
             Some(Sentence {
+                kind: FindingKind::Text,
                 text: format!("The text in {} reads {}.", it.image, and_list(&parts)),
+                headline: format!(
+                    "The text in {} gives away {}.",
+                    file_name(it.image),
+                    and_list(&kinds)
+                ),
                 evidence: vec![Evidence {
                     image: it.image.to_string(),
                     fields: vec![TEXT_FIELD],
@@ -513,6 +598,31 @@ fn text_sentences(items: &[Item]) -> Vec<Sentence> {
             })
         })
         .collect()
+}
+
+/// The last component of a path, for short sentences.
+pub fn file_name(path: &str) -> &str {
+    path.rsplit(['/', '\\'])
+        .find(|s| !s.is_empty())
+        .unwrap_or(path)
+}
+
+/// At most `max` characters, cut at a word with an ellipsis.
+fn shorten(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let cut: String = s.chars().take(max).collect();
+    let at = cut.rfind(' ').filter(|&i| i > max / 2).unwrap_or(cut.len());
+    format!("{}…", cut[..at].trim_end())
+}
+
+/// The sentences strongest first: by kind ([`FindingKind`]'s order), then
+/// by how many photos they rest on, then as built (stable).
+pub fn by_severity(sentences: &[Sentence]) -> Vec<&Sentence> {
+    let mut v: Vec<&Sentence> = sentences.iter().collect();
+    v.sort_by_key(|s| (s.kind, std::cmp::Reverse(s.evidence.len())));
+    v
 }
 
 /// `a`, `a and b`, `a, b and c`.
@@ -552,6 +662,22 @@ fn name_sentences(order: &[&Item]) -> Vec<Sentence> {
     found
         .into_iter()
         .map(|((label, field, value), images)| Sentence {
+            kind: if field == "copyright" {
+                FindingKind::Copyright
+            } else {
+                FindingKind::Name
+            },
+            headline: format!(
+                "{} name{} {}: \"{}\".",
+                photos(images.len()),
+                if images.len() == 1 { "s" } else { "" },
+                match label {
+                    "camera owner" => "their camera's owner",
+                    "artist" => "who took them",
+                    _ => "a copyright holder",
+                },
+                shorten(value, 60)
+            ),
             text: format!(
                 "{} name{} a {label}: \"{value}\".",
                 photos(images.len()),
@@ -893,6 +1019,53 @@ mod tests {
             .unwrap();
         assert_eq!(s.text, "2 photos name a camera owner: \"Alex Example\".");
         assert_eq!(s.evidence[1].fields, ["owner"]);
+    }
+
+    /// Strongest first: a name, then the route, the serial, then the rest;
+    /// within a kind, the finding resting on more photos first.
+    #[test]
+    fn severity_orders_kinds_then_photos() {
+        let mut photos = day();
+        photos[0].metadata.owner = Some("Alex Example".into());
+        photos.push(photo("e.jpg", Some("2025:01:01 10:00:00"), None, None));
+        photos.push(photo("f.jpg", Some("2025:01:02 10:00:00"), None, None));
+        let f = Findings::of(&photos);
+        let kinds: Vec<FindingKind> = by_severity(&f.sentences).iter().map(|s| s.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                FindingKind::Name,
+                FindingKind::Route,
+                FindingKind::Device,
+                FindingKind::Place,
+                FindingKind::Day,
+                FindingKind::Day,
+                FindingKind::Day,
+                FindingKind::Model,
+            ]
+        );
+        let days: Vec<&str> = by_severity(&f.sentences)
+            .iter()
+            .filter(|s| s.kind == FindingKind::Day)
+            .map(|s| s.headline.as_str())
+            .collect();
+        assert_eq!(
+            days,
+            [
+                "4 photos were taken on Friday 1 May 2026, from 08:02 to 18:40, all saying where.",
+                "1 photo was taken on Wednesday 1 January 2025 at 10:00.",
+                "1 photo was taken on Thursday 2 January 2025 at 10:00.",
+            ]
+        );
+        let route = f
+            .sentences
+            .iter()
+            .find(|s| s.kind == FindingKind::Route)
+            .unwrap();
+        assert_eq!(
+            route.headline,
+            "On Friday 1 May 2026 the photos trace a 6.5 km trail through 2 places, from 08:02 to 18:40."
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@
 use std::path::Path;
 
 use crate::attributes::{AttributeModels, AttributeOptions};
+use crate::doubts;
 use crate::error::{ImageError, SetupError};
 use crate::exif::{self, Metadata};
 use crate::face::{self, FaceDetector};
@@ -177,11 +178,13 @@ impl Analyzer {
             width,
             height,
             metadata,
+            pixels_sha256: Some(doubts::pixels_sha256(&loaded.rgb)),
             ..Default::default()
         };
         if let Err(e) = self.detect(&loaded.rgb, &mut result) {
             result.error = Some(e.to_string());
         }
+        doubts::judge(&mut result);
         result
     }
 

@@ -133,6 +133,31 @@ pub struct Face {
     /// separately, on request only).
     #[serde(skip)]
     pub embedding: Option<crate::identity::Embedding>,
+    /// Why this face's detection or attributes are in doubt, judged once
+    /// per image after every detector ran (`doubts::judge`); every view
+    /// shows these, and faces doubted as [`Doubt::NoPerson`] stay out of
+    /// the headline counts.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub doubts: Vec<Doubt>,
+}
+
+/// Evidence in this run that a face, or what was guessed about it, may be
+/// wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Doubt {
+    /// The object model found no person anywhere in the photo: the "face"
+    /// may be an animal's, a statue's or a pattern's.
+    NoPerson,
+    /// The face lies inside an animal's box (cat, dog, ...) and no
+    /// person's: probably the animal's face.
+    InsideAnimal,
+    /// Gender was guessed with the model's own probability under
+    /// `doubts::GENDER_CONFIDENCE`.
+    UncertainGender,
+    /// Attributes were guessed on a face smaller than the cloud services'
+    /// minimum face size (they would not have answered).
+    AttributesBelowCloudMinimum,
 }
 
 /// Who a face is, as far as the batch tells.
@@ -411,6 +436,16 @@ pub struct ImageResult {
     /// pixels cannot be decoded.
     pub metadata: Metadata,
     pub error: Option<String>,
+    /// SHA-256 of the decoded, upright RGB pixels (hex): equal for two
+    /// files holding the same picture whatever their metadata or encoding
+    /// container. Absent when the pixels could not be decoded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pixels_sha256: Option<String>,
+    /// Index (in `images`) of the first image with the same pixels, set
+    /// once the batch is complete; its detections are that image's, and the
+    /// totals count them once. Always absent in `--jsonl` lines.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duplicate_of: Option<usize>,
 }
 
 // ---- a batch ----
@@ -439,6 +474,18 @@ pub struct Summary {
     /// absent when identity was not computed.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub persons: Vec<crate::identity::persons::Person>,
+    /// Images whose pixels repeat an earlier image's: their faces,
+    /// objects, people and text lines are not counted again above.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub duplicates: usize,
+    /// Faces counted in `faces` on photos where no person was detected
+    /// (`Doubt::NoPerson`): perhaps not human faces at all.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub faces_without_person: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 #[derive(Serialize, JsonSchema)]
@@ -495,10 +542,41 @@ pub struct Device {
     pub images: Vec<String>,
 }
 
+/// What a finding is about, strongest first: `Ord` is the severity order
+/// (a name says who; a route says where someone went; a serial or a face
+/// ties photos together; the rest says when and where photos were taken).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingKind {
+    /// A name the files carry (owner, artist).
+    Name,
+    /// A day's positions, in time order, across several places.
+    Route,
+    /// A serial number tying photos to one camera.
+    Device,
+    /// One face recognised in several photos.
+    Person,
+    /// Identifying text read in a photo (email, phone, ...).
+    Text,
+    /// A copyright holder the files name (often a notice, not a person).
+    Copyright,
+    /// Several photos taken at one place.
+    Place,
+    /// The photos of one day: when, where, with what.
+    Day,
+    /// Photos naming one camera model, without a serial.
+    Model,
+}
+
 /// A plain statement and the evidence it is built from.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct Sentence {
+    /// What the finding is about; its severity order (`findings::by_severity`).
+    pub kind: FindingKind,
     pub text: String,
+    /// The same claim in a short line of plain words, dates written out
+    /// ("Friday 1 May 2026"): what the verdict and the findings list show.
+    pub headline: String,
     pub evidence: Vec<Evidence>,
 }
 

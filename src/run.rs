@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::batch::{self, Engine, Input, Plan, Topology};
+use crate::doubts;
 use crate::error::SetupError;
 use crate::identity;
 use crate::identity::cluster::{self, FaceRecord};
@@ -310,6 +311,8 @@ pub fn analyze(rt: &Runtime, cfg: &RunConfig) -> Result<Outcome, RunError> {
     // Results arrive as workers finish; the documents list them in input
     // order, which the report's annotated copies also rely on.
     kept.sort_by_key(|(i, _)| *i);
+    // Indices into the documents' `images`, which list the kept results.
+    doubts::mark_duplicates(kept.iter_mut().map(|(_, r)| r));
     if cfg.analysis.identity {
         persons_pass(embedded, &mut kept, &mut summary);
     }

@@ -1,11 +1,13 @@
 //! Results written as they arrive: JSON Lines output and running totals, so
 //! that a batch of any size needs no more memory than a batch of ten.
 
+use std::collections::HashSet;
 use std::fs::File;
 use std::io::{BufWriter, Read, Write};
 use std::path::Path;
 
 use crate::attributes;
+use crate::doubts;
 use crate::result::{Attribute, Findings, ImageResult, Summary};
 
 /// One JSON object per image, one per line, flushed line by line so that a
@@ -71,16 +73,35 @@ pub struct Tally {
     metadata: Vec<ImageResult>,
     /// Face attributes seen so far, for the caveats that concern them.
     attributes: Vec<Attribute>,
+    /// Pixel hashes seen so far: a picture seen again is not counted again.
+    pictures: HashSet<String>,
+    duplicates: usize,
+    faces_without_person: usize,
 }
 
 impl Tally {
     pub fn add(&mut self, r: &ImageResult) {
         self.images += 1;
         self.failed += usize::from(r.error.is_some());
-        self.faces += r.faces.len();
-        self.objects += r.objects.len();
-        self.people += r.people;
-        self.text_lines += r.text.len();
+        // Which copy of a picture counts depends on arrival order, but the
+        // copies' detections are the same, so the totals are not.
+        let repeat = match &r.pixels_sha256 {
+            Some(h) => !self.pictures.insert(h.clone()),
+            None => false,
+        };
+        if repeat {
+            self.duplicates += 1;
+        } else {
+            self.faces += r.faces.len();
+            self.faces_without_person += r
+                .faces
+                .iter()
+                .filter(|f| !doubts::counts_as_human(f))
+                .count();
+            self.objects += r.objects.len();
+            self.people += r.people;
+            self.text_lines += r.text.len();
+        }
         let text: Vec<_> = r
             .text
             .iter()
@@ -136,6 +157,8 @@ impl Tally {
             attribute_caveats: attributes::caveats_for(&self.attributes),
             // Filled by the persons pass (`run`), which needs all faces.
             persons: Vec::new(),
+            duplicates: self.duplicates,
+            faces_without_person: self.faces_without_person,
         }
     }
 }
@@ -198,6 +221,35 @@ mod tests {
         assert_eq!(streamed.findings.timeline.len(), 2);
         assert!(!streamed.attribute_caveats.is_empty());
         assert_eq!(t.metadata().len(), 2, "only images with metadata");
+    }
+
+    /// A picture seen again adds nothing to the detection totals, in
+    /// whichever order the copies arrive; its metadata still counts.
+    #[test]
+    fn a_repeated_picture_is_counted_once() {
+        let pic = |path: &str, hash: &str| {
+            let mut r = result(path, 2, None);
+            r.pixels_sha256 = Some(hash.into());
+            r.objects.push(crate::result::Object {
+                label: "giraffe",
+                class_id: 23,
+                score: 0.9,
+                bbox: Default::default(),
+            });
+            r.faces.push(crate::result::Face::default());
+            r
+        };
+        let mut copy = pic("copy.jpg", "aa");
+        copy.metadata.owner = Some("Alex Example".into());
+        let rs = [pic("a.jpg", "aa"), pic("b.jpg", "bb"), copy];
+        for order in [[0, 1, 2], [2, 1, 0]] {
+            let s = Tally::of(order.map(|i| &rs[i])).summary(1.0);
+            assert_eq!(
+                (s.images, s.faces, s.objects, s.people, s.duplicates),
+                (3, 2, 2, 4, 1)
+            );
+            assert_eq!(s.findings.sentences.len(), 1, "the copy's owner is found");
+        }
     }
 
     #[test]

@@ -234,3 +234,183 @@ fn the_report_renders_offline_in_chromium() {
     assert!(dark > 5_000, "screenshot has content ({dark} dark pixels)");
     eprintln!("screenshot: {}", shot.display());
 }
+
+/// The outer page of the layout probe: the report in an iframe of exactly
+/// `width` x `height` CSS pixels (a window cannot be made narrower than
+/// 500 px, an iframe can), measured by a script in the outer page, so the
+/// report itself is tested unmodified, its Content-Security-Policy intact.
+/// The result goes into `<pre id="probe">` as JSON, for `--dump-dom`.
+fn probe_page(index_url: &str, width: u32, height: u32) -> String {
+    format!(
+        r#"<!DOCTYPE html><html><head><meta charset="utf-8"><title>probe</title></head>
+<body style="margin:0"><iframe id="f" src="{index_url}" width="{width}" height="{height}" style="border:0;display:block"></iframe>
+<pre id="probe">not loaded</pre>
+<script>
+function measure(w, d) {{
+  var over = [];
+  d.querySelectorAll('body *').forEach(function (e) {{
+    var r = e.getBoundingClientRect();
+    if (r.width === 0 && r.height === 0) return;
+    // What shows: clipped by every ancestor that does not let it overflow.
+    var right = r.right;
+    for (var a = e.parentElement; a; a = a.parentElement) {{
+      if (w.getComputedStyle(a).overflowX !== 'visible') right = Math.min(right, a.getBoundingClientRect().right);
+    }}
+    var name = e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.className ? '.' + e.className : '');
+    if (right > w.innerWidth + 0.5) over.push(name + ' reaches ' + Math.round(right));
+    var ox = w.getComputedStyle(e).overflowX;
+    if ((ox === 'auto' || ox === 'scroll') && e.scrollWidth > e.clientWidth + 1) over.push(name + ' scrolls sideways');
+  }});
+  return {{page_width: d.documentElement.scrollWidth, overflowing: over}};
+}}
+document.getElementById('f').addEventListener('load', function () {{
+  var out;
+  try {{
+    var w = this.contentWindow, d = this.contentDocument;
+    var v = d.getElementById('verdict').getBoundingClientRect();
+    out = {{width: w.innerWidth, height: w.innerHeight, verdict_top: v.top, verdict_bottom: v.bottom,
+           verdict: d.getElementById('verdict').innerText, closed: measure(w, d),
+           map_width: d.querySelector('#map svg') ? d.querySelector('#map svg').getBoundingClientRect().width : 0,
+           map_stops: Array.prototype.filter.call(d.querySelectorAll('#map circle'), function (c) {{ return c.getBoundingClientRect().width > 0; }}).length}};
+    d.querySelectorAll('details').forEach(function (x) {{ x.open = true; }});
+    out.opened = measure(w, d);
+  }} catch (e) {{ out = {{error: String(e)}}; }}
+  document.getElementById('probe').textContent = JSON.stringify(out);
+}});
+</script></body></html>"#
+    )
+}
+
+/// The page read as its users would: an educator on a 1024x768 projector,
+/// an advocate on a 390x844 phone. On the demo's samples, the verdict is on
+/// the first screen, nothing runs off the side (folded sections closed or
+/// open), no request leaves the page; screenshots of both are kept in
+/// target/tmp (story-1024x768.png, story-390x844.png).
+#[test]
+fn the_verdict_comes_first_on_a_projector_and_a_phone() {
+    let Some(exe) = chromium() else {
+        if std::env::var_os("ONLOOKER_REQUIRE_BROWSER").is_some() {
+            panic!("Chromium not found, and ONLOOKER_REQUIRE_BROWSER is set");
+        }
+        eprintln!("SKIPPED the_verdict_comes_first_on_a_projector_and_a_phone: Chromium not found");
+        return;
+    };
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("report");
+    let o = Command::new(env!("CARGO_BIN_EXE_onlooker"))
+        .env_remove("ONLOOKER_MODELS")
+        .env_remove("ORT_DYLIB_PATH")
+        .arg("analyze")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("samples"))
+        .arg("--out")
+        .arg(&out)
+        .args(["--threads", "2", "--quiet", "--models"])
+        .arg(onlooker::runtime::default_models_dir())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let index = out.join("index.html");
+    let page = std::fs::read_to_string(&index).unwrap();
+    // The five "day out" files repeat other samples' pixels: said once
+    // each, counted once (one giraffe, not two).
+    assert_eq!(page.matches("Same picture as").count(), 5);
+    assert!(
+        page.contains("<span class=\"chip-n\">1</span> giraffe"),
+        "{page}"
+    );
+    assert_eq!(page.matches("Sample data:").count(), 1);
+    assert!(!page.contains("Synthetic metadata written by"));
+    // The cat's "face" is called out, and not counted.
+    let wrong = &page[page
+        .find("id=\"wrong\"")
+        .expect("a what-went-wrong section")..];
+    let wrong = &wrong[..wrong.find("</section>").unwrap()];
+    assert!(
+        wrong.contains("chelsea.png") && wrong.contains("probably the cat&#39;s face"),
+        "{wrong}"
+    );
+    assert!(
+        page.contains("Not counted: "),
+        "faces without a person noted"
+    );
+
+    let index_url = file_url(&index);
+    for (w, h) in [(1024u32, 768u32), (390, 844)] {
+        let probe = d.path().join(format!("probe-{w}x{h}.html"));
+        std::fs::write(&probe, probe_page(&index_url, w, h)).unwrap();
+        let run = run_chromium(
+            &exe,
+            &file_url(&probe),
+            &[
+                "--dump-dom".into(),
+                "--allow-file-access-from-files".into(),
+                "--window-size=1200,1000".into(),
+            ],
+        );
+        let dom = run.stdout;
+        let start = dom.find("<pre id=\"probe\">").expect("probe output") + 16;
+        let json = &dom[start..start + dom[start..].find("</pre>").unwrap()];
+        let json = json
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&");
+        let m: Value = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}: {json}"));
+        assert!(m["error"].is_null(), "{m}");
+        assert_eq!(
+            (m["width"].as_u64(), m["height"].as_u64()),
+            (Some(w.into()), Some(h.into()))
+        );
+        let (top, bottom) = (
+            m["verdict_top"].as_f64().unwrap(),
+            m["verdict_bottom"].as_f64().unwrap(),
+        );
+        assert!(
+            top >= 0.0 && bottom <= f64::from(h),
+            "{w}x{h}: verdict at {top}..{bottom}"
+        );
+        let verdict = m["verdict"].as_str().unwrap();
+        for said in ["Alex Example", "9.6 km trail", "SYNTH-0501", "photos a day"] {
+            assert!(
+                verdict.contains(said),
+                "{w}x{h}: verdict lacks {said:?}: {verdict}"
+            );
+        }
+        // The day out's five stops are drawn on the map, which fits.
+        assert_eq!(m["map_stops"].as_u64(), Some(5), "{m}");
+        let map_width = m["map_width"].as_f64().unwrap();
+        assert!(map_width > 200.0 && map_width <= f64::from(w), "{m}");
+        for state in ["closed", "opened"] {
+            let s = &m[state];
+            assert!(
+                s["page_width"].as_u64().unwrap() <= u64::from(w),
+                "{w}x{h} {state}: {s}"
+            );
+            assert_eq!(
+                s["overflowing"].as_array().unwrap().len(),
+                0,
+                "{w}x{h} {state}: {s}"
+            );
+        }
+        assert!(page_requests(&run.netlog).is_empty());
+
+        // The page itself, as people see it: a screenshot, no request.
+        let shot = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("story-{w}x{h}.png"));
+        let _ = std::fs::remove_file(&shot);
+        let run = run_chromium(
+            &exe,
+            &index_url,
+            &[
+                format!("--screenshot={}", shot.display()),
+                format!("--window-size={w},{h}"),
+            ],
+        );
+        let requests = page_requests(&run.netlog);
+        assert!(
+            requests.is_empty(),
+            "the report made requests: {requests:?}"
+        );
+        let png = std::fs::read(&shot).expect("screenshot written");
+        assert_eq!(png_size(&png), (w, h));
+        eprintln!("screenshot: {}", shot.display());
+    }
+}

@@ -412,8 +412,9 @@ fn the_report_has_a_people_section_person_labels_and_a_csv_column() {
         let id = p["id"].as_u64().unwrap();
         assert!(page.contains(&format!("<li id=\"person-{id}\"><strong>P{id}</strong>")));
     }
-    // The face table names each face's person.
-    assert!(page.contains("<td>P1</td>"), "person cell");
+    // The face table names each face's person first in what the models
+    // think.
+    assert!(page.contains("<td>P1 · "), "person cell");
     // The CSV's person column agrees with the JSON, face by face.
     let mut rdr = csv::Reader::from_path(out.join("detections.csv")).unwrap();
     let col = rdr

@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::exif::{format_position, Timestamp};
-use crate::result::{Device, Evidence, Place, Sentence};
+use crate::result::{Device, Evidence, FindingKind, Place, Sentence};
 
 /// One face that has a person id, with its photo's metadata as the batch
 /// findings index it.
@@ -242,7 +242,18 @@ fn sentence(
         }
     }
     text.push('.');
+    let when = match (person.first_seen, person.last_seen) {
+        (Some(a), Some(b)) if a.date() == b.date() => format!(", on {}", a.human_date()),
+        (Some(a), Some(b)) => format!(", from {} to {}", a.human_date(), b.human_date()),
+        _ => String::new(),
+    };
     Sentence {
+        kind: FindingKind::Person,
+        headline: format!(
+            "The same face (person {}) is found in {}{when}.",
+            person.id,
+            photos(n)
+        ),
         text,
         evidence: photos_of
             .iter()

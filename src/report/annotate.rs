@@ -114,29 +114,25 @@ fn text_colour(bg: Rgb<u8>) -> Rgb<u8> {
     }
 }
 
-/// The label drawn on a face: its number in the report, its person id when
-/// it has one, then the attributes when computed (e.g.
-/// `2 · P3 · female 34 · happy`).
-pub fn face_label(index: usize, face: &Face) -> String {
-    let a = &face.attributes;
-    let mut parts = vec![format!("{}", index + 1)];
-    if let Some(p) = face.identity.and_then(|i| i.person) {
-        parts.push(format!("P{p}"));
-    }
-    let mut who = Vec::new();
-    if let Some(g) = &a.gender {
-        who.push(g.label.to_string());
-    }
-    if let Some(age) = a.age.filter(|a| a.is_finite()) {
-        who.push(format!("{}", age.round() as i64));
-    }
-    if !who.is_empty() {
-        parts.push(who.join(" "));
-    }
-    if let Some(e) = &a.expression {
-        parts.push(e.label.to_string());
-    }
-    parts.join(" · ")
+/// The label drawn on a face: its number in the report, nothing else. At
+/// screen size a number reads where a sentence would cover the faces
+/// around it; the page lists what the models think beside the picture.
+pub fn face_label(index: usize, _face: &Face) -> String {
+    format!("{}", index + 1)
+}
+
+/// Whether a person box holds a detected face (its centre): the face box
+/// already marks that person, and the person box's edge and label would
+/// run across the face.
+fn holds_a_face(o: &Object, faces: &[Face]) -> bool {
+    o.label == "person"
+        && faces.iter().any(|f| {
+            let (cx, cy) = (f.bbox.x + f.bbox.w / 2.0, f.bbox.y + f.bbox.h / 2.0);
+            cx >= o.bbox.x
+                && cx <= o.bbox.x + o.bbox.w
+                && cy >= o.bbox.y
+                && cy <= o.bbox.y + o.bbox.h
+        })
 }
 
 /// The label drawn on an object: class and score in percent.
@@ -187,7 +183,11 @@ pub fn annotate(rgb: &mut RgbImage, image: &ImageResult) {
             });
         }
     }
-    let mut objects: Vec<&Object> = image.objects.iter().collect();
+    let mut objects: Vec<&Object> = image
+        .objects
+        .iter()
+        .filter(|o| !holds_a_face(o, &image.faces))
+        .collect();
     objects.sort_by(|a, b| b.score.total_cmp(&a.score));
     for o in objects.into_iter().rev() {
         let Some(b) = bbox(&o.bbox) else { continue };
@@ -471,12 +471,7 @@ mod tests {
     }
 
     #[test]
-    fn labels_show_attributes_when_present() {
-        let plain = Face {
-            bbox: bbox(0.0, 0.0, 1.0, 1.0),
-            ..Default::default()
-        };
-        assert_eq!(face_label(0, &plain), "1");
+    fn faces_are_labelled_by_number_only() {
         let f = Face {
             attributes: FaceAttributes {
                 age: Some(33.6),
@@ -489,17 +484,13 @@ mod tests {
                     scores: Default::default(),
                 }),
             },
-            ..plain.clone()
-        };
-        assert_eq!(face_label(1, &f), "2 · female 34 · happy");
-        let known = Face {
             identity: Some(crate::result::FaceIdentity {
                 person: Some(3),
                 no_identity: None,
             }),
-            ..f
+            ..Default::default()
         };
-        assert_eq!(face_label(1, &known), "2 · P3 · female 34 · happy");
+        assert_eq!(face_label(1, &f), "2");
         let dog = Object {
             label: "dog",
             class_id: 16,
@@ -507,6 +498,36 @@ mod tests {
             bbox: bbox(0.0, 0.0, 1.0, 1.0),
         };
         assert_eq!(object_label(&dog), "dog 83%");
+    }
+
+    /// A person whose face was found is marked by the face box alone; a
+    /// person seen without a face keeps the person box.
+    #[test]
+    fn person_boxes_holding_a_face_are_not_drawn_over_it() {
+        let mut img = RgbImage::from_pixel(300, 200, Rgb([0, 0, 0]));
+        let person = |x: f32| Object {
+            label: "person",
+            class_id: 0,
+            score: 0.9,
+            bbox: bbox(x, 20.0, 100.0, 170.0),
+        };
+        let r = ImageResult {
+            faces: vec![Face {
+                bbox: bbox(30.0, 30.0, 40.0, 40.0),
+                score: 0.9,
+                ..Default::default()
+            }],
+            objects: vec![person(10.0), person(180.0)],
+            ..Default::default()
+        };
+        annotate(&mut img, &r);
+        let colour = class_colour("person", Some(0));
+        assert_ne!(*img.get_pixel(11, 150), colour, "box around the face drawn");
+        assert_eq!(
+            *img.get_pixel(181, 150),
+            colour,
+            "box without a face missing"
+        );
     }
 
     #[test]

@@ -23,7 +23,8 @@ use crate::result::Caveat;
 use crate::result::ImageResult;
 use crate::result::Object;
 use crate::result::{Blur, BlurLevel, Exposure, ExposureLevel, Face, FaceIdentity};
-use crate::result::{Findings, Sentence};
+use crate::result::{Doubt, FindingKind, Findings, Sentence};
+use crate::{doubts, findings};
 
 /// What became of the annotated copy of one image.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,15 +72,66 @@ fn clean(s: &str) -> String {
         .collect()
 }
 
+/// How many findings the verdict states, one per kind, strongest first.
+const VERDICT_SIZE: usize = 4;
+
+/// How many findings are listed before the rest are folded away.
+const FINDINGS_SHOWN: usize = 8;
+
+/// Photos at least this crowded get a grid of face crops.
+const CROP_GRID_FROM: usize = 6;
+
+/// The software name onlooker's own `scripts/day_out.rs` writes into the
+/// demo's synthetic "day out" files: those files are introduced once, at
+/// the top, and their tool notes kept out of the per-photo metadata.
+const DEMO_SOFTWARE: &str = "onlooker scripts/";
+
+/// The findings the verdict states: the strongest of each kind, for the
+/// [`VERDICT_SIZE`] strongest kinds (`findings::by_severity`).
+pub fn verdict(sentences: &[Sentence]) -> Vec<&Sentence> {
+    let mut kinds: Vec<FindingKind> = Vec::new();
+    let mut out = Vec::new();
+    for s in findings::by_severity(sentences) {
+        if kinds.contains(&s.kind) {
+            continue;
+        }
+        if kinds.len() == VERDICT_SIZE {
+            break;
+        }
+        kinds.push(s.kind);
+        out.push(s);
+    }
+    out
+}
+
+fn is_demo(m: &Metadata) -> bool {
+    m.software
+        .as_deref()
+        .is_some_and(|s| s.starts_with(DEMO_SOFTWARE))
+}
+
 #[derive(Template)]
 #[template(path = "report.html")]
 struct Page {
     version: &'static str,
     photos: String,
+    /// The verdict: short plain sentences, strongest first.
+    verdict: Vec<String>,
+    /// "235,000 photos a day", from this run's rate.
+    per_day: Option<String>,
+    /// The demo's synthetic files, introduced once.
+    sample_note: Option<String>,
     stats: Vec<(usize, &'static str)>,
+    /// What the stats leave out, and why.
+    stats_notes: Vec<String>,
     failed: usize,
     object_totals: Vec<(&'static str, usize, usize)>,
-    sentences: Vec<SentenceView>,
+    findings: Vec<FindingView>,
+    more_findings: Vec<FindingView>,
+    /// Concrete cases in this run where the evidence shows an error or a doubt.
+    wrong: Vec<WrongCase>,
+    /// The busiest located day's trail, drawn.
+    map: Option<MapView>,
     timeline: Vec<[String; 4]>,
     places: Vec<[String; 4]>,
     devices: Vec<[String; 5]>,
@@ -94,8 +146,14 @@ struct Page {
 }
 
 impl Page {
+    fn more_caption(&self) -> String {
+        let n = self.more_findings.len();
+        format!("{n} more {}", plural(n, "finding", "findings"))
+    }
+
     fn has_findings(&self) -> bool {
-        !(self.sentences.is_empty()
+        !(self.findings.is_empty()
+            && self.more_findings.is_empty()
             && self.timeline.is_empty()
             && self.places.is_empty()
             && self.devices.is_empty())
@@ -111,9 +169,137 @@ struct PersonView {
     photos: Vec<(usize, String)>,
 }
 
-struct SentenceView {
+/// One finding: its headline, and on demand the exact statement and the
+/// photos and fields it rests on.
+struct FindingView {
+    headline: String,
     text: String,
-    evidence: String,
+    /// (image number in the page, when shown; file name; fields).
+    evidence: Vec<(Option<usize>, String, String)>,
+}
+
+/// A day's trail as an inline SVG (no tiles, nothing loaded): the
+/// positions the photos state, in time order, projected locally
+/// (equirectangular at the trail's latitude, fine over a city), with
+/// numbered stops linking to their photos and a scale bar.
+struct MapView {
+    date: String,
+    label: String,
+    points: String,
+    stops: Vec<StopView>,
+    /// Scale bar: x from, x to, its label.
+    scale: (f64, f64, String),
+}
+
+struct StopView {
+    n: usize,
+    image: usize,
+    x: f64,
+    y: f64,
+    /// Where the time label goes, and which way it runs.
+    tx: f64,
+    anchor: &'static str,
+    time: String,
+}
+
+/// The map's drawing area, in SVG units.
+const MAP_W: f64 = 640.0;
+const MAP_H: f64 = 400.0;
+const MAP_PAD: f64 = 48.0;
+
+/// A dated, located photo: time, index in the results, position.
+type MapStop = (crate::exif::Timestamp, usize, (f64, f64));
+
+/// The trail of the day with the most dated, located photos (at least two
+/// different positions), or None.
+fn map_view(results: &[ImageResult]) -> Option<MapView> {
+    let mut days: BTreeMap<String, Vec<MapStop>> = BTreeMap::new();
+    for (i, r) in results.iter().enumerate() {
+        if let (Some(t), Some(p)) = (r.metadata.taken_at, r.metadata.position()) {
+            days.entry(t.date()).or_default().push((t, i, p));
+        }
+    }
+    let (_, mut stops) = days
+        .into_iter()
+        .filter(|(_, v)| v.iter().any(|s| s.2 != v[0].2))
+        .max_by_key(|(d, v)| (v.len(), std::cmp::Reverse(d.clone())))?;
+    stops.sort_by_key(|s| (s.0.sort_key(), s.1));
+    let lat0 = stops.iter().map(|s| s.2 .0).sum::<f64>() / stops.len() as f64;
+    let k = lat0.to_radians().cos().max(0.01);
+    let xy: Vec<(f64, f64)> = stops.iter().map(|s| (s.2 .1 * k, -s.2 .0)).collect();
+    let (minx, maxx) = xy
+        .iter()
+        .fold((f64::MAX, f64::MIN), |a, p| (a.0.min(p.0), a.1.max(p.0)));
+    let (miny, maxy) = xy
+        .iter()
+        .fold((f64::MAX, f64::MIN), |a, p| (a.0.min(p.1), a.1.max(p.1)));
+    let span = ((maxx - minx) / (MAP_W - 2.0 * MAP_PAD))
+        .max((maxy - miny) / (MAP_H - 2.0 * MAP_PAD))
+        .max(1e-9);
+    // Degrees of latitude per SVG unit: centre the trail.
+    let ox = (MAP_W - (maxx - minx) / span) / 2.0;
+    let oy = (MAP_H - (maxy - miny) / span) / 2.0;
+    let at = |p: (f64, f64)| (ox + (p.0 - minx) / span, oy + (p.1 - miny) / span);
+    let points: Vec<(f64, f64)> = xy.iter().map(|&p| at(p)).collect();
+    // A scale bar of a round length near a quarter of the width.
+    let km_per_unit = span * 111.32;
+    let target = MAP_W / 4.0 * km_per_unit;
+    let round = [
+        0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0,
+    ]
+    .into_iter()
+    .rfind(|&v| v <= target)
+    .unwrap_or(0.1);
+    let first = stops[0].0;
+    let last = stops[stops.len() - 1].0;
+    Some(MapView {
+        date: first.human_date(),
+        label: format!(
+            "Map of {} positions stated by the photos of {}, from {} to {}, joined in time order",
+            stops.len(),
+            first.human_date(),
+            first.clock(),
+            last.clock()
+        ),
+        points: points
+            .iter()
+            .map(|(x, y)| format!("{x:.1},{y:.1}"))
+            .collect::<Vec<_>>()
+            .join(" "),
+        stops: stops
+            .iter()
+            .zip(&points)
+            .enumerate()
+            .map(|(n, (s, &(x, y)))| {
+                let right = x < MAP_W / 2.0;
+                StopView {
+                    n: n + 1,
+                    image: s.1 + 1,
+                    x,
+                    y,
+                    tx: if right { x + 17.0 } else { x - 17.0 },
+                    anchor: if right { "start" } else { "end" },
+                    time: s.0.clock(),
+                }
+            })
+            .collect(),
+        scale: (
+            MAP_PAD,
+            MAP_PAD + round / km_per_unit,
+            if round < 1.0 {
+                format!("{:.0} m", round * 1000.0)
+            } else {
+                format!("{round} km")
+            },
+        ),
+    })
+}
+
+/// One case of "what the models got wrong" in this run.
+struct WrongCase {
+    /// Image number in the page and file name.
+    image: Option<(usize, String)>,
+    text: String,
 }
 
 struct ScaleView {
@@ -133,11 +319,25 @@ struct ImageView {
     copy_failed: Option<String>,
     alt: String,
     scene: String,
-    face_columns: Vec<&'static str>,
+    /// The first image with the same pixels: number and file name.
+    duplicate_of: Option<(usize, String)>,
     faces: Vec<FaceRow>,
-    objects: Vec<[String; 3]>,
+    /// Face crops from the annotated copy, for crowded photos.
+    crops: Vec<Crop>,
+    /// "dog 98%", one chip per object.
+    objects: Vec<String>,
+    /// Object, score, box: the measurements behind the chips.
+    object_rows: Vec<[String; 3]>,
     text: Vec<TextRow>,
     metadata: Vec<(String, String)>,
+}
+
+/// One face cut out of the annotated copy by CSS: a square window onto the
+/// full image, scaled so the face fills it.
+struct Crop {
+    number: usize,
+    /// `width:..;left:..;top:..` of the image inside the window.
+    style: String,
 }
 
 /// One line of text read, as the page shows it (askama escapes `text`).
@@ -146,7 +346,6 @@ struct TextRow {
     /// The identifying kind, shown as a chip.
     kind: Option<&'static str>,
     score: String,
-    bbox: String,
 }
 
 impl ImageView {
@@ -160,19 +359,18 @@ impl ImageView {
         capitalise(&count_of(self.faces.len(), "face", "faces"))
     }
 
-    fn objects_caption(&self) -> String {
-        capitalise(&count_of(self.objects.len(), "object", "objects"))
-    }
-
     fn text_caption(&self) -> String {
         format!("Text read: {}", count_of(self.text.len(), "line", "lines"))
     }
 }
 
 struct FaceRow {
-    score: String,
-    cells: Vec<String>,
-    bbox: String,
+    /// What the models think: person, gender, age, expression.
+    thinks: String,
+    /// Why that, or the face itself, is in doubt.
+    doubts: Vec<String>,
+    /// Detector score, pose, blur, exposure, size, box, in one line.
+    measures: String,
 }
 
 /// Renders the whole page. `copies[i]` is the annotated copy of
@@ -184,21 +382,40 @@ pub fn render(
     scale: Option<&PageProjection>,
 ) -> String {
     let n = results.len();
+    let faces = summary.faces.saturating_sub(summary.faces_without_person);
+    let mut findings: Vec<FindingView> = findings::by_severity(&summary.findings.sentences)
+        .into_iter()
+        .map(|s| finding_view(s, results))
+        .collect();
+    let more_findings = findings.split_off(findings.len().min(FINDINGS_SHOWN));
     let page = Page {
         version: env!("CARGO_PKG_VERSION"),
         photos: count_of(n, "photo", "photos"),
+        verdict: verdict(&summary.findings.sentences)
+            .into_iter()
+            .map(|s| clean(&s.headline))
+            .collect(),
+        per_day: per_day(summary.images_per_second),
+        sample_note: sample_note(results),
         stats: vec![
             (summary.images, plural(summary.images, "photo", "photos")),
-            (summary.faces, plural(summary.faces, "face", "faces")),
-            (summary.people, plural(summary.people, "person", "people")),
+            (faces, plural(faces, "face", "faces")),
+            (
+                summary.people,
+                plural(summary.people, "person in view", "people in view"),
+            ),
             (
                 summary.objects,
                 plural(summary.objects, "object", "objects"),
             ),
         ],
+        stats_notes: stats_notes(summary),
         failed: summary.failed,
         object_totals: object_totals(results),
-        sentences: summary.findings.sentences.iter().map(sentence).collect(),
+        findings,
+        more_findings,
+        wrong: wrong_cases(results, summary),
+        map: map_view(results),
         timeline: timeline(&summary.findings),
         places: summary
             .findings
@@ -246,7 +463,7 @@ pub fn render(
         images: results
             .iter()
             .enumerate()
-            .map(|(i, r)| image_view(i, r, copies.get(i).unwrap_or(&Annotated::None)))
+            .map(|(i, r)| image_view(i, r, results, copies.get(i).unwrap_or(&Annotated::None)))
             .collect(),
     };
     // Rendering into a String only fails if a Display impl fails; none of
@@ -323,10 +540,201 @@ fn file_name(path: &str) -> String {
     }
 }
 
-/// Objects over the batch: how many, and in how many photos, most first.
+/// "235,000 photos a day", at this run's rate on this computer.
+fn per_day(images_per_second: f64) -> Option<String> {
+    (images_per_second > 0.0 && images_per_second.is_finite()).then(|| {
+        let n = (images_per_second * 86_400.0).round() as u64;
+        // Three significant figures: the rate of one run is no more exact.
+        let unit = 10u64.pow((n.max(1).ilog10()).saturating_sub(2));
+        let n = (n + unit / 2) / unit * unit;
+        format!("{} photos a day", group_thousands(n))
+    })
+}
+
+/// The demo's synthetic files, named once.
+fn sample_note(results: &[ImageResult]) -> Option<String> {
+    let demo: Vec<String> = results
+        .iter()
+        .filter(|r| is_demo(&r.metadata))
+        .map(|r| file_name(&r.path))
+        .collect();
+    if demo.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "Sample data: {} ({}) carry metadata onlooker wrote for this demo, \
+         a made-up day out with a made-up owner, over copies of other samples' \
+         pictures. A real camera records the same fields.",
+        count_of(demo.len(), "photo", "photos"),
+        demo.join(", ")
+    ))
+}
+
+fn stats_notes(summary: &Summary) -> Vec<String> {
+    let mut notes = Vec::new();
+    if summary.faces_without_person > 0 {
+        notes.push(format!(
+            "Not counted: {} on photos where no person was detected (see what the models got wrong).",
+            count_of(summary.faces_without_person, "\"face\"", "\"faces\"")
+        ));
+    }
+    if summary.duplicates > 0 {
+        notes.push(format!(
+            "{} the same picture as an earlier photo: counted once.",
+            match summary.duplicates {
+                1 => "1 photo is".to_string(),
+                n => format!("{n} photos are"),
+            }
+        ));
+    }
+    if summary.people > 0 {
+        notes.push(
+            "People in view are person shapes counted photo by photo, not different people.".into(),
+        );
+    }
+    notes
+}
+
+/// The finding's headline, statement and evidence, each photo linked to
+/// its place on the page and its fields named as people say them.
+fn finding_view(s: &Sentence, results: &[ImageResult]) -> FindingView {
+    FindingView {
+        headline: clean(&s.headline),
+        text: clean(&s.text),
+        evidence: s
+            .evidence
+            .iter()
+            .map(|e| {
+                let number = results
+                    .iter()
+                    .position(|r| r.path == e.image)
+                    .map(|i| i + 1);
+                let mut fields: Vec<&str> = Vec::new();
+                for f in &e.fields {
+                    let name = field_name(f);
+                    if !fields.contains(&name) {
+                        fields.push(name);
+                    }
+                }
+                (number, file_name(&e.image), fields.join(", "))
+            })
+            .collect(),
+    }
+}
+
+/// An evidence field as people say it.
+fn field_name(f: &str) -> &str {
+    match f {
+        "taken_at" => "time taken",
+        "gps.latitude" | "gps.longitude" => "GPS position",
+        "camera.make" | "camera.model" => "camera",
+        "camera.serial" => "serial number",
+        "faces.person" => "face match",
+        findings::TEXT_FIELD => "text read in the photo",
+        other => other,
+    }
+}
+
+/// Where this run's own evidence shows an error or a doubt: faces on
+/// photos with no person, persons that join such a face with others,
+/// gender guessed against a low confidence, attributes guessed on faces
+/// below the cloud minimum. One case per image and kind.
+fn wrong_cases(results: &[ImageResult], summary: &Summary) -> Vec<WrongCase> {
+    let mut out = Vec::new();
+    let at = |i: usize| Some((i + 1, file_name(&results[i].path)));
+    for (i, r) in results.iter().enumerate() {
+        if r.duplicate_of.is_some() {
+            continue;
+        }
+        let with = |d: Doubt| -> Vec<(usize, &Face)> {
+            r.faces
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| f.doubts.contains(&d))
+                .map(|(k, f)| (k + 1, f))
+                .collect()
+        };
+        for (k, f) in with(Doubt::NoPerson) {
+            let animal = f
+                .doubts
+                .contains(&Doubt::InsideAnimal)
+                .then(|| doubts::around(f, &r.objects, &doubts::ANIMALS))
+                .flatten();
+            let mut text = match animal {
+                Some(a) => format!(
+                    "face {k} lies inside the {}'s box, on a photo where no person was detected: probably the {}'s face",
+                    a.label, a.label
+                ),
+                None => format!(
+                    "no person was detected in this photo, so nothing confirms that face {k} is a human face"
+                ),
+            };
+            let guess = thinks(f, false);
+            if !guess.is_empty() {
+                text.push_str(&format!("; the models still describe it as {guess}"));
+            }
+            if let Some(p) = f.identity.and_then(|id| id.person) {
+                let others = summary
+                    .persons
+                    .iter()
+                    .find(|x| x.id == p)
+                    .map_or(0, |x| x.images.len().saturating_sub(1));
+                if others > 0 {
+                    text.push_str(&format!(
+                        ", and face matching puts it with person P{p} in {}",
+                        count_of(others, "other photo", "other photos")
+                    ));
+                }
+            }
+            text.push_str(". It is left out of the face count.");
+            out.push(WrongCase {
+                image: at(i),
+                text: capitalise(&text),
+            });
+        }
+        let unsure = with(Doubt::UncertainGender);
+        if !unsure.is_empty() {
+            let list: Vec<String> = unsure
+                .iter()
+                .filter_map(|(k, f)| {
+                    let g = f.attributes.gender.as_ref()?;
+                    Some(format!("face {k} {} at {}", g.label, percent(g.confidence)))
+                })
+                .collect();
+            out.push(WrongCase {
+                image: at(i),
+                text: format!(
+                    "Gender stated as a fact though the model itself was less than {} sure: {}.",
+                    percent(doubts::GENDER_CONFIDENCE),
+                    list.join(", ")
+                ),
+            });
+        }
+        let small = with(Doubt::AttributesBelowCloudMinimum);
+        if !small.is_empty() {
+            let min = small
+                .iter()
+                .map(|(_, f)| f.cloud_min_size_px)
+                .max()
+                .unwrap_or(0);
+            out.push(WrongCase {
+                image: at(i),
+                text: format!(
+                    "Age, gender and expression guessed on {} smaller than the {min} px the cloud services need to answer at all: {}.",
+                    count_of(small.len(), "face", "faces"),
+                    small.iter().map(|(k, _)| k.to_string()).collect::<Vec<_>>().join(", ")
+                ),
+            });
+        }
+    }
+    out
+}
+
+/// Objects over the batch: how many, and in how many photos, most first;
+/// a picture repeated counts once.
 fn object_totals(results: &[ImageResult]) -> Vec<(&'static str, usize, usize)> {
     let mut totals: BTreeMap<&'static str, (usize, usize)> = BTreeMap::new();
-    for r in results {
+    for r in results.iter().filter(|r| r.duplicate_of.is_none()) {
         for (label, n) in &r.object_counts {
             let e = totals.entry(label).or_default();
             e.0 += n;
@@ -336,20 +744,6 @@ fn object_totals(results: &[ImageResult]) -> Vec<(&'static str, usize, usize)> {
     let mut rows: Vec<_> = totals.into_iter().map(|(l, (n, p))| (l, n, p)).collect();
     rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
     rows
-}
-
-/// One finding, with the evidence it cites as `photo.jpg (taken_at,
-/// gps.latitude); ...`.
-fn sentence(s: &Sentence) -> SentenceView {
-    let evidence: Vec<String> = s
-        .evidence
-        .iter()
-        .map(|e| format!("{} ({})", e.image, e.fields.join(", ")))
-        .collect();
-    SentenceView {
-        text: clean(&s.text),
-        evidence: clean(&evidence.join("; ")),
-    }
 }
 
 /// The timeline with its place and device indices resolved to a position
@@ -368,7 +762,12 @@ fn timeline(f: &Findings) -> Vec<[String; 4]> {
                 .device
                 .and_then(|i| f.devices.get(i))
                 .map_or_else(String::new, |d| clean(&d.name));
-            [t.taken_at.to_string(), clean(&t.image), place, device]
+            [
+                format!("{} {}", t.taken_at.human_date(), t.taken_at.clock()),
+                file_name(&t.image),
+                place,
+                device,
+            ]
         })
         .collect()
 }
@@ -448,10 +847,14 @@ fn scale_view(p: &PageProjection) -> ScaleView {
     }
 }
 
-fn image_view(i: usize, r: &ImageResult, copy: &Annotated) -> ImageView {
+fn image_view(i: usize, r: &ImageResult, results: &[ImageResult], copy: &Annotated) -> ImageView {
     let name = file_name(&r.path);
     let (nf, no) = (r.faces.len(), r.objects.len());
-    let counts = r.error.is_none().then(|| {
+    let duplicate_of = r
+        .duplicate_of
+        .filter(|&j| j < results.len() && j != i)
+        .map(|j| (j + 1, file_name(&results[j].path)));
+    let counts = (r.error.is_none() && duplicate_of.is_none()).then(|| {
         format!(
             "{} · {} · {}",
             count_of(nf, "face", "faces"),
@@ -459,20 +862,32 @@ fn image_view(i: usize, r: &ImageResult, copy: &Annotated) -> ImageView {
             count_of(no, "object", "objects")
         )
     });
-    let mut alt = format!(
-        "Annotated copy of {name}: {}, {}",
-        count_of(nf, "face", "faces"),
-        count_of(no, "object", "objects")
-    );
-    if !r.scene.is_empty() {
-        alt.push_str(&format!(" ({})", clean(&r.scene)));
-    }
+    let alt = alt_text(&name, r);
     let (copy, copy_failed) = match copy {
         Annotated::Written(src) => (Some(src.clone()), None),
         Annotated::Failed(reason) => (None, Some(clean(reason))),
         Annotated::None => (None, None),
     };
-    let face_columns = face_columns(&r.faces);
+    let crops = match (&copy, r.faces.len() >= CROP_GRID_FROM) {
+        (Some(_), true) => r
+            .faces
+            .iter()
+            .enumerate()
+            .filter_map(|(k, f)| crop(k + 1, f, r.width, r.height))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let shown = duplicate_of.is_none();
+    let metadata = if is_demo(&r.metadata) {
+        // The tool's own notes ("synthetic", where the pixels come from)
+        // are said once at the top, not as what the file gives away.
+        let mut m = r.metadata.clone();
+        m.software = None;
+        m.description = None;
+        metadata_rows(&m)
+    } else {
+        metadata_rows(&r.metadata)
+    };
     ImageView {
         number: i + 1,
         name,
@@ -484,28 +899,163 @@ fn image_view(i: usize, r: &ImageResult, copy: &Annotated) -> ImageView {
         copy_failed,
         alt,
         scene: clean(&r.scene),
-        faces: r
-            .faces
-            .iter()
-            .map(|f| FaceRow {
-                score: percent(f.score),
-                cells: face_columns.iter().map(|c| face_cell(c, f)).collect(),
-                bbox: box_cell(f.bbox),
-            })
-            .collect(),
-        face_columns,
-        objects: r.objects.iter().map(object_row).collect(),
-        text: r
-            .text
-            .iter()
-            .map(|t| TextRow {
-                text: clean(&t.text),
-                kind: t.kind.map(|k| k.name()),
-                score: percent(t.score),
-                bbox: box_cell(t.bbox),
-            })
-            .collect(),
-        metadata: metadata_rows(&r.metadata),
+        duplicate_of,
+        faces: if shown {
+            r.faces.iter().map(face_row).collect()
+        } else {
+            Vec::new()
+        },
+        crops,
+        objects: if shown {
+            r.objects
+                .iter()
+                .map(|o| format!("{} {}", o.label, percent(o.score)))
+                .collect()
+        } else {
+            Vec::new()
+        },
+        object_rows: if shown {
+            r.objects.iter().map(object_row).collect()
+        } else {
+            Vec::new()
+        },
+        text: if shown {
+            r.text
+                .iter()
+                .map(|t| TextRow {
+                    text: clean(&t.text),
+                    kind: t.kind.map(|k| k.name()),
+                    score: percent(t.score),
+                })
+                .collect()
+        } else {
+            Vec::new()
+        },
+        metadata,
+    }
+}
+
+/// What the annotated copy shows, for people who cannot see it.
+fn alt_text(name: &str, r: &ImageResult) -> String {
+    let mut alt = format!("{name}, annotated");
+    let nf = r.faces.len();
+    if nf > 0 {
+        alt.push_str(&format!(
+            ": {} in yellow boxes numbered 1 to {nf}",
+            count_of(nf, "face", "faces")
+        ));
+    }
+    if !r.scene.is_empty() {
+        alt.push_str(&format!(
+            "{} outlined by kind ({})",
+            if nf > 0 { "; objects" } else { ": objects" },
+            clean(&r.scene)
+        ));
+    }
+    if !r.text.is_empty() {
+        alt.push_str(&format!(
+            "; {} of text framed in cyan",
+            count_of(r.text.len(), "line", "lines")
+        ));
+    }
+    if nf == 0 && r.scene.is_empty() && r.text.is_empty() {
+        alt.push_str(": nothing detected");
+    }
+    alt
+}
+
+/// A square window onto the annotated copy, 4 face sizes wide... no: the
+/// face and a margin of a quarter of its size, scaled to [`CROP_PX`].
+fn crop(number: usize, f: &Face, width: u32, height: u32) -> Option<Crop> {
+    let b = f.bbox;
+    let side = b.w.max(b.h) * 1.5;
+    if !(side.is_finite() && side > 0.0 && width > 0 && height > 0) {
+        return None;
+    }
+    let scale = CROP_PX / side;
+    let (cx, cy) = (b.x + b.w / 2.0, b.y + b.h / 2.0);
+    Some(Crop {
+        number,
+        style: format!(
+            "width:{:.0}px;left:{:.0}px;top:{:.0}px",
+            width as f32 * scale,
+            (side / 2.0 - cx) * scale,
+            (side / 2.0 - cy) * scale
+        ),
+    })
+}
+
+/// Side of a face crop on the page, CSS pixels.
+const CROP_PX: f32 = 96.0;
+
+/// "P2 · female 90% · about 34 · happy 62%": what the models think (the
+/// person id first when `person`).
+fn thinks(f: &Face, person: bool) -> String {
+    let a = &f.attributes;
+    let mut parts = Vec::new();
+    if let (true, Some(p)) = (person, f.identity.and_then(|i| i.person)) {
+        parts.push(format!("P{p}"));
+    }
+    if let Some(g) = &a.gender {
+        parts.push(format!("{} {}", g.label, percent(g.confidence)));
+    }
+    if let Some(age) = a.age.filter(|a| a.is_finite()) {
+        parts.push(format!("about {}", age.round() as i64));
+    }
+    if let Some(e) = &a.expression {
+        let p = e.scores.get(e.label).copied().unwrap_or_default();
+        parts.push(format!("{} {}", e.label, percent(p)));
+    }
+    parts.join(" · ")
+}
+
+fn doubt_text(d: Doubt, f: &Face) -> String {
+    match d {
+        Doubt::NoPerson => "no person detected in this photo: nothing confirms a human face".into(),
+        Doubt::InsideAnimal => "inside an animal's box: probably the animal's face".into(),
+        Doubt::UncertainGender => format!(
+            "gender guessed at under {}",
+            percent(doubts::GENDER_CONFIDENCE)
+        ),
+        Doubt::AttributesBelowCloudMinimum => format!(
+            "guessed on {} px, below the cloud minimum of {} px",
+            f.size_px, f.cloud_min_size_px
+        ),
+    }
+}
+
+fn face_row(f: &Face) -> FaceRow {
+    let mut doubts: Vec<String> = f.doubts.iter().map(|&d| doubt_text(d, f)).collect();
+    if let Some(FaceIdentity {
+        no_identity: Some(_),
+        ..
+    }) = &f.identity
+    {
+        doubts.push(person_cell(f));
+    }
+    let p = &f.head_pose;
+    let expression_rest = f
+        .attributes
+        .expression
+        .as_ref()
+        .map_or_else(String::new, |e| {
+            format!(" · expression {}", expression_cell(e))
+        });
+    FaceRow {
+        thinks: thinks(f, true),
+        doubts,
+        measures: format!(
+            "score {} · yaw {}°, pitch {}°, roll {}° · blur {} · exposure {} · {} px (cloud minimum {} px) · box {}{expression_rest}",
+            percent(f.score),
+            whole(p.yaw),
+            whole(p.pitch),
+            whole(p.roll),
+            blur_cell(&f.blur),
+            exposure_cell(&f.exposure),
+            f.size_px,
+            f.cloud_min_size_px,
+            box_cell(f.bbox)
+        ),
     }
 }
 
@@ -528,84 +1078,28 @@ fn object_row(o: &Object) -> [String; 3] {
     [o.label.to_string(), percent(o.score), box_cell(o.bbox)]
 }
 
-/// The face columns, in the order people read them: the attributes only
-/// when some face has them, then what the detector measures.
-fn face_columns(faces: &[Face]) -> Vec<&'static str> {
-    let any = |f: fn(&Face) -> bool| faces.iter().any(f);
-    let mut cols = Vec::new();
-    if any(|f| f.identity.is_some()) {
-        cols.push("person");
+/// "happy 62% (then neutral 20%, sad 9%)"
+fn expression_cell(e: &crate::result::Expression) -> String {
+    let mut s = e.label.to_string();
+    if let Some(p) = e.scores.get(e.label) {
+        s.push_str(&format!(" {}", percent(*p)));
     }
-    if any(|f| f.attributes.age.is_some()) {
-        cols.push("age");
+    let mut others: Vec<(&str, f32)> = e
+        .scores
+        .iter()
+        .filter(|(k, _)| **k != e.label)
+        .map(|(k, v)| (*k, *v))
+        .collect();
+    others.sort_by(|x, y| y.1.total_cmp(&x.1));
+    let top: Vec<String> = others
+        .iter()
+        .take(2)
+        .map(|(k, p)| format!("{k} {}", percent(*p)))
+        .collect();
+    if !top.is_empty() {
+        s.push_str(&format!(" (then {})", top.join(", ")));
     }
-    if any(|f| f.attributes.gender.is_some()) {
-        cols.push("gender");
-    }
-    if any(|f| f.attributes.expression.is_some()) {
-        cols.push("expression");
-    }
-    cols.extend([
-        "head pose",
-        "blur",
-        "exposure",
-        "size (px)",
-        "cloud minimum (px)",
-        "too small for the cloud",
-    ]);
-    cols
-}
-
-fn face_cell(column: &str, f: &Face) -> String {
-    let a = &f.attributes;
-    match column {
-        "person" => person_cell(f),
-        "age" => a
-            .age
-            .filter(|a| a.is_finite())
-            .map_or_else(String::new, |a| format!("{}", a.round() as i64)),
-        "gender" => a.gender.as_ref().map_or_else(String::new, |g| {
-            format!("{} {}", g.label, percent(g.confidence))
-        }),
-        // "happy 62% (then neutral 20%, sad 9%)"
-        "expression" => a.expression.as_ref().map_or_else(String::new, |e| {
-            let mut s = e.label.to_string();
-            if let Some(p) = e.scores.get(e.label) {
-                s.push_str(&format!(" {}", percent(*p)));
-            }
-            let mut others: Vec<(&str, f32)> = e
-                .scores
-                .iter()
-                .filter(|(k, _)| **k != e.label)
-                .map(|(k, v)| (*k, *v))
-                .collect();
-            others.sort_by(|x, y| y.1.total_cmp(&x.1));
-            let top: Vec<String> = others
-                .iter()
-                .take(2)
-                .map(|(k, p)| format!("{k} {}", percent(*p)))
-                .collect();
-            if !top.is_empty() {
-                s.push_str(&format!(" (then {})", top.join(", ")));
-            }
-            s
-        }),
-        "head pose" => {
-            let p = &f.head_pose;
-            format!(
-                "yaw {}°, pitch {}°, roll {}°",
-                whole(p.yaw),
-                whole(p.pitch),
-                whole(p.roll)
-            )
-        }
-        "blur" => blur_cell(&f.blur),
-        "exposure" => exposure_cell(&f.exposure),
-        "size (px)" => f.size_px.to_string(),
-        "cloud minimum (px)" => f.cloud_min_size_px.to_string(),
-        "too small for the cloud" => yes_no(f.below_cloud_min_size).into(),
-        _ => String::new(),
-    }
+    s
 }
 
 /// "P2", or why the face has no identity ("no identity: face is 24 px ...").
@@ -648,14 +1142,6 @@ fn level(name: &str, value: f32) -> String {
         "{name} ({})",
         fmt_number((f64::from(value) * 100.0).round() / 100.0)
     )
-}
-
-fn yes_no(b: bool) -> &'static str {
-    if b {
-        "yes"
-    } else {
-        "no"
-    }
 }
 
 /// What the file itself says, a position first (in the form people type
@@ -866,13 +1352,15 @@ mod tests {
         let h = render(std::slice::from_ref(&r), &summary, &copies, None);
         assert!(
             h.contains(
-                "<tr><th scope=\"row\">1</th><td class=\"num\">90%</td><td>34</td>\
-                 <td>female 90%</td><td>happy 62% (then neutral 20%, sad 9%)</td>\
-                 <td>yaw -13°, pitch 3°, roll 4°</td><td>low (0)</td><td>good (0)</td>\
-                 <td>0</td><td>0</td><td>no</td><td class=\"num\">10, 20, 30 × 41</td></tr>"
+                "<tr><th scope=\"row\">1</th><td>female 90% · about 34 · happy 62%</td><td></td></tr>"
             ),
             "{h}"
         );
+        assert!(h.contains(
+            "<li>score 90% · yaw -13°, pitch 3°, roll 4° · blur low (0) · exposure good (0) · \
+             0 px (cloud minimum 0 px) · box 10, 20, 30 × 41 · expression happy 62% \
+             (then neutral 20%, sad 9%)</li>"
+        ));
         assert!(h.contains("<th scope=\"row\">position</th><td>48.85841° N, 2.50000° W</td>"));
         assert!(h.contains("<p class=\"counts\">1 face · 0 people · 0 objects</p>"));
         assert!(
@@ -880,6 +1368,82 @@ mod tests {
             "control character replaced"
         );
         assert!(h.contains("width=\"64\" height=\"48\" style=\"width:min(100%,128px)\""));
+    }
+
+    fn said(kind: FindingKind, headline: &str, photos: usize) -> Sentence {
+        Sentence {
+            kind,
+            text: format!("{headline} (exactly)"),
+            headline: headline.into(),
+            evidence: (0..photos)
+                .map(|i| crate::result::Evidence {
+                    image: format!("{i}.jpg"),
+                    fields: vec!["taken_at"],
+                })
+                .collect(),
+        }
+    }
+
+    /// The verdict: the strongest finding of each of the strongest kinds,
+    /// whatever order they were built in.
+    #[test]
+    fn the_verdict_states_the_strongest_kinds_first() {
+        use FindingKind::*;
+        let built = vec![
+            said(Day, "a day", 5),
+            said(Model, "a model", 3),
+            said(Person, "a face in 2", 2),
+            said(Person, "a face in 4", 4),
+            said(Name, "an artist", 1),
+            said(Name, "an owner", 5),
+            said(Text, "an email", 1),
+            said(Device, "a serial", 5),
+            said(Route, "a trail", 5),
+        ];
+        let v: Vec<&str> = verdict(&built)
+            .iter()
+            .map(|s| s.headline.as_str())
+            .collect();
+        assert_eq!(v, ["an owner", "a trail", "a serial", "a face in 4"]);
+        let few = vec![said(Model, "a model", 3), said(Day, "a day", 1)];
+        let v: Vec<&str> = verdict(&few).iter().map(|s| s.headline.as_str()).collect();
+        assert_eq!(v, ["a day", "a model"]);
+
+        // On the page: the verdict before the contents, then every finding
+        // strongest first, its statement behind "Evidence".
+        let summary = Summary {
+            images_per_second: 2.5,
+            findings: Findings {
+                sentences: built,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let h = render(&[], &summary, &[], None);
+        let verdict_at = h.find("<li>an owner</li>").unwrap();
+        assert!(verdict_at < h.find("<li>a trail</li>").unwrap());
+        assert!(verdict_at < h.find("id=\"contents\"").unwrap());
+        assert!(h.contains("<strong>216,000 photos a day</strong>"), "{h}");
+        let order: Vec<usize> = [
+            "an owner",
+            "an artist",
+            "a trail",
+            "a serial",
+            "a face in 4",
+            "a face in 2",
+            "an email",
+            "a day",
+            "a model",
+        ]
+        .iter()
+        .map(|t| {
+            h.find(&format!("<span class=\"claim\">{t}</span>"))
+                .unwrap()
+        })
+        .collect();
+        assert!(order.windows(2).all(|w| w[0] < w[1]), "{order:?}");
+        assert!(h.contains("<summary>1 more finding</summary>"), "{h}");
+        assert!(h.contains("<p>an owner (exactly)</p>"));
     }
 
     #[test]
