@@ -289,7 +289,7 @@ impl Embedder {
 }
 
 /// How sure a match is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub enum Verdict {
     /// Similarity at or above [`VERY_LIKELY`].
     #[serde(rename = "very likely same person")]

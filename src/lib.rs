@@ -8,6 +8,7 @@ pub mod bench;
 pub mod error;
 pub mod exif;
 pub mod face;
+pub mod find;
 pub mod findings;
 pub mod geometry;
 pub mod identity;

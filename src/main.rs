@@ -11,6 +11,7 @@ use clap::{Args, Parser, Subcommand};
 use onlooker::attributes::AttributeOptions;
 use onlooker::batch::{self, Topology};
 use onlooker::bench::{self, BenchOptions};
+use onlooker::find::{self, FindConfig, FindError};
 use onlooker::imageio::{self, DecodeLimits};
 use onlooker::manifest::{self, FileState, Manifest};
 use onlooker::projection;
@@ -37,6 +38,39 @@ enum Command {
     /// Measure throughput on real images (default: samples/) and project it
     /// to archive scale
     Bench(BenchArgs),
+    /// Rank every face in PATHs (default: samples/) by similarity to the
+    /// face in REFERENCE
+    Find(FindArgs),
+}
+
+#[derive(Args)]
+struct FindArgs {
+    /// Photo holding the face to look for
+    reference: PathBuf,
+    /// Image files or folders searched (folders recursively)
+    #[arg(value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    /// Which face of the reference (1-based, as `analyze` numbers them)
+    #[arg(long, value_name = "N")]
+    face: Option<usize>,
+    /// Write the ranking as JSON to FILE (`-` for stdout)
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Folder for a small report: the matched faces beside the reference
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Write the report even if --out holds files other than an earlier report
+    #[arg(long)]
+    force: bool,
+    /// Folder holding the runtime and model files [env: ONLOOKER_MODELS]
+    #[arg(long, value_name = "DIR")]
+    models: Option<PathBuf>,
+    /// Worker threads (default: all cores)
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
+    /// Print nothing but errors
+    #[arg(long, short)]
+    quiet: bool,
 }
 
 #[derive(Args)]
@@ -190,6 +224,7 @@ fn main() -> ExitCode {
         Command::Analyze(a) => analyze(a),
         Command::Models(m) => models(m),
         Command::Bench(b) => bench(b),
+        Command::Find(f) => find(f),
     };
     match outcome {
         Ok(code) => code,
@@ -199,6 +234,8 @@ fn main() -> ExitCode {
                 eprintln!("onlooker: {setup}");
             } else if let Some(run) = e.downcast_ref::<RunError>() {
                 eprintln!("onlooker: {run}");
+            } else if let Some(find) = e.downcast_ref::<FindError>() {
+                eprintln!("onlooker: {find}");
             } else {
                 eprintln!("onlooker: {e:#}");
             }
@@ -244,6 +281,20 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     let rt = Runtime::load(&runtime::models_dir(a.models.as_deref()))?;
     let outcome = run::analyze(&rt, &config)?;
     Ok(ExitCode::from(outcome.exit_code()))
+}
+
+fn find(f: FindArgs) -> anyhow::Result<ExitCode> {
+    let config = FindConfig {
+        face: f.face,
+        json: f.json,
+        out: f.out,
+        force: f.force,
+        quiet: f.quiet,
+        threads: threads(f.threads)?,
+        ..FindConfig::new(f.reference, f.paths)
+    };
+    let rt = Runtime::load(&runtime::models_dir(f.models.as_deref()))?;
+    Ok(ExitCode::from(find::find(&rt, &config)?.exit_code()))
 }
 
 fn bench(b: BenchArgs) -> anyhow::Result<ExitCode> {

@@ -6,8 +6,10 @@
 
 pub mod annotate;
 pub mod csv;
+pub mod find_page;
 pub mod html;
 pub mod output;
+pub mod thumbs;
 
 pub use output::{skip_report_outputs, OutputDir, ReportError, Written};
 

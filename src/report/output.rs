@@ -219,15 +219,7 @@ pub fn write(
     let dir = out.path();
     let images_dir = dir.join(IMAGES);
     let was_report = dir.join(MARKER).is_file();
-    std::fs::create_dir_all(&images_dir).map_err(write_err(&images_dir))?;
-    // The marker goes first, so even a report cut short is recognised as
-    // one (skipped as input, cleanable with --force).
-    let marker = dir.join(MARKER);
-    write_atomic(
-        &marker,
-        b"This folder is a report written by onlooker. Its images are not analysed again.\n",
-    )
-    .map_err(write_err(&marker))?;
+    begin(dir)?;
 
     let count = results.len();
     let pool = rayon::ThreadPoolBuilder::new()
@@ -262,7 +254,7 @@ pub fn write(
     let annotate_seconds = t.elapsed().as_secs_f64();
 
     if was_report {
-        remove_stale_copies(&images_dir, &copies);
+        remove_stale(dir, &copies);
     }
 
     let json_path = dir.join(JSON);
@@ -345,9 +337,27 @@ fn annotated_copy(
     write_atomic_unsynced(dest, &jpeg).map_err(|e| format!("cannot write {}: {e}", dest.display()))
 }
 
-/// With `--force` over an earlier report: copies from that run that this
-/// run did not write again (`NNN-name.jpg`) would be orphans; remove them.
+/// Creates the report folder and its `images/`, then writes the marker
+/// first, so even a report cut short is recognised as one (skipped as
+/// input, cleanable with --force).
+pub(crate) fn begin(dir: &Path) -> Result<(), ReportError> {
+    let images_dir = dir.join(IMAGES);
+    std::fs::create_dir_all(&images_dir).map_err(write_err(&images_dir))?;
+    let marker = dir.join(MARKER);
+    write_atomic(
+        &marker,
+        b"This folder is a report written by onlooker. Its images are not analysed again.\n",
+    )
+    .map_err(write_err(&marker))
+}
+
+/// Over an earlier report: copies from that run that this run did not
+/// write again (`images/NNN-name.jpg`) would be orphans; remove them.
 /// Nothing else in the folder is touched.
+pub(crate) fn remove_stale(dir: &Path, copies: &[Annotated]) {
+    remove_stale_copies(&dir.join(IMAGES), copies);
+}
+
 fn remove_stale_copies(images_dir: &Path, copies: &[Annotated]) {
     let keep: std::collections::HashSet<&str> = copies
         .iter()
