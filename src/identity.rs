@@ -29,7 +29,7 @@ use serde::Serialize;
 
 use crate::align;
 use crate::error::{ImageError, SetupError};
-use crate::result::Face;
+use crate::result::{Face, Object};
 use crate::runtime::Runtime;
 
 /// Name of the model in `models/models.toml`.
@@ -125,6 +125,10 @@ pub enum Unreliable {
     TurnedAway { value: f32, limit: f32 },
     /// The landmarks define no alignment (all in one point).
     NotAlignable,
+    /// The object detector found an animal (or a teddy bear) holding the
+    /// face and no person holding it: a face detector also finds cat
+    /// faces, and their embeddings can come close to a person's.
+    NotAPerson { label: &'static str },
 }
 
 impl std::fmt::Display for Unreliable {
@@ -142,6 +146,9 @@ impl std::fmt::Display for Unreliable {
                 "face is turned too far from the camera to identify reliably (yaw {value:.0} degrees, limit {limit:.0})"
             ),
             Unreliable::NotAlignable => f.write_str("face landmarks define no alignment"),
+            Unreliable::NotAPerson { label } => {
+                write!(f, "the face is on a {label}, not on a person")
+            }
         }
     }
 }
@@ -202,6 +209,46 @@ impl Gate {
         }
         Ok(())
     }
+}
+
+/// COCO classes that have a face but are not a person.
+const NOT_PERSONS: [&str; 11] = [
+    "bird",
+    "cat",
+    "dog",
+    "horse",
+    "sheep",
+    "cow",
+    "elephant",
+    "bear",
+    "zebra",
+    "giraffe",
+    "teddy bear",
+];
+
+/// Share of a face box an object box must cover to count as holding it.
+const HOLDS: f32 = 0.5;
+
+/// [`Unreliable::NotAPerson`] when an animal's box holds the face and no
+/// person's box does (then the most confident such animal). A face outside
+/// every box keeps its identity: the object detector misses people (seen
+/// through a window, at the edge of a crowd) far more often than the face
+/// detector fires on an animal.
+pub fn not_a_person(face: &Face, objects: &[Object]) -> Option<Unreliable> {
+    let area = face.bbox.area();
+    if area.is_nan() || area <= 0.0 {
+        return None;
+    }
+    let holds = |o: &&Object| face.bbox.intersection(&o.bbox) / area >= HOLDS;
+    if objects.iter().filter(holds).any(|o| o.label == "person") {
+        return None;
+    }
+    objects
+        .iter()
+        .filter(holds)
+        .filter(|o| NOT_PERSONS.contains(&o.label))
+        .max_by(|a, b| a.score.total_cmp(&b.score))
+        .map(|o| Unreliable::NotAPerson { label: o.label })
 }
 
 /// The identity model session of one worker.
@@ -278,8 +325,23 @@ impl Embedder {
         img: &RgbImage,
         face: &Face,
     ) -> Result<Result<Embedding, Unreliable>, ImageError> {
+        self.embed_face_with(img, face, None)
+    }
+
+    /// [`Self::embed_face`] with the face's ArcFace crop when it was
+    /// already cut (the expression model's; the same function of the same
+    /// pixels, so the embedding is the same).
+    pub fn embed_face_with(
+        &mut self,
+        img: &RgbImage,
+        face: &Face,
+        crop: Option<&RgbImage>,
+    ) -> Result<Result<Embedding, Unreliable>, ImageError> {
         if let Err(why) = self.gate.check(face) {
             return Ok(Err(why));
+        }
+        if let Some(crop) = crop {
+            return Ok(Ok(self.embed_crop(crop)?));
         }
         let Some(crop) = align::arcface_crop(img, &face.landmarks) else {
             return Ok(Err(Unreliable::NotAlignable));
@@ -435,6 +497,50 @@ mod tests {
         assert_eq!(
             v,
             serde_json::json!({"reason": "too_small", "value": 10, "limit": 24})
+        );
+    }
+
+    #[test]
+    fn a_face_held_by_an_animal_and_no_person_is_not_a_person() {
+        let f = Face {
+            bbox: crate::geometry::BBox {
+                x: 10.0,
+                y: 10.0,
+                w: 20.0,
+                h: 20.0,
+            },
+            ..Default::default()
+        };
+        let object = |label, x| Object {
+            label,
+            class_id: 0,
+            score: 0.8,
+            bbox: crate::geometry::BBox {
+                x,
+                y: 0.0,
+                w: 100.0,
+                h: 100.0,
+            },
+        };
+        let cat = object("cat", 0.0);
+        assert_eq!(
+            not_a_person(&f, std::slice::from_ref(&cat)),
+            Some(Unreliable::NotAPerson { label: "cat" })
+        );
+        // A person holding the cat: the face may be theirs.
+        assert_eq!(
+            not_a_person(&f, &[cat.clone(), object("person", 5.0)]),
+            None
+        );
+        // No box at all (a person the detector missed), or one that covers
+        // under half the face: the face keeps its identity.
+        assert_eq!(not_a_person(&f, &[]), None);
+        assert_eq!(not_a_person(&f, &[object("dog", 21.0)]), None);
+        assert_eq!(not_a_person(&f, &[object("chair", 0.0)]), None);
+        let v = serde_json::to_value(Unreliable::NotAPerson { label: "cat" }).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"reason": "not_a_person", "label": "cat"})
         );
     }
 

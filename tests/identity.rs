@@ -442,3 +442,58 @@ fn the_report_has_a_people_section_person_labels_and_a_csv_column() {
     assert_eq!(from_csv, from_json);
     assert!(from_csv.iter().filter(|p| !p.is_empty()).count() >= 10);
 }
+
+#[test]
+fn the_cat_face_gets_no_identity_and_real_faces_keep_theirs() {
+    // Before the not-a-person rule the cat's face shared a person id with a
+    // child in obama_iss_call_2010.jpg.
+    let cat = common::sample("chelsea.png");
+    let call = common::sample("people/obama_iss_call_2010.jpg");
+    let doc = analyze_json(&[cat.as_os_str(), call.as_os_str()]);
+    let cat_faces = doc["images"][0]["faces"].as_array().unwrap();
+    assert_eq!(cat_faces.len(), 1, "{doc}");
+    assert_eq!(cat_faces[0]["person"], serde_json::Value::Null);
+    assert_eq!(
+        cat_faces[0]["no_identity"],
+        serde_json::json!({"reason": "not_a_person", "label": "cat"})
+    );
+    // Every face of the photo of people keeps its own id.
+    let ids: Vec<u64> = doc["images"][1]["faces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["person"].as_u64().unwrap_or_else(|| panic!("{f}")))
+        .collect();
+    assert_eq!(ids, (1..=ids.len() as u64).collect::<Vec<_>>());
+}
+
+#[test]
+fn the_expression_crop_shared_with_identity_gives_the_same_embedding() {
+    use onlooker::attributes::AttributeOptions;
+    use onlooker::{Analyzer, Options};
+    let rt = rt();
+    let with = |attributes| {
+        let mut a = Analyzer::new(
+            &rt,
+            Options {
+                attributes,
+                text: false,
+                ..Options::default()
+            },
+        )
+        .unwrap();
+        a.analyze_path(&common::sample("people/obama_iss_call_2010.jpg"))
+    };
+    // Expression on: the identity model reads the expression model's crop;
+    // attributes off: it cuts its own.
+    let shared = with(AttributeOptions::ALL);
+    let own = with(AttributeOptions::NONE);
+    assert!(shared.faces[0].attributes.expression.is_some());
+    let e = |r: &onlooker::ImageResult| -> Vec<Option<Embedding>> {
+        r.faces.iter().map(|f| f.embedding.clone()).collect()
+    };
+    assert_eq!(shared.faces.len(), 7);
+    assert!(e(&shared).iter().all(Option::is_some));
+    // Bit for bit.
+    assert_eq!(e(&shared), e(&own));
+}
