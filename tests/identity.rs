@@ -414,6 +414,39 @@ fn the_report_has_a_people_section_person_labels_and_a_csv_column() {
     }
     // The face table names each face's person.
     assert!(page.contains("<td>P1</td>"), "person cell");
+    // A contact sheet per person: each thumbnail is a small JPEG in faces/,
+    // cut from that person's face. People seen in two photos or more come
+    // first; the rest are collapsed.
+    let details = page
+        .find("<details>")
+        .expect("people seen once are collapsed");
+    for p in persons {
+        let id = p["id"].as_u64().unwrap();
+        let at = page.find(&format!("<li id=\"person-{id}\">")).unwrap();
+        let repeated = p["images"].as_array().unwrap().len() >= 2;
+        assert_eq!(at < details, repeated, "P{id}");
+        let faces = p["faces"].as_u64().unwrap();
+        for k in 1..=faces.min(12) {
+            let src = format!("faces/p{id}-{k}.jpg");
+            assert!(page.contains(&format!("<img src=\"{src}\"")), "{src}");
+            let thumb = image::open(out.join(&src)).unwrap();
+            assert_eq!(thumb.width().max(thumb.height()), 160, "{src}");
+        }
+    }
+    // The same run again replaces the report, thumbnails included.
+    let again = common::onlooker()
+        .arg("analyze")
+        .arg(people_dir())
+        .arg("--out")
+        .arg(&out)
+        .arg("--quiet")
+        .output()
+        .unwrap();
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
     // The CSV's person column agrees with the JSON, face by face.
     let mut rdr = csv::Reader::from_path(out.join("detections.csv")).unwrap();
     let col = rdr

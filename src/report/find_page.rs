@@ -103,6 +103,7 @@ pub fn write(
             .filter_map(|f| f.thumb.clone().ok().map(Annotated::Written))
             .collect();
         output::remove_stale(dir, &written);
+        output::remove_all_thumbs(dir);
     }
 
     let json_path = dir.join(JSON);

@@ -83,7 +83,10 @@ struct Page {
     timeline: Vec<[String; 4]>,
     places: Vec<[String; 4]>,
     devices: Vec<[String; 5]>,
+    /// Persons seen in two photos or more, with their contact sheets.
     persons: Vec<PersonView>,
+    /// Persons seen in one photo only (collapsed on the page).
+    persons_once: Vec<PersonView>,
     caveats: Vec<(&'static str, &'static str)>,
     timing: Vec<(&'static str, String)>,
     scale: Option<ScaleView>,
@@ -102,13 +105,18 @@ impl Page {
     }
 }
 
-/// One person of the batch: what and when, and links to the photos.
+/// One person of the batch: what and when, the face thumbnails, and
+/// links to the photos with their capture times.
 struct PersonView {
     id: u32,
     what: String,
     when: String,
-    /// (image number in the page, file name).
-    photos: Vec<(usize, String)>,
+    /// (image number in the page, file name, capture time or "").
+    photos: Vec<(usize, String, String)>,
+    /// (thumbnail path in the report folder, image number, face number).
+    thumbs: Vec<(String, usize, usize)>,
+    /// Faces of this person without a thumbnail.
+    more_faces: usize,
 }
 
 struct SentenceView {
@@ -183,7 +191,24 @@ pub fn render(
     copies: &[Annotated],
     scale: Option<&PageProjection>,
 ) -> String {
+    render_with_faces(results, summary, copies, scale, &BTreeMap::new())
+}
+
+/// [`render`], with the People section's face thumbnails: `faces` maps
+/// (image index, face index) to the thumbnail's path in the report folder.
+pub fn render_with_faces(
+    results: &[ImageResult],
+    summary: &Summary,
+    copies: &[Annotated],
+    scale: Option<&PageProjection>,
+    faces: &BTreeMap<(usize, usize), String>,
+) -> String {
     let n = results.len();
+    let (persons, persons_once): (Vec<PersonView>, Vec<PersonView>) = summary
+        .persons
+        .iter()
+        .map(|p| person_view(p, results, faces))
+        .partition(|p| p.photos.len() > 1);
     let page = Page {
         version: env!("CARGO_PKG_VERSION"),
         photos: count_of(n, "photo", "photos"),
@@ -228,11 +253,8 @@ pub fn render(
                 ]
             })
             .collect(),
-        persons: summary
-            .persons
-            .iter()
-            .map(|p| person_view(p, results))
-            .collect(),
+        persons,
+        persons_once,
         caveats: summary
             .attribute_caveats
             .iter()
@@ -259,7 +281,21 @@ pub fn render(
 
 /// "4 faces in 4 photos", "dated A to B" (earliest and latest capture
 /// time among the photos that state one), links to the photos.
-fn person_view(p: &Person, results: &[ImageResult]) -> PersonView {
+fn person_view(
+    p: &Person,
+    results: &[ImageResult],
+    faces: &BTreeMap<(usize, usize), String>,
+) -> PersonView {
+    let mut thumbs = Vec::new();
+    for (i, r) in results.iter().enumerate() {
+        for (j, f) in r.faces.iter().enumerate() {
+            if f.identity.and_then(|x| x.person) == Some(p.id) {
+                if let Some(src) = faces.get(&(i, j)) {
+                    thumbs.push((src.clone(), i + 1, j + 1));
+                }
+            }
+        }
+    }
     let when = match (p.first_seen, p.last_seen) {
         (Some(a), Some(b)) if a == b => format!("dated {} {}", a.date(), a.clock()),
         (Some(a), Some(b)) => format!(
@@ -284,9 +320,15 @@ fn person_view(p: &Person, results: &[ImageResult]) -> PersonView {
             .iter()
             .filter_map(|path| {
                 let i = results.iter().position(|r| &r.path == path)?;
-                Some((i + 1, file_name(path)))
+                let when = results[i]
+                    .metadata
+                    .taken_at
+                    .map_or(String::new(), |t| format!("{} {}", t.date(), t.clock()));
+                Some((i + 1, file_name(path), when))
             })
             .collect(),
+        more_faces: p.faces.saturating_sub(thumbs.len()),
+        thumbs,
     }
 }
 
