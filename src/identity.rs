@@ -60,6 +60,30 @@ pub const CLUSTER_THRESHOLD: f32 = 0.45;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Embedding(pub [f32; DIM]);
 
+/// As 128 numbers: only ever serialised when the user asks
+/// (`Face::embedding_written`).
+impl Serialize for Embedding {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.as_slice().serialize(s)
+    }
+}
+
+impl schemars::JsonSchema for Embedding {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Embedding".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "face embedding, biometric data: 128 numbers, L2-normalised (cosine similarity is the dot product); written only with --embeddings",
+            "type": "array",
+            "items": {"type": "number"},
+            "minItems": DIM,
+            "maxItems": DIM
+        })
+    }
+}
+
 impl Embedding {
     /// Normalises raw model output. `None` if it is not `DIM` finite values
     /// with a non-zero norm.

@@ -201,6 +201,9 @@ struct AnalyzeArgs {
     /// identity model is not even loaded)
     #[arg(long)]
     no_identity: bool,
+    /// Also write each face's embedding (biometric data) into --json/--jsonl
+    #[arg(long)]
+    embeddings: bool,
     /// Folder for the report: index.html, report.json, detections.csv and
     /// annotated copies of the images [default: onlooker-report, or none
     /// when --json or --jsonl is given]
@@ -276,6 +279,7 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         quiet: a.quiet,
         threads: threads(a.threads)?,
         topology: a.topology,
+        embeddings: a.embeddings,
         ..RunConfig::new(a.paths, analysis)
     };
     let rt = Runtime::load(&runtime::models_dir(a.models.as_deref()))?;

@@ -530,3 +530,108 @@ fn the_expression_crop_shared_with_identity_gives_the_same_embedding() {
     // Bit for bit.
     assert_eq!(e(&shared), e(&own));
 }
+
+#[test]
+fn embeddings_are_written_only_when_asked_and_only_into_json_and_jsonl() {
+    let photo = common::sample("people/obama_biden_blueroom_2010.jpg");
+    let d = tempfile::tempdir().unwrap();
+    let run = |extra: &[&std::ffi::OsStr]| {
+        common::onlooker()
+            .arg("analyze")
+            .arg(&photo)
+            .args(extra)
+            .arg("--quiet")
+            .output()
+            .unwrap()
+    };
+    // Without --json or --jsonl it is refused: there is nowhere to put them.
+    let o = run(&["--embeddings".as_ref()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("--embeddings"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+
+    // Asked for: 128 unit-length numbers per embedded face, in both the
+    // document and the lines; the report folder still holds none.
+    let (json, jsonl, out) = (
+        d.path().join("a.json"),
+        d.path().join("a.jsonl"),
+        d.path().join("report"),
+    );
+    let o = run(&[
+        "--embeddings".as_ref(),
+        "--json".as_ref(),
+        json.as_os_str(),
+        "--jsonl".as_ref(),
+        jsonl.as_os_str(),
+        "--out".as_ref(),
+        out.as_os_str(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let doc = common::document_file(&json);
+    let line = common::jsonl_record(std::fs::read_to_string(&jsonl).unwrap().trim());
+    for faces in [&doc["images"][0]["faces"], &line["faces"]] {
+        let faces = faces.as_array().unwrap();
+        assert_eq!(faces.len(), 2);
+        for f in faces {
+            let e: Vec<f64> = f["embedding"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{f}"))
+                .iter()
+                .map(|v| v.as_f64().unwrap())
+                .collect();
+            assert_eq!(e.len(), identity::DIM);
+            let norm: f64 = e.iter().map(|v| v * v).sum::<f64>().sqrt();
+            assert!((norm - 1.0).abs() < 1e-3, "{norm}");
+        }
+    }
+    let files_with_embeddings = |dir: &std::path::Path| -> Vec<String> {
+        walk(dir)
+            .into_iter()
+            .filter(|p| {
+                std::fs::read(p)
+                    .map(|b| String::from_utf8_lossy(&b).contains("embedding"))
+                    .unwrap_or(false)
+            })
+            .map(|p| p.display().to_string())
+            .collect()
+    };
+    assert!(files_with_embeddings(&out).is_empty());
+
+    // Not asked for: no output file holds one.
+    let d = tempfile::tempdir().unwrap();
+    let (json, jsonl, out) = (
+        d.path().join("a.json"),
+        d.path().join("a.jsonl"),
+        d.path().join("report"),
+    );
+    let o = run(&[
+        "--json".as_ref(),
+        json.as_os_str(),
+        "--jsonl".as_ref(),
+        jsonl.as_os_str(),
+        "--out".as_ref(),
+        out.as_os_str(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(walk(d.path()).len() > 4, "{:?}", walk(d.path()));
+    assert_eq!(files_with_embeddings(d.path()), Vec::<String>::new());
+    let doc = common::document_file(&json);
+    assert!(doc["images"][0]["faces"][0]["person"].is_u64());
+}
+
+/// Every file under `dir`.
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
