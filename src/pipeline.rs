@@ -223,6 +223,7 @@ impl Analyzer {
         r.scene = objects::scene_line(&counts);
         r.object_counts = counts.into_iter().collect();
         if let Some(embedder) = self.identity.as_mut() {
+            let clock = probe::clock();
             for (i, f) in r.faces.iter_mut().enumerate() {
                 // After the objects: a face on a cat gets no identity.
                 let embedded = match identity::not_a_person(f, &r.objects) {
@@ -238,6 +239,7 @@ impl Analyzer {
                 });
                 f.embedding = embedded.ok();
             }
+            clock.stop_identity(r.faces.iter().filter(|f| f.embedding.is_some()).count());
         }
         if let Some(reader) = self.text.as_mut() {
             r.text = reader.read(rgb)?;

@@ -290,6 +290,10 @@ fn bench_json_has_the_documented_keys() {
     assert_eq!(v["attribute_faces"], 1, "{v}");
     assert!(v["attribute_ms_per_face"].as_f64().unwrap() > 0.0);
     assert!(v["attribute_cpu_ms_per_face"].as_f64().is_some());
+    // The same face embedded by the identity model.
+    assert_eq!(v["identity_faces"], 1, "{v}");
+    assert!(v["identity_ms_per_face"].as_f64().unwrap() > 0.0);
+    assert!(v["identity_cpu_ms_per_face"].as_f64().is_some());
     let threads: Vec<u64> = v["threads_scaling"]
         .as_array()
         .unwrap()
