@@ -29,7 +29,7 @@ use serde::Serialize;
 
 use crate::align;
 use crate::error::{ImageError, SetupError};
-use crate::result::{Face, Object};
+use crate::result::{Caveat, Face, Object};
 use crate::runtime::Runtime;
 
 /// Name of the model in `models/models.toml`.
@@ -373,6 +373,44 @@ impl Embedder {
         Ok(Ok(self.embed_crop(&crop)?))
     }
 }
+
+/// What the providers of face identification, an independent evaluation,
+/// and this tool's own measurements say about it; shown with every
+/// identity output (People section, `find`, terminal). Paraphrased; the
+/// figures are the ones measured in ARCHITECTURE.md, "Identity".
+pub const CAVEATS: [Caveat; 3] = [
+    Caveat {
+        source: "Microsoft, Azure Face Limited Access policy",
+        about: &[],
+        text: "Azure Face's identification and verification (finding a face among enrolled \
+               people, or deciding whether two faces are the same person) are Limited Access: \
+               only Microsoft-managed customers and partners whose application is approved, for \
+               listed use cases, may use them, and since June 2020 Microsoft does not allow \
+               police departments in the United States to use its face recognition.",
+    },
+    Caveat {
+        source: "NIST, FRVT Part 3: Demographic Effects (NISTIR 8280, December 2019)",
+        about: &[],
+        text: "NIST measured 189 mostly commercial face recognition algorithms from 99 \
+               developers on 18 million photos of 8.5 million people. False match rates \
+               differed between demographic groups, in many algorithms by factors of 10 to \
+               more than 100 for one-to-one matching, with the highest rates for West and East \
+               African and East Asian faces, and higher rates for women, the elderly and \
+               children. A match is evidence to check, not an identification.",
+    },
+    Caveat {
+        source: "this tool's identity model (MobileFaceNet, measured here)",
+        about: &[],
+        text: "On 87 labelled faces of 25 people (ARCHITECTURE.md, \"Identity\"): at the \
+               \"possibly\" threshold 0.35, 0 of 171 same-person pairs were missed and 7 of 3570 \
+               different-person pairs matched; at the grouping threshold 0.45, 2 missed and 0 \
+               matched; at \"very likely\" 0.50, 4 missed and 0 matched; the closest strangers \
+               were a famous look-alike pair (0.42). On the 14 faces of 8 people in samples/ \
+               nothing was missed or wrongly matched. These are a few dozen faces, not a \
+               demographic evaluation: over an archive of millions, even a tiny false match rate \
+               means many strangers listed.",
+    },
+];
 
 /// How sure a match is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]

@@ -25,6 +25,7 @@ struct FindPage {
     very_likely: String,
     possible: String,
     matches: Vec<MatchView>,
+    caveats: Vec<(&'static str, &'static str)>,
 }
 
 struct FaceView {
@@ -121,6 +122,10 @@ pub fn write(
         very_likely: format!("{:.2}", identity::VERY_LIKELY),
         possible: format!("{:.2}", identity::POSSIBLE),
         matches,
+        caveats: identity::CAVEATS
+            .iter()
+            .map(|c| (c.source, c.text))
+            .collect(),
     };
     let mut html = page.render().unwrap_or_default();
     html.push('\n');

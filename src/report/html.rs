@@ -87,6 +87,8 @@ struct Page {
     persons: Vec<PersonView>,
     /// Persons seen in one photo only (collapsed on the page).
     persons_once: Vec<PersonView>,
+    /// What is known about face identification's errors and rules.
+    identity_caveats: Vec<(&'static str, &'static str)>,
     caveats: Vec<(&'static str, &'static str)>,
     timing: Vec<(&'static str, String)>,
     scale: Option<ScaleView>,
@@ -255,6 +257,10 @@ pub fn render_with_faces(
             .collect(),
         persons,
         persons_once,
+        identity_caveats: crate::identity::CAVEATS
+            .iter()
+            .map(|c| (c.source, c.text))
+            .collect(),
         caveats: summary
             .attribute_caveats
             .iter()

@@ -116,6 +116,10 @@ pub fn persons_text(summary: &Summary) -> String {
             if once.len() == 1 { "person" } else { "people" }
         ));
     }
+    s.push_str("About telling people apart by their faces:\n");
+    for c in &crate::identity::CAVEATS {
+        s.push_str(&wrap(&format!("- {}: {}", c.source, c.text), 78, "  "));
+    }
     s
 }
 
