@@ -434,12 +434,25 @@ impl AttributeModels {
 
     /// Computes the attributes of every face and stores them on it.
     pub fn annotate(&mut self, img: &RgbImage, faces: &mut [Face]) -> Result<(), ImageError> {
+        self.annotate_keeping_crops(img, faces, false).map(drop)
+    }
+
+    /// [`Self::annotate`]; when `keep`, also returns the ArcFace crop the
+    /// expression model read for each face (`None` where it cut none), so
+    /// the identity model reads the same crop instead of cutting it again.
+    pub fn annotate_keeping_crops(
+        &mut self,
+        img: &RgbImage,
+        faces: &mut [Face],
+        keep: bool,
+    ) -> Result<Vec<Option<RgbImage>>, ImageError> {
         let landmarks: Vec<Landmarks> = faces.iter().map(|f| f.landmarks).collect();
-        let attrs = self.infer(img, &landmarks)?;
+        let mut crops = Vec::new();
+        let (attrs, _) = self.infer_inner(img, &landmarks, keep.then_some(&mut crops))?;
         for (f, a) in faces.iter_mut().zip(attrs) {
             f.attributes = a;
         }
-        Ok(())
+        Ok(crops)
     }
 
     /// The attributes of the faces with these landmarks, in the same order.
@@ -460,6 +473,17 @@ impl AttributeModels {
         &mut self,
         img: &RgbImage,
         landmarks: &[Landmarks],
+    ) -> Result<(Vec<FaceAttributes>, AttributeTimes), ImageError> {
+        self.infer_inner(img, landmarks, None)
+    }
+
+    /// [`Self::infer_timed`], putting the expression model's ArcFace crops
+    /// into `crops` (one entry per face) when given.
+    fn infer_inner(
+        &mut self,
+        img: &RgbImage,
+        landmarks: &[Landmarks],
+        mut crops: Option<&mut Vec<Option<RgbImage>>>,
     ) -> Result<(Vec<FaceAttributes>, AttributeTimes), ImageError> {
         let mut out = vec![FaceAttributes::default(); landmarks.len()];
         let mut times = AttributeTimes::default();
@@ -503,6 +527,10 @@ impl AttributeModels {
                 let t = Span::start();
                 out[i].expression = run_expression(model, &input)?;
                 t.end(&mut times.expression, Stage::AttributeInference);
+                if let Some(kept) = crops.as_mut() {
+                    kept.resize(landmarks.len(), None);
+                    kept[i] = Some(crop);
+                }
             }
         }
         Ok((out, times))

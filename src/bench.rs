@@ -197,6 +197,12 @@ pub struct BenchReport {
     /// and worker-thread CPU milliseconds; 0 without faces.
     pub attribute_ms_per_face: f64,
     pub attribute_cpu_ms_per_face: f64,
+    /// Faces embedded by the identity model (first timed run).
+    pub identity_faces: usize,
+    /// What identity adds per embedded face (gate, crop unless the
+    /// expression model's is shared, the model), wall and CPU ms.
+    pub identity_ms_per_face: f64,
+    pub identity_cpu_ms_per_face: f64,
     /// Lines of text read in one pass over the images.
     pub text_lines: usize,
     /// What reading text adds per image (both text stages, mean wall and
@@ -368,6 +374,17 @@ fn attribute_per_face(records: &[probe::Record]) -> (f64, f64) {
     (wall / faces as f64, cpu / faces as f64)
 }
 
+/// Identity (wall, CPU) milliseconds per embedded face over some records.
+fn identity_per_face(records: &[probe::Record]) -> (f64, f64) {
+    let faces: usize = records.iter().map(|r| r.identity_faces).sum();
+    if faces == 0 {
+        return (0.0, 0.0);
+    }
+    let wall: f64 = records.iter().map(|r| r.identity_ms).sum();
+    let cpu: f64 = records.iter().map(|r| r.identity_cpu_ms).sum();
+    (wall / faces as f64, cpu / faces as f64)
+}
+
 /// Text (wall, CPU) milliseconds per image (both stages) and per line
 /// read (the line stage) over some records.
 fn text_costs(records: &[probe::Record]) -> ([f64; 2], [f64; 2]) {
@@ -529,6 +546,7 @@ pub fn run(
         .collect();
     let mut stage_records = Vec::new();
     let mut attribute_faces = 0;
+    let mut identity_faces = 0;
     let mut text_lines = 0;
     let (mut bound_runs, mut bound_cpu) = (Vec::new(), Vec::new());
     for run in 0..bo.repeat.max(1) {
@@ -543,6 +561,7 @@ pub fn run(
             (secs, cpu) = (secs + s, cpu + c);
             if run == 0 {
                 attribute_faces += records.iter().map(|r| r.attribute_faces).sum::<usize>();
+                identity_faces += records.iter().map(|r| r.identity_faces).sum::<usize>();
                 text_lines += records.iter().map(|r| r.text_lines).sum::<usize>();
             }
             for r in &mut records {
@@ -556,6 +575,7 @@ pub fn run(
     let inference_bound = median(&bound_runs);
     let inference_cpu_ms = median(&bound_cpu);
     let (attribute_ms_per_face, attribute_cpu_ms_per_face) = attribute_per_face(&stage_records);
+    let (identity_ms_per_face, identity_cpu_ms_per_face) = identity_per_face(&stage_records);
     let ([text_ms_per_image, text_cpu_ms_per_image], [text_ms_per_line, text_cpu_ms_per_line]) =
         text_costs(&stage_records);
 
@@ -595,6 +615,9 @@ pub fn run(
         attribute_faces,
         attribute_ms_per_face,
         attribute_cpu_ms_per_face,
+        identity_faces,
+        identity_ms_per_face,
+        identity_cpu_ms_per_face,
         text_lines,
         text_ms_per_image,
         text_cpu_ms_per_image,
@@ -656,6 +679,10 @@ impl BenchReport {
         s.push_str(&format!(
             "attributes (age, gender, expression): {:.2} ms per face ({:.2} CPU ms), {} faces\n",
             self.attribute_ms_per_face, self.attribute_cpu_ms_per_face, self.attribute_faces
+        ));
+        s.push_str(&format!(
+            "identity (face embeddings): {:.2} ms per embedded face ({:.2} CPU ms), {} faces\n",
+            self.identity_ms_per_face, self.identity_cpu_ms_per_face, self.identity_faces
         ));
         s.push_str(&format!(
             "text: {:.2} ms per image ({:.2} CPU ms), of which {:.2} ms per line read ({:.2} CPU ms), {} lines\n",

@@ -14,21 +14,42 @@ use crate::result::{Doubt, Face, ImageResult, Object};
 /// model's own account it is wrong at least one time in ten.
 pub const GENDER_CONFIDENCE: f32 = 0.9;
 
-/// The COCO classes that are animals with faces.
-pub const ANIMALS: [&str; 10] = [
-    "bird", "cat", "dog", "horse", "sheep", "cow", "elephant", "bear", "zebra", "giraffe",
+/// COCO classes that have a face but are not a person.
+pub const NOT_PERSONS: [&str; 11] = [
+    "bird",
+    "cat",
+    "dog",
+    "horse",
+    "sheep",
+    "cow",
+    "elephant",
+    "bear",
+    "zebra",
+    "giraffe",
+    "teddy bear",
 ];
 
-/// The first object of one of `labels` whose box holds the face's centre.
-pub fn around<'a>(f: &Face, objects: &'a [Object], labels: &[&str]) -> Option<&'a Object> {
-    let (cx, cy) = (f.bbox.x + f.bbox.w / 2.0, f.bbox.y + f.bbox.h / 2.0);
-    objects.iter().find(|o| {
-        labels.contains(&o.label)
-            && cx >= o.bbox.x
-            && cx <= o.bbox.x + o.bbox.w
-            && cy >= o.bbox.y
-            && cy <= o.bbox.y + o.bbox.h
-    })
+/// Share of a face box an object box must cover to count as holding it.
+const HOLDS: f32 = 0.5;
+
+/// The most confident animal (or teddy bear) whose box holds the face,
+/// when no person's box does. A face outside every box is not doubted: the
+/// object detector misses people (seen through a window, at the edge of a
+/// crowd) far more often than the face detector fires on an animal.
+pub fn held_by_non_person<'a>(f: &Face, objects: &'a [Object]) -> Option<&'a Object> {
+    let area = f.bbox.area();
+    if area.is_nan() || area <= 0.0 {
+        return None;
+    }
+    let holds = |o: &&Object| f.bbox.intersection(&o.bbox) / area >= HOLDS;
+    if objects.iter().filter(holds).any(|o| o.label == "person") {
+        return None;
+    }
+    objects
+        .iter()
+        .filter(holds)
+        .filter(|o| NOT_PERSONS.contains(&o.label))
+        .max_by(|a, b| a.score.total_cmp(&b.score))
 }
 
 /// Sets each face's [`Doubt`]s from what the image's results show.
@@ -39,8 +60,7 @@ pub fn judge(r: &mut ImageResult) {
         if no_person {
             d.push(Doubt::NoPerson);
         }
-        if around(f, &r.objects, &ANIMALS).is_some() && around(f, &r.objects, &["person"]).is_none()
-        {
+        if held_by_non_person(f, &r.objects).is_some() {
             d.push(Doubt::InsideAnimal);
         }
         if f.attributes

@@ -28,7 +28,7 @@ use serde::Serialize;
 use crate::align;
 use crate::error::{ImageError, SetupError};
 use crate::manifest::ModelId;
-use crate::result::Face;
+use crate::result::{Caveat, Face, Object};
 use crate::runtime::{Dim, Expect, Model, Runtime};
 
 /// The embedding model.
@@ -58,6 +58,30 @@ pub const CLUSTER_THRESHOLD: f32 = 0.45;
 /// person, so it is never serialised unless the user asks for it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Embedding(pub [f32; DIM]);
+
+/// As 128 numbers: only ever serialised when the user asks
+/// (`Face::embedding_written`).
+impl Serialize for Embedding {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.as_slice().serialize(s)
+    }
+}
+
+impl schemars::JsonSchema for Embedding {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Embedding".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "face embedding, biometric data: 128 numbers, L2-normalised (cosine similarity is the dot product); written only with --embeddings",
+            "type": "array",
+            "items": {"type": "number"},
+            "minItems": DIM,
+            "maxItems": DIM
+        })
+    }
+}
 
 impl Embedding {
     /// Normalises raw model output. `None` if it is not `DIM` finite values
@@ -124,6 +148,10 @@ pub enum Unreliable {
     TurnedAway { value: f32, limit: f32 },
     /// The landmarks define no alignment (all in one point).
     NotAlignable,
+    /// The object detector found an animal (or a teddy bear) holding the
+    /// face and no person holding it: a face detector also finds cat
+    /// faces, and their embeddings can come close to a person's.
+    NotAPerson { label: &'static str },
 }
 
 impl std::fmt::Display for Unreliable {
@@ -141,6 +169,9 @@ impl std::fmt::Display for Unreliable {
                 "face is turned too far from the camera to identify reliably (yaw {value:.0} degrees, limit {limit:.0})"
             ),
             Unreliable::NotAlignable => f.write_str("face landmarks define no alignment"),
+            Unreliable::NotAPerson { label } => {
+                write!(f, "the face is on a {label}, not on a person")
+            }
         }
     }
 }
@@ -201,6 +232,14 @@ impl Gate {
         }
         Ok(())
     }
+}
+
+/// [`Unreliable::NotAPerson`] when an animal's box holds the face and no
+/// person's box does (`doubts::held_by_non_person`, the rule every view
+/// shows as `inside_animal`).
+pub fn not_a_person(face: &Face, objects: &[Object]) -> Option<Unreliable> {
+    crate::doubts::held_by_non_person(face, objects)
+        .map(|o| Unreliable::NotAPerson { label: o.label })
 }
 
 /// The identity model session of one worker.
@@ -273,8 +312,23 @@ impl Embedder {
         img: &RgbImage,
         face: &Face,
     ) -> Result<Result<Embedding, Unreliable>, ImageError> {
+        self.embed_face_with(img, face, None)
+    }
+
+    /// [`Self::embed_face`] with the face's ArcFace crop when it was
+    /// already cut (the expression model's; the same function of the same
+    /// pixels, so the embedding is the same).
+    pub fn embed_face_with(
+        &mut self,
+        img: &RgbImage,
+        face: &Face,
+        crop: Option<&RgbImage>,
+    ) -> Result<Result<Embedding, Unreliable>, ImageError> {
         if let Err(why) = self.gate.check(face) {
             return Ok(Err(why));
+        }
+        if let Some(crop) = crop {
+            return Ok(Ok(self.embed_crop(crop)?));
         }
         let Some(crop) = align::arcface_crop(img, &face.landmarks) else {
             return Ok(Err(Unreliable::NotAlignable));
@@ -283,8 +337,46 @@ impl Embedder {
     }
 }
 
+/// What the providers of face identification, an independent evaluation,
+/// and this tool's own measurements say about it; shown with every
+/// identity output (People section, `find`, terminal). Paraphrased; the
+/// figures are the ones measured in ARCHITECTURE.md, "Identity".
+pub const CAVEATS: [Caveat; 3] = [
+    Caveat {
+        source: "Microsoft, Azure Face Limited Access policy",
+        about: &[],
+        text: "Azure Face's identification and verification (finding a face among enrolled \
+               people, or deciding whether two faces are the same person) are Limited Access: \
+               only Microsoft-managed customers and partners whose application is approved, for \
+               listed use cases, may use them, and since June 2020 Microsoft does not allow \
+               police departments in the United States to use its face recognition.",
+    },
+    Caveat {
+        source: "NIST, FRVT Part 3: Demographic Effects (NISTIR 8280, December 2019)",
+        about: &[],
+        text: "NIST measured 189 mostly commercial face recognition algorithms from 99 \
+               developers on 18 million photos of 8.5 million people. False match rates \
+               differed between demographic groups, in many algorithms by factors of 10 to \
+               more than 100 for one-to-one matching, with the highest rates for West and East \
+               African and East Asian faces, and higher rates for women, the elderly and \
+               children. A match is evidence to check, not an identification.",
+    },
+    Caveat {
+        source: "this tool's identity model (MobileFaceNet, measured here)",
+        about: &[],
+        text: "On 87 labelled faces of 25 people (ARCHITECTURE.md, \"Identity\"): at the \
+               \"possibly\" threshold 0.35, 0 of 171 same-person pairs were missed and 7 of 3570 \
+               different-person pairs matched; at the grouping threshold 0.45, 2 missed and 0 \
+               matched; at \"very likely\" 0.50, 4 missed and 0 matched; the closest strangers \
+               were a famous look-alike pair (0.42). On the 14 faces of 8 people in samples/ \
+               nothing was missed or wrongly matched. These are a few dozen faces, not a \
+               demographic evaluation: over an archive of millions, even a tiny false match rate \
+               means many strangers listed.",
+    },
+];
+
 /// How sure a match is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub enum Verdict {
     /// Similarity at or above [`VERY_LIKELY`].
     #[serde(rename = "very likely same person")]
@@ -430,6 +522,50 @@ mod tests {
         assert_eq!(
             v,
             serde_json::json!({"reason": "too_small", "value": 10, "limit": 24})
+        );
+    }
+
+    #[test]
+    fn a_face_held_by_an_animal_and_no_person_is_not_a_person() {
+        let f = Face {
+            bbox: crate::geometry::BBox {
+                x: 10.0,
+                y: 10.0,
+                w: 20.0,
+                h: 20.0,
+            },
+            ..Default::default()
+        };
+        let object = |label, x| Object {
+            label,
+            class_id: 0,
+            score: 0.8,
+            bbox: crate::geometry::BBox {
+                x,
+                y: 0.0,
+                w: 100.0,
+                h: 100.0,
+            },
+        };
+        let cat = object("cat", 0.0);
+        assert_eq!(
+            not_a_person(&f, std::slice::from_ref(&cat)),
+            Some(Unreliable::NotAPerson { label: "cat" })
+        );
+        // A person holding the cat: the face may be theirs.
+        assert_eq!(
+            not_a_person(&f, &[cat.clone(), object("person", 5.0)]),
+            None
+        );
+        // No box at all (a person the detector missed), or one that covers
+        // under half the face: the face keeps its identity.
+        assert_eq!(not_a_person(&f, &[]), None);
+        assert_eq!(not_a_person(&f, &[object("dog", 21.0)]), None);
+        assert_eq!(not_a_person(&f, &[object("chair", 0.0)]), None);
+        let v = serde_json::to_value(Unreliable::NotAPerson { label: "cat" }).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"reason": "not_a_person", "label": "cat"})
         );
     }
 

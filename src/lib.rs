@@ -9,6 +9,7 @@ pub mod doubts;
 pub mod error;
 pub mod exif;
 pub mod face;
+pub mod find;
 pub mod findings;
 pub mod geometry;
 pub mod identity;

@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use onlooker::attributes::AttributeOptions;
 use onlooker::batch::{self, Topology};
 use onlooker::bench::{self, BenchError, BenchOptions};
+use onlooker::find::{self, FindConfig};
 use onlooker::imageio::{self, DecodeLimits};
 use onlooker::manifest::{self, FileState};
 use onlooker::projection;
@@ -36,6 +37,39 @@ enum Command {
     /// Measure throughput on real images (default: samples/) and project it
     /// to archive scale
     Bench(BenchArgs),
+    /// Rank every face in PATHs (default: samples/) by similarity to the
+    /// face in REFERENCE
+    Find(FindArgs),
+}
+
+#[derive(Args)]
+struct FindArgs {
+    /// Photo holding the face to look for
+    reference: PathBuf,
+    /// Image files or folders searched (folders recursively)
+    #[arg(value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    /// Which face of the reference (1-based, as `analyze` numbers them)
+    #[arg(long, value_name = "N")]
+    face: Option<usize>,
+    /// Write the ranking as JSON to FILE (`-` for stdout)
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Folder for a small report: the matched faces beside the reference
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Write the report even if --out holds files other than an earlier report
+    #[arg(long)]
+    force: bool,
+    /// Folder holding the runtime and model files [env: ONLOOKER_MODELS]
+    #[arg(long, value_name = "DIR")]
+    models: Option<PathBuf>,
+    /// Worker threads (default: all cores)
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
+    /// Print nothing but errors
+    #[arg(long, short)]
+    quiet: bool,
 }
 
 #[derive(Args)]
@@ -173,6 +207,9 @@ struct AnalyzeArgs {
     /// identity model is not even loaded)
     #[arg(long)]
     no_identity: bool,
+    /// Also write each face's embedding (biometric data) into --json/--jsonl
+    #[arg(long)]
+    embeddings: bool,
     /// Folder for the report: index.html, report.json, detections.csv and
     /// annotated copies of the images [default: onlooker-report, or none
     /// when --json or --jsonl is given]
@@ -196,6 +233,7 @@ fn main() -> ExitCode {
         Command::Analyze(a) => analyze(a),
         Command::Models(m) => models(m),
         Command::Bench(b) => bench(b),
+        Command::Find(f) => find(f),
     };
     match outcome {
         Ok(code) => code,
@@ -232,11 +270,26 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         quiet: a.quiet,
         threads: a.threads.unwrap_or_else(batch::default_threads),
         topology: a.topology,
+        embeddings: a.embeddings,
         ..RunConfig::new(a.paths, analysis)
     };
     let rt = Runtime::load(&runtime::models_dir(a.models.as_deref()))?;
     let outcome = run::analyze(&rt, &config)?;
     Ok(ExitCode::from(outcome.exit_code()))
+}
+
+fn find(f: FindArgs) -> anyhow::Result<ExitCode> {
+    let config = FindConfig {
+        face: f.face,
+        json: f.json,
+        out: f.out,
+        force: f.force,
+        quiet: f.quiet,
+        threads: f.threads.unwrap_or_else(batch::default_threads),
+        ..FindConfig::new(f.reference, f.paths)
+    };
+    let rt = Runtime::load(&runtime::models_dir(f.models.as_deref()))?;
+    Ok(ExitCode::from(find::find(&rt, &config)?.exit_code()))
 }
 
 fn bench(b: BenchArgs) -> anyhow::Result<ExitCode> {

@@ -9,7 +9,7 @@ use crate::doubts;
 use crate::error::{ImageError, SetupError};
 use crate::exif::{self, Metadata};
 use crate::face::{self, FaceDetector};
-use crate::identity::Embedder;
+use crate::identity::{self, Embedder};
 use crate::imageio::{self, DecodeLimits};
 use crate::manifest::ModelId;
 use crate::objects::{self, ObjectDetector};
@@ -219,26 +219,37 @@ impl Analyzer {
 
     fn detect(&mut self, rgb: &image::RgbImage, r: &mut ImageResult) -> Result<(), ImageError> {
         r.faces = self.faces.detect(rgb)?;
+        // The expression model's ArcFace crops, kept for the identity
+        // model when both run (empty otherwise).
+        let mut crops = Vec::new();
         if let Some(models) = self.attributes.as_mut() {
-            models.annotate(rgb, &mut r.faces)?;
-        }
-        if let Some(embedder) = self.identity.as_mut() {
-            for f in r.faces.iter_mut() {
-                // Aligns once more rather than sharing the expression
-                // model's crop: a 112x112 warp, small next to the model.
-                let embedded = embedder.embed_face(rgb, f)?;
-                f.identity = Some(FaceIdentity {
-                    person: None,
-                    no_identity: embedded.as_ref().err().copied(),
-                });
-                f.embedding = embedded.ok();
-            }
+            let keep = self.identity.is_some();
+            crops = models.annotate_keeping_crops(rgb, &mut r.faces, keep)?;
         }
         r.objects = self.objects.detect(rgb)?;
         let counts = objects::counts(&r.objects);
         r.people = counts.iter().find(|c| c.0 == "person").map_or(0, |c| c.1);
         r.scene = objects::scene_line(&counts);
         r.object_counts = counts.into_iter().collect();
+        if let Some(embedder) = self.identity.as_mut() {
+            let clock = probe::clock();
+            for (i, f) in r.faces.iter_mut().enumerate() {
+                // After the objects: a face on a cat gets no identity.
+                let embedded = match identity::not_a_person(f, &r.objects) {
+                    Some(why) => Err(why),
+                    None => {
+                        let crop = crops.get(i).and_then(Option::as_ref);
+                        embedder.embed_face_with(rgb, f, crop)?
+                    }
+                };
+                f.identity = Some(FaceIdentity {
+                    person: None,
+                    no_identity: embedded.as_ref().err().copied(),
+                });
+                f.embedding = embedded.ok();
+            }
+            clock.stop_identity(r.faces.iter().filter(|f| f.embedding.is_some()).count());
+        }
         if let Some(reader) = self.text.as_mut() {
             r.text = reader.read(rgb)?;
         }

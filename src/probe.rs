@@ -87,6 +87,11 @@ pub struct Record {
     pub inputs: Vec<(ModelId, Array4<f32>)>,
     /// Faces that had attributes computed.
     pub attribute_faces: usize,
+    /// Faces embedded by the identity model, and the time the identity
+    /// step took (gate, crops not shared, the model), wall and CPU ms.
+    pub identity_faces: usize,
+    pub identity_ms: f64,
+    pub identity_cpu_ms: f64,
     /// Lines of text read (kept after the score threshold).
     pub text_lines: usize,
 }
@@ -140,6 +145,25 @@ impl Clock {
                 let i = stage as usize;
                 r.record.wall_ms[i] += wall;
                 r.record.cpu_ms[i] += cpu;
+            }
+        });
+    }
+}
+
+impl Clock {
+    /// Adds the time since [`clock`] to the identity step, which embedded
+    /// `faces` faces.
+    pub fn stop_identity(self, faces: usize) {
+        let Some((wall, cpu)) = self.0 else {
+            return;
+        };
+        let wall = ms(wall.elapsed());
+        let cpu = ms(thread_cpu_time().saturating_sub(cpu));
+        CURRENT.with(|c| {
+            if let Some(r) = c.borrow_mut().as_mut() {
+                r.record.identity_faces += faces;
+                r.record.identity_ms += wall;
+                r.record.identity_cpu_ms += cpu;
             }
         });
     }

@@ -129,8 +129,7 @@ pub struct Face {
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub identity: Option<FaceIdentity>,
     /// The face's embedding (biometric data): kept in memory for the
-    /// persons pass, never serialised here (`--embeddings` writes it
-    /// separately, on request only).
+    /// persons pass, never serialised from here.
     #[serde(skip)]
     pub embedding: Option<crate::identity::Embedding>,
     /// Why this face's detection or attributes are in doubt, judged once
@@ -139,6 +138,12 @@ pub struct Face {
     /// the headline counts.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub doubts: Vec<Doubt>,
+    /// The embedding as written, only when the user asks for it
+    /// (`--embeddings` with `--json`/`--jsonl`): 128 numbers,
+    /// L2-normalised, compared by dot product. Biometric data: it
+    /// identifies the person.
+    #[serde(rename = "embedding", skip_serializing_if = "Option::is_none")]
+    pub embedding_written: Option<crate::identity::Embedding>,
 }
 
 /// Evidence in this run that a face, or what was guessed about it, may be

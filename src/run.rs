@@ -48,6 +48,9 @@ pub struct RunConfig {
     pub threads: usize,
     pub topology: Topology,
     pub analysis: Options,
+    /// Write each face's embedding into `json` and `jsonl` (never into the
+    /// report folder): biometric data, on request only.
+    pub embeddings: bool,
 }
 
 impl RunConfig {
@@ -63,6 +66,7 @@ impl RunConfig {
             threads: batch::default_threads(),
             topology: Topology::default(),
             analysis,
+            embeddings: false,
         }
     }
 
@@ -199,6 +203,16 @@ pub fn analyze(rt: &Runtime, cfg: &RunConfig) -> Result<Outcome, RunError> {
             "--json - and --jsonl - cannot both write to standard output".into(),
         ));
     }
+    if cfg.embeddings && cfg.json.is_none() && cfg.jsonl.is_none() {
+        return Err(RunError::Usage(
+            "--embeddings writes into --json or --jsonl: give one of them".into(),
+        ));
+    }
+    if cfg.embeddings && !cfg.analysis.identity {
+        return Err(RunError::Usage(
+            "--embeddings and --no-identity contradict each other".into(),
+        ));
+    }
     let paths = cfg.input_paths();
     let report_dir = cfg.report_dir();
     for (flag, p) in [
@@ -264,7 +278,12 @@ pub fn analyze(rt: &Runtime, cfg: &RunConfig) -> Result<Outcome, RunError> {
         }
         engine.cancel();
     };
-    engine.run(&inputs, |i, r| {
+    engine.run(&inputs, |i, mut r| {
+        if cfg.embeddings {
+            for f in r.faces.iter_mut() {
+                f.embedding_written = f.embedding.clone();
+            }
+        }
         tally.add(&r);
         for (face, f) in r.faces.iter().enumerate() {
             if let Some(e) = &f.embedding {
@@ -327,6 +346,13 @@ pub fn analyze(rt: &Runtime, cfg: &RunConfig) -> Result<Outcome, RunError> {
             print_stdout(&format!("{text}\n")).map_err(stdout_error)?;
         } else {
             report::write_atomic(path, text.as_bytes()).map_err(write_error(path))?;
+        }
+    }
+    // The report folder never holds embeddings, asked for or not.
+    let mut results = results;
+    if cfg.embeddings {
+        for f in results.iter_mut().flat_map(|r| r.faces.iter_mut()) {
+            f.embedding_written = None;
         }
     }
     let written = match &out_dir {

@@ -83,7 +83,7 @@ fn jsonl_streams_one_valid_object_per_image_in_input_order() {
     // their `person` is null, the document's is set.
     let doc = common::document_file(&json);
     assert!(got[3]["faces"][0]["person"].is_null());
-    assert_eq!(doc["images"][3]["faces"][0]["person"], 2);
+    assert_eq!(doc["images"][3]["faces"][0]["person"], 1);
     let without_person = |images: &[serde_json::Value]| {
         let mut images = images.to_vec();
         for i in &mut images {
@@ -290,6 +290,10 @@ fn bench_json_has_the_documented_keys() {
     assert_eq!(v["attribute_faces"], 1, "{v}");
     assert!(v["attribute_ms_per_face"].as_f64().unwrap() > 0.0);
     assert!(v["attribute_cpu_ms_per_face"].as_f64().is_some());
+    // The same face embedded by the identity model.
+    assert_eq!(v["identity_faces"], 1, "{v}");
+    assert!(v["identity_ms_per_face"].as_f64().unwrap() > 0.0);
+    assert!(v["identity_cpu_ms_per_face"].as_f64().is_some());
     let threads: Vec<u64> = v["threads_scaling"]
         .as_array()
         .unwrap()

@@ -415,6 +415,41 @@ fn the_report_has_a_people_section_person_labels_and_a_csv_column() {
     // The face table names each face's person first in what the models
     // think.
     assert!(page.contains("<td>P1 · "), "person cell");
+    // A contact sheet per person: each thumbnail is a small JPEG in faces/,
+    // cut from that person's face. People seen in two photos or more come
+    // first; the rest are collapsed.
+    let people = page.find("<h2 id=\"people-h\">").unwrap();
+    let details = people
+        + page[people..]
+            .find("<details>")
+            .expect("people seen once are collapsed");
+    for p in persons {
+        let id = p["id"].as_u64().unwrap();
+        let at = page.find(&format!("<li id=\"person-{id}\">")).unwrap();
+        let repeated = p["images"].as_array().unwrap().len() >= 2;
+        assert_eq!(at < details, repeated, "P{id}");
+        let faces = p["faces"].as_u64().unwrap();
+        for k in 1..=faces.min(12) {
+            let src = format!("faces/p{id}-{k}.jpg");
+            assert!(page.contains(&format!("<img src=\"{src}\"")), "{src}");
+            let thumb = image::open(out.join(&src)).unwrap();
+            assert_eq!(thumb.width().max(thumb.height()), 160, "{src}");
+        }
+    }
+    // The same run again replaces the report, thumbnails included.
+    let again = common::onlooker()
+        .arg("analyze")
+        .arg(people_dir())
+        .arg("--out")
+        .arg(&out)
+        .arg("--quiet")
+        .output()
+        .unwrap();
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
     // The CSV's person column agrees with the JSON, face by face.
     let mut rdr = csv::Reader::from_path(out.join("detections.csv")).unwrap();
     let col = rdr
@@ -442,4 +477,164 @@ fn the_report_has_a_people_section_person_labels_and_a_csv_column() {
         .collect();
     assert_eq!(from_csv, from_json);
     assert!(from_csv.iter().filter(|p| !p.is_empty()).count() >= 10);
+}
+
+#[test]
+fn the_cat_face_gets_no_identity_and_real_faces_keep_theirs() {
+    // Before the not-a-person rule the cat's face shared a person id with a
+    // child in obama_iss_call_2010.jpg.
+    let cat = common::sample("chelsea.png");
+    let call = common::sample("people/obama_iss_call_2010.jpg");
+    let doc = analyze_json(&[cat.as_os_str(), call.as_os_str()]);
+    let cat_faces = doc["images"][0]["faces"].as_array().unwrap();
+    assert_eq!(cat_faces.len(), 1, "{doc}");
+    assert_eq!(cat_faces[0]["person"], serde_json::Value::Null);
+    assert_eq!(
+        cat_faces[0]["no_identity"],
+        serde_json::json!({"reason": "not_a_person", "label": "cat"})
+    );
+    // Every face of the photo of people keeps its own id.
+    let ids: Vec<u64> = doc["images"][1]["faces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["person"].as_u64().unwrap_or_else(|| panic!("{f}")))
+        .collect();
+    assert_eq!(ids, (1..=ids.len() as u64).collect::<Vec<_>>());
+}
+
+#[test]
+fn the_expression_crop_shared_with_identity_gives_the_same_embedding() {
+    use onlooker::attributes::AttributeOptions;
+    use onlooker::{Analyzer, Options};
+    let rt = rt();
+    let with = |attributes| {
+        let mut a = Analyzer::new(
+            &rt,
+            Options {
+                attributes,
+                text: false,
+                ..Options::default()
+            },
+        )
+        .unwrap();
+        a.analyze_path(&common::sample("people/obama_iss_call_2010.jpg"))
+    };
+    // Expression on: the identity model reads the expression model's crop;
+    // attributes off: it cuts its own.
+    let shared = with(AttributeOptions::ALL);
+    let own = with(AttributeOptions::NONE);
+    assert!(shared.faces[0].attributes.expression.is_some());
+    let e = |r: &onlooker::ImageResult| -> Vec<Option<Embedding>> {
+        r.faces.iter().map(|f| f.embedding.clone()).collect()
+    };
+    assert_eq!(shared.faces.len(), 7);
+    assert!(e(&shared).iter().all(Option::is_some));
+    // Bit for bit.
+    assert_eq!(e(&shared), e(&own));
+}
+
+#[test]
+fn embeddings_are_written_only_when_asked_and_only_into_json_and_jsonl() {
+    let photo = common::sample("people/obama_biden_blueroom_2010.jpg");
+    let d = tempfile::tempdir().unwrap();
+    let run = |extra: &[&std::ffi::OsStr]| {
+        common::onlooker()
+            .arg("analyze")
+            .arg(&photo)
+            .args(extra)
+            .arg("--quiet")
+            .output()
+            .unwrap()
+    };
+    // Without --json or --jsonl it is refused: there is nowhere to put them.
+    let o = run(&["--embeddings".as_ref()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("--embeddings"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+
+    // Asked for: 128 unit-length numbers per embedded face, in both the
+    // document and the lines; the report folder still holds none.
+    let (json, jsonl, out) = (
+        d.path().join("a.json"),
+        d.path().join("a.jsonl"),
+        d.path().join("report"),
+    );
+    let o = run(&[
+        "--embeddings".as_ref(),
+        "--json".as_ref(),
+        json.as_os_str(),
+        "--jsonl".as_ref(),
+        jsonl.as_os_str(),
+        "--out".as_ref(),
+        out.as_os_str(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let doc = common::document_file(&json);
+    let line = common::jsonl_record(std::fs::read_to_string(&jsonl).unwrap().trim());
+    for faces in [&doc["images"][0]["faces"], &line["faces"]] {
+        let faces = faces.as_array().unwrap();
+        assert_eq!(faces.len(), 2);
+        for f in faces {
+            let e: Vec<f64> = f["embedding"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{f}"))
+                .iter()
+                .map(|v| v.as_f64().unwrap())
+                .collect();
+            assert_eq!(e.len(), identity::DIM);
+            let norm: f64 = e.iter().map(|v| v * v).sum::<f64>().sqrt();
+            assert!((norm - 1.0).abs() < 1e-3, "{norm}");
+        }
+    }
+    let files_with_embeddings = |dir: &std::path::Path| -> Vec<String> {
+        walk(dir)
+            .into_iter()
+            .filter(|p| {
+                std::fs::read(p)
+                    .map(|b| String::from_utf8_lossy(&b).contains("embedding"))
+                    .unwrap_or(false)
+            })
+            .map(|p| p.display().to_string())
+            .collect()
+    };
+    assert!(files_with_embeddings(&out).is_empty());
+
+    // Not asked for: no output file holds one.
+    let d = tempfile::tempdir().unwrap();
+    let (json, jsonl, out) = (
+        d.path().join("a.json"),
+        d.path().join("a.jsonl"),
+        d.path().join("report"),
+    );
+    let o = run(&[
+        "--json".as_ref(),
+        json.as_os_str(),
+        "--jsonl".as_ref(),
+        jsonl.as_os_str(),
+        "--out".as_ref(),
+        out.as_os_str(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(walk(d.path()).len() > 4, "{:?}", walk(d.path()));
+    assert_eq!(files_with_embeddings(d.path()), Vec::<String>::new());
+    let doc = common::document_file(&json);
+    assert!(doc["images"][0]["faces"][0]["person"].is_u64());
+}
+
+/// Every file under `dir`.
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
 }

@@ -324,8 +324,9 @@ fn a_non_empty_out_folder_needs_force_and_a_report_inside_the_inputs_is_not_anal
     let out = d.path().join("again");
     let o = onlooker(&[os(&input), os("--out"), os(&out)]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    // Its 2 annotated copies and the People section's 2 face thumbnails.
     assert!(String::from_utf8_lossy(&o.stderr)
-        .contains("skipped 2 files inside onlooker report folders"));
+        .contains("skipped 4 files inside onlooker report folders"));
     let doc = common::document_file(&out.join("report.json"));
     assert_eq!(doc["images"].as_array().unwrap().len(), 1, "{doc}");
     let copies: Vec<_> = std::fs::read_dir(out.join("images"))

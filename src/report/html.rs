@@ -135,7 +135,12 @@ struct Page {
     timeline: Vec<[String; 4]>,
     places: Vec<[String; 4]>,
     devices: Vec<[String; 5]>,
+    /// Persons seen in two photos or more, with their contact sheets.
     persons: Vec<PersonView>,
+    /// Persons seen in one photo only (collapsed on the page).
+    persons_once: Vec<PersonView>,
+    /// What is known about face identification's errors and rules.
+    identity_caveats: Vec<(&'static str, &'static str)>,
     caveats: Vec<(&'static str, &'static str)>,
     timing: Vec<(&'static str, String)>,
     scale: Option<ScaleView>,
@@ -160,13 +165,18 @@ impl Page {
     }
 }
 
-/// One person of the batch: what and when, and links to the photos.
+/// One person of the batch: what and when, the face thumbnails, and
+/// links to the photos with their capture times.
 struct PersonView {
     id: u32,
     what: String,
     when: String,
-    /// (image number in the page, file name).
-    photos: Vec<(usize, String)>,
+    /// (image number in the page, file name, capture time or "").
+    photos: Vec<(usize, String, String)>,
+    /// (thumbnail path in the report folder, image number, face number).
+    thumbs: Vec<(String, usize, usize)>,
+    /// Faces of this person without a thumbnail.
+    more_faces: usize,
 }
 
 /// One finding: its headline, and on demand the exact statement and the
@@ -381,13 +391,30 @@ pub fn render(
     copies: &[Annotated],
     scale: Option<&PageProjection>,
 ) -> String {
+    render_with_faces(results, summary, copies, scale, &BTreeMap::new())
+}
+
+/// [`render`], with the People section's face thumbnails: `faces` maps
+/// (image index, face index) to the thumbnail's path in the report folder.
+pub fn render_with_faces(
+    results: &[ImageResult],
+    summary: &Summary,
+    copies: &[Annotated],
+    scale: Option<&PageProjection>,
+    faces: &BTreeMap<(usize, usize), String>,
+) -> String {
     let n = results.len();
-    let faces = summary.faces.saturating_sub(summary.faces_without_person);
+    let face_count = summary.faces.saturating_sub(summary.faces_without_person);
     let mut findings: Vec<FindingView> = findings::by_severity(&summary.findings.sentences)
         .into_iter()
         .map(|s| finding_view(s, results))
         .collect();
     let more_findings = findings.split_off(findings.len().min(FINDINGS_SHOWN));
+    let (persons, persons_once): (Vec<PersonView>, Vec<PersonView>) = summary
+        .persons
+        .iter()
+        .map(|p| person_view(p, results, faces))
+        .partition(|p| p.photos.len() > 1);
     let page = Page {
         version: env!("CARGO_PKG_VERSION"),
         photos: count_of(n, "photo", "photos"),
@@ -399,7 +426,7 @@ pub fn render(
         sample_note: sample_note(results),
         stats: vec![
             (summary.images, plural(summary.images, "photo", "photos")),
-            (faces, plural(faces, "face", "faces")),
+            (face_count, plural(face_count, "face", "faces")),
             (
                 summary.people,
                 plural(summary.people, "person in view", "people in view"),
@@ -445,10 +472,11 @@ pub fn render(
                 ]
             })
             .collect(),
-        persons: summary
-            .persons
+        persons,
+        persons_once,
+        identity_caveats: crate::identity::CAVEATS
             .iter()
-            .map(|p| person_view(p, results))
+            .map(|c| (c.source, c.text))
             .collect(),
         caveats: summary
             .attribute_caveats
@@ -476,7 +504,21 @@ pub fn render(
 
 /// "4 faces in 4 photos", "dated A to B" (earliest and latest capture
 /// time among the photos that state one), links to the photos.
-fn person_view(p: &Person, results: &[ImageResult]) -> PersonView {
+fn person_view(
+    p: &Person,
+    results: &[ImageResult],
+    faces: &BTreeMap<(usize, usize), String>,
+) -> PersonView {
+    let mut thumbs = Vec::new();
+    for (i, r) in results.iter().enumerate() {
+        for (j, f) in r.faces.iter().enumerate() {
+            if f.identity.and_then(|x| x.person) == Some(p.id) {
+                if let Some(src) = faces.get(&(i, j)) {
+                    thumbs.push((src.clone(), i + 1, j + 1));
+                }
+            }
+        }
+    }
     let when = match (p.first_seen, p.last_seen) {
         (Some(a), Some(b)) if a == b => format!("dated {} {}", a.date(), a.clock()),
         (Some(a), Some(b)) => format!(
@@ -501,9 +543,15 @@ fn person_view(p: &Person, results: &[ImageResult]) -> PersonView {
             .iter()
             .filter_map(|path| {
                 let i = results.iter().position(|r| &r.path == path)?;
-                Some((i + 1, file_name(path)))
+                let when = results[i]
+                    .metadata
+                    .taken_at
+                    .map_or(String::new(), |t| format!("{} {}", t.date(), t.clock()));
+                Some((i + 1, file_name(path), when))
             })
             .collect(),
+        more_faces: p.faces.saturating_sub(thumbs.len()),
+        thumbs,
     }
 }
 
@@ -658,7 +706,7 @@ fn wrong_cases(results: &[ImageResult], summary: &Summary) -> Vec<WrongCase> {
             let animal = f
                 .doubts
                 .contains(&Doubt::InsideAnimal)
-                .then(|| doubts::around(f, &r.objects, &doubts::ANIMALS))
+                .then(|| doubts::held_by_non_person(f, &r.objects))
                 .flatten();
             let mut text = match animal {
                 Some(a) => format!(

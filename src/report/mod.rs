@@ -6,8 +6,10 @@
 
 pub mod annotate;
 pub mod csv;
+pub mod find_page;
 pub mod html;
 pub mod output;
+pub mod thumbs;
 
 pub use output::{skip_report_outputs, OutputDir, ReportError, Written};
 
@@ -83,13 +85,20 @@ pub fn closing(with_metadata: &[ImageResult], summary: &Summary) -> String {
     s
 }
 
-/// The people the batch's faces were grouped into, one line each.
+/// The people the batch's faces were grouped into: one line each for
+/// those seen in two photos or more (the ones an archive lets someone
+/// follow), then how many were seen in one photo only.
 pub fn persons_text(summary: &Summary) -> String {
     if summary.persons.is_empty() {
         return String::new();
     }
+    let (repeated, once): (Vec<_>, Vec<_>) =
+        summary.persons.iter().partition(|p| p.images.len() > 1);
     let mut s = String::from("\nPeople (faces grouped by similarity, in this batch only):\n");
-    for p in &summary.persons {
+    if repeated.is_empty() {
+        s.push_str("  nobody is seen in more than one photo\n");
+    }
+    for p in repeated {
         s.push_str(&format!(
             "  person {}: {} face{} in {} photo{}: {}\n",
             p.id,
@@ -99,6 +108,17 @@ pub fn persons_text(summary: &Summary) -> String {
             if p.images.len() == 1 { "" } else { "s" },
             p.images.join(", ")
         ));
+    }
+    if !once.is_empty() {
+        s.push_str(&format!(
+            "  and {} {} seen in one photo only\n",
+            once.len(),
+            if once.len() == 1 { "person" } else { "people" }
+        ));
+    }
+    s.push_str("About telling people apart by their faces:\n");
+    for c in &crate::identity::CAVEATS {
+        s.push_str(&wrap(&format!("- {}: {}", c.source, c.text), 78, "  "));
     }
     s
 }

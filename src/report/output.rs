@@ -3,7 +3,7 @@
 //! temporary file and a rename), and keeping report folders out of the next
 //! run's inputs.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -24,6 +24,10 @@ pub const INDEX: &str = "index.html";
 pub const JSON: &str = "report.json";
 pub const CSV: &str = "detections.csv";
 pub const IMAGES: &str = "images";
+/// Face thumbnails of the People section: `faces/p<id>-<n>.jpg`.
+pub const FACES: &str = "faces";
+/// Thumbnails per person in the People section (the first in input order).
+pub const THUMBS_PER_PERSON: usize = 12;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
@@ -68,7 +72,7 @@ fn holds_only_a_report(dir: &Path) -> Result<bool, ReportError> {
     for (name, is_file) in names(dir)? {
         let ours = match name.as_str() {
             MARKER | INDEX | JSON | CSV => is_file,
-            IMAGES => !is_file && dir.join(IMAGES).is_dir(),
+            IMAGES | FACES => !is_file && dir.join(&name).is_dir(),
             _ => false,
         };
         if !ours {
@@ -83,7 +87,45 @@ fn holds_only_a_report(dir: &Path) -> Result<bool, ReportError> {
             }
         }
     }
+    let faces = dir.join(FACES);
+    if faces.is_dir() {
+        for (name, is_file) in names(&faces)? {
+            if !(is_file && is_thumb_name(&name)) {
+                return Ok(false);
+            }
+        }
+    }
     Ok(true)
+}
+
+/// Whether `name` has the form of a face thumbnail: `p<digits>-<digits>.jpg`.
+fn is_thumb_name(name: &str) -> bool {
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    name.strip_prefix('p')
+        .and_then(|n| n.strip_suffix(".jpg"))
+        .and_then(|n| n.split_once('-'))
+        .is_some_and(|(a, b)| digits(a) && digits(b))
+}
+
+/// Which faces get a thumbnail in the People section, and its file name
+/// (relative to the report folder): the first [`THUMBS_PER_PERSON`] faces
+/// of each person, in input order, keyed by (image index, face index).
+pub fn thumb_plan(results: &[ImageResult]) -> BTreeMap<(usize, usize), String> {
+    let mut seen: HashMap<u32, usize> = HashMap::new();
+    let mut plan = BTreeMap::new();
+    for (i, r) in results.iter().enumerate() {
+        for (j, f) in r.faces.iter().enumerate() {
+            let Some(id) = f.identity.and_then(|p| p.person) else {
+                continue;
+            };
+            let n = seen.entry(id).or_default();
+            *n += 1;
+            if *n <= THUMBS_PER_PERSON {
+                plan.insert((i, j), format!("{FACES}/p{id}-{n}.jpg"));
+            }
+        }
+    }
+    plan
 }
 
 /// Whether `name` has the form [`copy_name`] gives: digits, `-`, a safe
@@ -219,15 +261,7 @@ pub fn write(
     let dir = out.path();
     let images_dir = dir.join(IMAGES);
     let was_report = dir.join(MARKER).is_file();
-    std::fs::create_dir_all(&images_dir).map_err(write_err(&images_dir))?;
-    // The marker goes first, so even a report cut short is recognised as
-    // one (skipped as input, cleanable with --force).
-    let marker = dir.join(MARKER);
-    write_atomic(
-        &marker,
-        b"This folder is a report written by onlooker. Its images are not analysed again.\n",
-    )
-    .map_err(write_err(&marker))?;
+    begin(dir)?;
 
     let count = results.len();
     let pool = rayon::ThreadPoolBuilder::new()
@@ -238,31 +272,50 @@ pub fn write(
             path: images_dir.clone(),
             source: std::io::Error::other(e),
         })?;
+    let plan = thumb_plan(results);
+    if !plan.is_empty() {
+        let faces_dir = dir.join(FACES);
+        std::fs::create_dir_all(&faces_dir).map_err(write_err(&faces_dir))?;
+    }
     let t = Instant::now();
-    let copies: Vec<Annotated> = pool.install(|| {
+    let (copies, thumbs): (Vec<Annotated>, Vec<Vec<(usize, usize)>>) = pool.install(|| {
         results
             .par_iter()
             .enumerate()
             .map(|(i, r)| {
                 if r.error.is_some() {
-                    return Annotated::None;
+                    return (Annotated::None, Vec::new());
                 }
                 let source = sources
                     .get(i)
                     .cloned()
                     .unwrap_or_else(|| PathBuf::from(&r.path));
                 let name = copy_name(i, count, &r.path);
-                match annotated_copy(&source, r, limits, &images_dir.join(&name)) {
-                    Ok(()) => Annotated::Written(format!("{IMAGES}/{name}")),
-                    Err(reason) => Annotated::Failed(reason),
+                let mine: Vec<(usize, PathBuf)> = plan
+                    .range((i, 0)..(i + 1, 0))
+                    .map(|(&(_, j), f)| (j, dir.join(f)))
+                    .collect();
+                match annotated_copy(&source, r, limits, &images_dir.join(&name), &mine) {
+                    Ok(written) => (
+                        Annotated::Written(format!("{IMAGES}/{name}")),
+                        written.into_iter().map(|j| (i, j)).collect(),
+                    ),
+                    Err(reason) => (Annotated::Failed(reason), Vec::new()),
                 }
             })
-            .collect()
+            .unzip()
     });
     let annotate_seconds = t.elapsed().as_secs_f64();
+    // The thumbnails that were written, for the page.
+    let faces: BTreeMap<(usize, usize), String> = thumbs
+        .into_iter()
+        .flatten()
+        .filter_map(|k| plan.get(&k).map(|f| (k, f.clone())))
+        .collect();
 
     if was_report {
-        remove_stale_copies(&images_dir, &copies);
+        remove_stale(dir, &copies);
+        remove_stale_thumbs(&dir.join(FACES), &faces);
     }
 
     let json_path = dir.join(JSON);
@@ -284,7 +337,13 @@ pub fn write(
     write_atomic(&csv_path, &csv).map_err(write_err(&csv_path))?;
     // The page last: when it is there, everything it points to is too.
     let index = out.index();
-    let page = html::render(results, summary, &copies, page_projection(summary).as_ref());
+    let page = html::render_with_faces(
+        results,
+        summary,
+        &copies,
+        page_projection(summary).as_ref(),
+        &faces,
+    );
     write_atomic(&index, page.as_bytes()).map_err(write_err(&index))?;
     Ok(Written {
         index,
@@ -323,12 +382,17 @@ fn page_projection(summary: &Summary) -> Option<PageProjection> {
     })
 }
 
+/// Draws the annotated copy of one image into `dest`, and first cuts the
+/// face thumbnails `thumbs` (face index, file) from the clean pixels.
+/// Returns the face indices whose thumbnail was written (one that cannot
+/// be written is left off the page, not fatal).
 fn annotated_copy(
     source: &Path,
     result: &ImageResult,
     limits: &DecodeLimits,
     dest: &Path,
-) -> Result<(), String> {
+    thumbs: &[(usize, PathBuf)],
+) -> Result<Vec<usize>, String> {
     let mut loaded = imageio::load(source, limits).map_err(|e| e.to_string())?;
     let want = (result.width, result.height);
     let got = (loaded.rgb.width(), loaded.rgb.height());
@@ -339,15 +403,71 @@ fn annotated_copy(
         ));
     }
     loaded.bytes = Vec::new();
+    let written = thumbs
+        .iter()
+        .filter(|(j, file)| {
+            result.faces.get(*j).is_some_and(|f| {
+                super::thumbs::jpeg(&loaded.rgb, &f.bbox)
+                    .is_ok_and(|jpeg| write_atomic_unsynced(file, &jpeg).is_ok())
+            })
+        })
+        .map(|(j, _)| *j)
+        .collect();
     annotate::annotate(&mut loaded.rgb, result);
     let jpeg = annotate::encode_jpeg(&loaded.rgb)?;
     drop(loaded);
-    write_atomic_unsynced(dest, &jpeg).map_err(|e| format!("cannot write {}: {e}", dest.display()))
+    write_atomic_unsynced(dest, &jpeg)
+        .map_err(|e| format!("cannot write {}: {e}", dest.display()))?;
+    Ok(written)
 }
 
-/// With `--force` over an earlier report: copies from that run that this
-/// run did not write again (`NNN-name.jpg`) would be orphans; remove them.
+/// Over an earlier report: thumbnails this run did not write again.
+fn remove_stale_thumbs(faces_dir: &Path, written: &BTreeMap<(usize, usize), String>) {
+    let keep: std::collections::HashSet<&str> = written
+        .values()
+        .filter_map(|f| f.strip_prefix(&format!("{FACES}/")))
+        .collect();
+    let Ok(entries) = std::fs::read_dir(faces_dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if is_thumb_name(&name)
+            && !keep.contains(name.as_str())
+            && e.file_type().is_ok_and(|t| t.is_file())
+        {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
+/// Creates the report folder and its `images/`, then writes the marker
+/// first, so even a report cut short is recognised as one (skipped as
+/// input, cleanable with --force).
+pub(crate) fn begin(dir: &Path) -> Result<(), ReportError> {
+    let images_dir = dir.join(IMAGES);
+    std::fs::create_dir_all(&images_dir).map_err(write_err(&images_dir))?;
+    let marker = dir.join(MARKER);
+    write_atomic(
+        &marker,
+        b"This folder is a report written by onlooker. Its images are not analysed again.\n",
+    )
+    .map_err(write_err(&marker))
+}
+
+/// Over an earlier report: copies from that run that this run did not
+/// write again (`images/NNN-name.jpg`) would be orphans; remove them.
 /// Nothing else in the folder is touched.
+pub(crate) fn remove_stale(dir: &Path, copies: &[Annotated]) {
+    remove_stale_copies(&dir.join(IMAGES), copies);
+}
+
+/// Over an earlier report: every face thumbnail (a report without a
+/// People section, such as `find`'s, writes none).
+pub(crate) fn remove_all_thumbs(dir: &Path) {
+    remove_stale_thumbs(&dir.join(FACES), &BTreeMap::new());
+}
+
 fn remove_stale_copies(images_dir: &Path, copies: &[Annotated]) {
     let keep: std::collections::HashSet<&str> = copies
         .iter()
@@ -421,6 +541,38 @@ mod tests {
         assert_eq!(copy_name(0, 1, "/"), "001-image.jpg");
         assert_eq!(copy_name(0, 1, "照片.jpg"), "001-image.jpg");
         assert_eq!(copy_name(0, 1, "été.jpg"), "001-_t_.jpg");
+    }
+
+    #[test]
+    fn thumbnails_follow_person_and_order_capped_per_person() {
+        use crate::result::{Face, FaceIdentity};
+        let face = |person| Face {
+            identity: Some(FaceIdentity {
+                person,
+                no_identity: None,
+            }),
+            ..Default::default()
+        };
+        let image = |faces| ImageResult {
+            faces,
+            ..Default::default()
+        };
+        let mut results = vec![image(vec![face(Some(1)), face(None), face(Some(2))])];
+        for _ in 0..THUMBS_PER_PERSON + 3 {
+            results.push(image(vec![face(Some(2))]));
+        }
+        let plan = thumb_plan(&results);
+        assert_eq!(plan[&(0, 0)], "faces/p1-1.jpg");
+        assert!(!plan.contains_key(&(0, 1)));
+        assert_eq!(plan[&(0, 2)], "faces/p2-1.jpg");
+        assert_eq!(plan[&(1, 0)], "faces/p2-2.jpg");
+        assert_eq!(plan.len(), 1 + THUMBS_PER_PERSON);
+        for name in ["p1-1.jpg", "p12-30.jpg"] {
+            assert!(is_thumb_name(name), "{name}");
+        }
+        for name in ["p1.jpg", "p-1.jpg", "p1-1.png", "q1-1.jpg", "p1-x.jpg"] {
+            assert!(!is_thumb_name(name), "{name}");
+        }
     }
 
     #[test]
