@@ -13,7 +13,7 @@ use super::{
 };
 use crate::batch::Input;
 use crate::imageio::{self, DecodeLimits};
-use crate::result::ImageResult;
+use crate::result::{ImageResult, VideoResult};
 use rayon::prelude::*;
 
 /// A hidden file that marks a folder as an onlooker report. Folders holding
@@ -215,6 +215,20 @@ pub fn write(
     limits: &DecodeLimits,
     threads: usize,
 ) -> Result<Written, ReportError> {
+    write_with_videos(out, results, &[], summary, sources, limits, threads)
+}
+
+/// [`write`] for a run that also analysed videos: `report.json` carries
+/// them and the page shows their timelines.
+pub fn write_with_videos(
+    out: &OutputDir,
+    results: &[ImageResult],
+    videos: &[VideoResult],
+    summary: &Summary,
+    sources: &[PathBuf],
+    limits: &DecodeLimits,
+    threads: usize,
+) -> Result<Written, ReportError> {
     let start = Instant::now();
     let dir = out.path();
     let images_dir = dir.join(IMAGES);
@@ -269,6 +283,7 @@ pub fn write(
     let json = serde_json::to_vec_pretty(&Document {
         version: SCHEMA_VERSION,
         images: results,
+        videos,
         summary,
     })
     .map_err(|e| ReportError::Write {
