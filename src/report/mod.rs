@@ -110,7 +110,12 @@ pub fn videos_text(videos: &[VideoResult]) -> String {
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let mut s = String::new();
+    let failed = videos.iter().filter(|v| v.error.is_some()).count();
+    let frames: u64 = videos.iter().map(|v| v.frames_analysed).sum();
+    let mut s = format!(
+        "\n{} videos, {frames} frames analysed, {failed} with problems\n",
+        videos.len()
+    );
     for v in videos.iter().filter(|v| v.frames_analysed > 0) {
         s.push_str(&format!(
             "\nvideo {} ({}):\n",

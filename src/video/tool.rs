@@ -139,12 +139,25 @@ pub fn file_url(path: &Path) -> PathBuf {
     PathBuf::from(s)
 }
 
+/// A line of ffmpeg's log without its `[mov,mp4 @ 0x55d0...] ` prefix
+/// (a memory address, different on every run) and surrounding space.
+fn without_context(line: &str) -> &str {
+    let mut l = line.trim();
+    while l.starts_with('[') {
+        match l.find("] ") {
+            Some(end) if l[..end].contains(" @ 0x") => l = l[end + 2..].trim_start(),
+            _ => break,
+        }
+    }
+    l.trim_end_matches('.')
+}
+
 /// The first few lines of a program's error output, for a message.
 pub fn first_lines(stderr: &[u8]) -> String {
     let text = String::from_utf8_lossy(stderr);
     let lines: Vec<&str> = text
         .lines()
-        .map(str::trim)
+        .map(without_context)
         .filter(|l| !l.is_empty())
         .take(3)
         .collect();
@@ -157,5 +170,22 @@ pub fn first_lines(stderr: &[u8]) -> String {
             .filter(|c| !c.is_control())
             .take(400)
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_lines_lose_their_addresses() {
+        let log = b"[NULL @ 0x5566f8eb0100] Invalid NAL unit size (33502 > 22427).\n\n\
+            [mov,mp4,m4a,3gp,3g2,mj2 @ 0x5566f8ea6a00] stream 0, offset 0xee93: partial file\n";
+        assert_eq!(
+            first_lines(log),
+            "Invalid NAL unit size (33502 > 22427); stream 0, offset 0xee93: partial file"
+        );
+        assert_eq!(first_lines(b"  \n"), "no reason given");
+        assert_eq!(first_lines(b"[x] plain"), "[x] plain");
     }
 }
