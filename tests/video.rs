@@ -218,10 +218,31 @@ fn the_sample_video_matches_its_truth() {
     let sample = common::samples().join("video/people_cuts.mp4");
     let meta = std::fs::metadata(&sample).unwrap();
     assert!(meta.len() <= 5_000_000);
-    let o = analyze(&[sample.as_os_str(), "--no-text".as_ref()], &[]);
+    let out = tempfile::tempdir().unwrap();
+    let o = analyze(
+        &[
+            sample.as_os_str(),
+            "--no-text".as_ref(),
+            "--out".as_ref(),
+            out.path().as_os_str(),
+        ],
+        &[],
+    );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let doc = doc_of(&o);
     let v = video(&doc, "people_cuts.mp4");
+    // The report folder: the same document, and a timeline strip with one
+    // lane per person and per object kind.
+    let report = common::document_file(&out.path().join("report.json"));
+    assert_eq!(report["videos"], doc["videos"]);
+    let page = std::fs::read_to_string(out.path().join("index.html")).unwrap();
+    let lanes = |kind: &str| page.matches(&format!("class=\"lane lane-{kind}\"")).count();
+    assert_eq!(lanes("person"), v["persons"].as_array().unwrap().len());
+    assert_eq!(lanes("object"), v["objects"].as_array().unwrap().len());
+    assert!(
+        page.contains("title=\"0:03 to 0:06\""),
+        "B's cut is on the strip"
+    );
     assert!(v["duration_seconds"].as_f64().unwrap() <= 30.0);
     let truth = std::fs::read_to_string(common::samples().join("video/people_cuts.tsv")).unwrap();
     let mut spans: std::collections::BTreeMap<&str, Vec<(f64, f64)>> = Default::default();

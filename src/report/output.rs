@@ -299,7 +299,13 @@ pub fn write_with_videos(
     write_atomic(&csv_path, &csv).map_err(write_err(&csv_path))?;
     // The page last: when it is there, everything it points to is too.
     let index = out.index();
-    let page = html::render(results, summary, &copies, page_projection(summary).as_ref());
+    let page = html::render_with_videos(
+        results,
+        videos,
+        summary,
+        &copies,
+        page_projection(summary).as_ref(),
+    );
     write_atomic(&index, page.as_bytes()).map_err(write_err(&index))?;
     Ok(Written {
         index,
