@@ -768,6 +768,99 @@ fn group_thousands(n: u64) -> String {
     out
 }
 
+// ---- videos ----
+
+/// One video: its facts and a timeline strip, one lane per person and per
+/// object kind.
+struct VideoView {
+    name: String,
+    facts: String,
+    error: Option<String>,
+    lanes: Vec<Lane>,
+    /// Read text lines with when they are visible.
+    text: Vec<(String, String)>,
+}
+
+/// One lane of the strip: its label, and its segments as CSS
+/// `left`/`width` percentages with a tooltip.
+struct Lane {
+    label: String,
+    kind: &'static str,
+    segments: Vec<(String, String, String)>,
+}
+
+fn video_view(v: &VideoResult) -> VideoView {
+    use crate::result::TimeRange;
+    use crate::video::timeline::clock_text;
+    // The strip spans the video, or the last range if the length is unknown.
+    let last_end = v
+        .persons
+        .iter()
+        .flat_map(|p| p.appearances.iter())
+        .chain(v.objects.iter().flat_map(|o| o.ranges.iter()))
+        .map(|r| r.end)
+        .fold(0.0, f64::max);
+    let span = v.duration_seconds.max(last_end).max(f64::MIN_POSITIVE);
+    let segments = |ranges: &[TimeRange]| {
+        ranges
+            .iter()
+            .map(|r| {
+                let left = (r.start / span * 100.0).clamp(0.0, 100.0);
+                let width = ((r.end - r.start) / span * 100.0).clamp(0.3, 100.0 - left);
+                (
+                    format!("{left:.2}"),
+                    format!("{width:.2}"),
+                    format!("{} to {}", clock_text(r.start), clock_text(r.end)),
+                )
+            })
+            .collect()
+    };
+    let when = |ranges: &[TimeRange]| {
+        ranges
+            .iter()
+            .map(|r| format!("{}-{}", clock_text(r.start), clock_text(r.end)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut lanes: Vec<Lane> = v
+        .persons
+        .iter()
+        .map(|p| Lane {
+            label: format!("P{}", p.id),
+            kind: "person",
+            segments: segments(&p.appearances),
+        })
+        .collect();
+    lanes.extend(v.objects.iter().map(|o| Lane {
+        label: clean(o.label),
+        kind: "object",
+        segments: segments(&o.ranges),
+    }));
+    let name = std::path::Path::new(&v.path)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| v.path.clone());
+    VideoView {
+        name: clean(&name),
+        facts: format!(
+            "{}x{}, {}, {} frames analysed, {} {}",
+            v.width,
+            v.height,
+            clock_text(v.duration_seconds),
+            v.frames_analysed,
+            v.persons.len(),
+            plural(v.persons.len(), "person", "persons")
+        ),
+        error: v.error.as_deref().map(clean),
+        lanes,
+        text: v
+            .text
+            .iter()
+            .map(|t| (clean(&t.text), when(&t.ranges)))
+            .collect(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -902,98 +995,5 @@ mod tests {
         assert!(!h.contains("id=\"scale\""));
         assert!(!h.contains("<h3>Timeline</h3>"));
         assert!(h.contains("What an onlooker learns from 0 photos"));
-    }
-}
-
-// ---- videos ----
-
-/// One video: its facts and a timeline strip, one lane per person and per
-/// object kind.
-struct VideoView {
-    name: String,
-    facts: String,
-    error: Option<String>,
-    lanes: Vec<Lane>,
-    /// Read text lines with when they are visible.
-    text: Vec<(String, String)>,
-}
-
-/// One lane of the strip: its label, and its segments as CSS
-/// `left`/`width` percentages with a tooltip.
-struct Lane {
-    label: String,
-    kind: &'static str,
-    segments: Vec<(String, String, String)>,
-}
-
-fn video_view(v: &VideoResult) -> VideoView {
-    use crate::result::TimeRange;
-    use crate::video::timeline::clock_text;
-    // The strip spans the video, or the last range if the length is unknown.
-    let last_end = v
-        .persons
-        .iter()
-        .flat_map(|p| p.appearances.iter())
-        .chain(v.objects.iter().flat_map(|o| o.ranges.iter()))
-        .map(|r| r.end)
-        .fold(0.0, f64::max);
-    let span = v.duration_seconds.max(last_end).max(f64::MIN_POSITIVE);
-    let segments = |ranges: &[TimeRange]| {
-        ranges
-            .iter()
-            .map(|r| {
-                let left = (r.start / span * 100.0).clamp(0.0, 100.0);
-                let width = ((r.end - r.start) / span * 100.0).clamp(0.3, 100.0 - left);
-                (
-                    format!("{left:.2}"),
-                    format!("{width:.2}"),
-                    format!("{} to {}", clock_text(r.start), clock_text(r.end)),
-                )
-            })
-            .collect()
-    };
-    let when = |ranges: &[TimeRange]| {
-        ranges
-            .iter()
-            .map(|r| format!("{}-{}", clock_text(r.start), clock_text(r.end)))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let mut lanes: Vec<Lane> = v
-        .persons
-        .iter()
-        .map(|p| Lane {
-            label: format!("P{}", p.id),
-            kind: "person",
-            segments: segments(&p.appearances),
-        })
-        .collect();
-    lanes.extend(v.objects.iter().map(|o| Lane {
-        label: clean(o.label),
-        kind: "object",
-        segments: segments(&o.ranges),
-    }));
-    let name = std::path::Path::new(&v.path)
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| v.path.clone());
-    VideoView {
-        name: clean(&name),
-        facts: format!(
-            "{}x{}, {}, {} frames analysed, {} {}",
-            v.width,
-            v.height,
-            clock_text(v.duration_seconds),
-            v.frames_analysed,
-            v.persons.len(),
-            plural(v.persons.len(), "person", "persons")
-        ),
-        error: v.error.as_deref().map(clean),
-        lanes,
-        text: v
-            .text
-            .iter()
-            .map(|t| (clean(&t.text), when(&t.ranges)))
-            .collect(),
     }
 }
