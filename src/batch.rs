@@ -55,6 +55,16 @@ pub fn collect_inputs(paths: &[PathBuf]) -> Vec<Input> {
     out
 }
 
+/// [`collect_inputs`] without the videos (`video::is_video`): the inputs
+/// the [`Engine`] analyses as images. `analyze` takes the videos its own
+/// way; `bench` measures images only.
+pub fn collect_images(paths: &[PathBuf]) -> (Vec<Input>, usize) {
+    let (images, videos): (Vec<Input>, Vec<Input>) = collect_inputs(paths)
+        .into_iter()
+        .partition(|i| !matches!(i, Input::File(p) if crate::video::is_video(p)));
+    (images, videos.len())
+}
+
 fn walk(dir: &Path, seen: &mut HashSet<PathBuf>, out: &mut Vec<Input>) {
     let walker = walkdir::WalkDir::new(dir)
         .follow_links(true)

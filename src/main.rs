@@ -276,7 +276,10 @@ fn bench(b: BenchArgs) -> anyhow::Result<ExitCode> {
     } else {
         b.paths.clone()
     };
-    let inputs = batch::collect_inputs(&paths);
+    let (inputs, videos) = batch::collect_images(&paths);
+    if videos > 0 {
+        eprintln!("onlooker bench: {videos} videos skipped (bench measures photos)");
+    }
     if inputs.is_empty() {
         eprintln!("onlooker: no images found in {}", display_list(&paths));
         return Ok(ExitCode::from(1));
