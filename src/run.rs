@@ -333,8 +333,10 @@ pub fn analyze(rt: &Runtime, cfg: &RunConfig) -> Result<Outcome, RunError> {
     if let Some(e) = output_error {
         return Err(e);
     }
+    // The summary's rate is of the images: measured before the videos.
+    let images_seconds = start.elapsed().as_secs_f64();
     let mut videos = analyze_videos(&engine, cfg, &video_inputs, &mut embedded)?;
-    let mut summary = tally.summary(start.elapsed().as_secs_f64());
+    let mut summary = tally.summary(images_seconds);
     // Results arrive as workers finish; the documents list them in input
     // order, which the report's annotated copies also rely on.
     kept.sort_by_key(|(i, _)| *i);

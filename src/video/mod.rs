@@ -454,3 +454,55 @@ pub fn sentences(videos: &[VideoResult]) -> Vec<Sentence> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::geometry::BBox;
+    use crate::result::{BestFace, TimeRange, VideoPerson};
+
+    #[test]
+    fn a_sentence_per_person_on_screen_citing_the_video() {
+        let r = |start, end| TimeRange { start, end };
+        let person = |id, appearances| VideoPerson {
+            id,
+            appearances,
+            best_face: BestFace {
+                frame_time: 0.0,
+                bbox: BBox {
+                    x: 0.0,
+                    y: 0.0,
+                    w: 1.0,
+                    h: 1.0,
+                },
+            },
+        };
+        let v = VideoResult {
+            path: "footage/clip.mp4".into(),
+            persons: vec![
+                person(1, vec![r(3.0, 44.0)]),
+                person(2, vec![r(0.0, 3.0), r(6.0, 9.5)]),
+            ],
+            ..Default::default()
+        };
+        let s = sentences(&[v]);
+        assert_eq!(
+            s[0].text,
+            "Person 1 is on screen for 41 s in clip.mp4, from 0:03 to 0:44."
+        );
+        assert_eq!(
+            s[1].text,
+            "Person 2 is on screen for 7 s in clip.mp4, from 0:00 to 0:10 in 2 appearances."
+        );
+        assert_eq!(s[0].evidence[0].image, "footage/clip.mp4");
+        assert_eq!(s[0].evidence[0].fields, ["videos.persons"]);
+    }
+
+    #[test]
+    fn fps_is_checked() {
+        assert!(VideoOptions::new(2.0).is_some());
+        for bad in [0.0, -1.0, f64::NAN, f64::INFINITY, MAX_FPS + 1.0] {
+            assert!(VideoOptions::new(bad).is_none(), "{bad}");
+        }
+    }
+}
