@@ -6,7 +6,7 @@ PYTHON ?= python3
 CARGO ?= cargo
 ONLOOKER := target/release/onlooker
 
-.PHONY: all models build demo test lint bench bench-compare bench-memory clean-models fuzz
+.PHONY: all models build demo test lint check-ffmpeg bench bench-compare bench-memory clean-models fuzz
 
 all: build
 
@@ -19,13 +19,18 @@ build: models
 # The report folder `make demo` writes (and replaces on the next run).
 REPORT_DIR ?= onlooker-report
 
-demo: build
+# Videos are decoded by the ffmpeg program (Debian package ffmpeg).
+check-ffmpeg:
+	@command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || \
+		{ echo "ffmpeg and ffprobe are needed for videos: install the Debian package ffmpeg (apt-get install ffmpeg)" >&2; exit 2; }
+
+demo: build check-ffmpeg
 	$(ONLOOKER) models
 	$(ONLOOKER) analyze samples/ --out $(REPORT_DIR) --force
 	@echo "Open the report: $(CURDIR)/$(REPORT_DIR)/index.html"
 
 # Tests run optimised: image decoding and resizing are 10-25x slower in debug.
-test: models
+test: models check-ffmpeg
 	$(CARGO) test --release
 
 lint:

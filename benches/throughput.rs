@@ -28,7 +28,8 @@ fn one_image(c: &mut Criterion) {
 
 fn batch_throughput(c: &mut Criterion) {
     let rt = runtime();
-    let inputs = batch::collect_inputs(&[Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")]);
+    let (inputs, _) =
+        batch::collect_images(&[Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")]);
     let mut g = c.benchmark_group("batch_samples");
     g.throughput(Throughput::Elements(inputs.len() as u64));
     let cores = batch::default_threads();

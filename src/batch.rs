@@ -28,7 +28,7 @@ pub enum Input {
     Unreadable { path: PathBuf, reason: String },
 }
 
-fn has_image_extension(p: &Path) -> bool {
+pub(crate) fn has_image_extension(p: &Path) -> bool {
     p.extension()
         .and_then(|e| e.to_str())
         .map(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
@@ -55,6 +55,16 @@ pub fn collect_inputs(paths: &[PathBuf]) -> Vec<Input> {
     out
 }
 
+/// [`collect_inputs`] without the videos (`video::is_video`): the inputs
+/// the [`Engine`] analyses as images. `analyze` takes the videos its own
+/// way; `bench` measures images only.
+pub fn collect_images(paths: &[PathBuf]) -> (Vec<Input>, usize) {
+    let (images, videos): (Vec<Input>, Vec<Input>) = collect_inputs(paths)
+        .into_iter()
+        .partition(|i| !matches!(i, Input::File(p) if crate::video::is_video(p)));
+    (images, videos.len())
+}
+
 fn walk(dir: &Path, seen: &mut HashSet<PathBuf>, out: &mut Vec<Input>) {
     let walker = walkdir::WalkDir::new(dir)
         .follow_links(true)
@@ -72,7 +82,10 @@ fn walk(dir: &Path, seen: &mut HashSet<PathBuf>, out: &mut Vec<Input>) {
         match entry {
             // Not only regular files: a FIFO or device named like an image is
             // reported by the reader, which refuses it.
-            Ok(e) if !e.file_type().is_dir() && has_image_extension(e.path()) => {
+            Ok(e)
+                if !e.file_type().is_dir()
+                    && (has_image_extension(e.path()) || crate::video::is_video(e.path())) =>
+            {
                 out.push(Input::File(e.into_path()))
             }
             Ok(_) => {}
@@ -94,7 +107,9 @@ fn walk(dir: &Path, seen: &mut HashSet<PathBuf>, out: &mut Vec<Input>) {
                 // As before: an entry that exists (even as a broken link)
                 // or looks like an image is reported; other noise is not.
                 if !hidden
-                    && (has_image_extension(&path) || std::fs::symlink_metadata(&path).is_ok())
+                    && (has_image_extension(&path)
+                        || crate::video::has_video_extension(&path)
+                        || std::fs::symlink_metadata(&path).is_ok())
                 {
                     out.push(Input::Unreadable { path, reason });
                 }
@@ -436,6 +451,51 @@ impl Engine<'_> {
             .into_iter()
             .filter_map(|m| m.into_inner().unwrap_or_else(|p| p.into_inner()))
             .collect())
+    }
+}
+
+// ---- frames of a video (see `video`) ----
+
+impl Engine<'_> {
+    /// How many workers take frames of a video in parallel.
+    pub(crate) fn workers(&self) -> usize {
+        self.pool.current_num_threads()
+    }
+
+    pub(crate) fn pool(&self) -> &rayon::ThreadPool {
+        &self.pool
+    }
+
+    /// Runs `f` with the calling worker's analyzer: its own `own` (taken
+    /// from the idle ones, or built), or the shared one behind its lock.
+    /// `None` when `f` panicked: the analyzer is then dropped, since its
+    /// sessions may be mid-run.
+    pub(crate) fn with_analyzer<R>(
+        &self,
+        own: &mut Option<Analyzer>,
+        f: impl FnOnce(&mut Analyzer) -> R,
+    ) -> Result<Option<R>, SetupError> {
+        if let Some(shared) = &self.shared {
+            let mut analyzer = lock(shared);
+            return Ok(catch(|| f(&mut analyzer)));
+        }
+        let analyzer = self.acquire(own)?;
+        let r = catch(|| f(analyzer));
+        if r.is_none() {
+            *own = None;
+        }
+        Ok(r)
+    }
+
+    /// Returns a worker's analyzer for the next video or batch.
+    pub(crate) fn give_back(&self, own: Option<Analyzer>) {
+        if let Some(a) = own {
+            lock(&self.idle).push(a);
+        }
+    }
+
+    pub(crate) fn is_cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::Relaxed)
     }
 }
 

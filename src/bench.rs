@@ -95,18 +95,19 @@ impl BenchOptions {
 }
 
 /// The images to benchmark: `paths` (default `samples/`) expanded as
-/// `analyze` does; an error when none is found.
-pub fn inputs(paths: &[std::path::PathBuf]) -> Result<Vec<Input>, BenchError> {
+/// `analyze` does, and how many videos were left out (bench measures
+/// photos); an error when no image is found.
+pub fn inputs(paths: &[std::path::PathBuf]) -> Result<(Vec<Input>, usize), BenchError> {
     let paths = if paths.is_empty() {
         vec![std::path::PathBuf::from(crate::run::DEFAULT_INPUT)]
     } else {
         paths.to_vec()
     };
-    let inputs = batch::collect_inputs(&paths);
+    let (inputs, videos) = batch::collect_images(&paths);
     if inputs.is_empty() {
         return Err(BenchError::NoImages(crate::run::display_list(&paths)));
     }
-    Ok(inputs)
+    Ok((inputs, videos))
 }
 
 /// Percentiles of one stage's time per image, in milliseconds: wall time,

@@ -284,7 +284,8 @@ pub fn find(rt: &Runtime, cfg: &FindConfig) -> Result<FindOutcome, FindError> {
             run::refuse_output_in_inputs(flag, p, &all_inputs)?;
         }
     }
-    let inputs = batch::collect_inputs(&paths);
+    // Photos only: faces in videos are not searched yet.
+    let (inputs, _videos) = batch::collect_images(&paths);
     let (inputs, _) = report::skip_report_outputs(inputs, &paths);
     let sources: Vec<PathBuf> = inputs
         .iter()

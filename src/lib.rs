@@ -26,6 +26,7 @@ pub mod run;
 pub mod runtime;
 pub mod stream;
 pub mod text;
+pub mod video;
 
 pub use error::{ImageError, SetupError};
 pub use pipeline::{Analyzer, Options};

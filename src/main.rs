@@ -30,7 +30,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Analyse images and folders of images (default: samples/)
+    /// Analyse images, videos and folders of them (default: samples/)
     Analyze(AnalyzeArgs),
     /// List the models: present, verified, licence, what each infers
     Models(ModelsArgs),
@@ -144,7 +144,7 @@ struct ModelsArgs {
 
 #[derive(Args)]
 struct AnalyzeArgs {
-    /// Image files or folders (folders are searched recursively)
+    /// Image and video files, or folders (searched recursively)
     #[arg(value_name = "PATH")]
     paths: Vec<PathBuf>,
     /// Write the full results as one JSON document to FILE (`-` for stdout)
@@ -203,6 +203,9 @@ struct AnalyzeArgs {
     /// Do not read text in the images (its models are not even loaded)
     #[arg(long)]
     no_text: bool,
+    /// Video frames analysed per second of footage
+    #[arg(long, value_name = "F", default_value_t = onlooker::video::DEFAULT_FPS)]
+    fps: f64,
     /// Do not tell who is who across the photos (no face embeddings; the
     /// identity model is not even loaded)
     #[arg(long)]
@@ -271,10 +274,14 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         threads: a.threads.unwrap_or_else(batch::default_threads),
         topology: a.topology,
         embeddings: a.embeddings,
+        video: onlooker::video::VideoOptions { fps: a.fps },
         ..RunConfig::new(a.paths, analysis)
     };
     let rt = Runtime::load(&runtime::models_dir(a.models.as_deref()))?;
     let outcome = run::analyze(&rt, &config)?;
+    if let Some(e) = &outcome.video_setup {
+        eprintln!("onlooker: videos not analysed: {e}");
+    }
     Ok(ExitCode::from(outcome.exit_code()))
 }
 
@@ -317,7 +324,10 @@ fn bench(b: BenchArgs) -> anyhow::Result<ExitCode> {
         ..Options::default()
     };
     let rt = Runtime::load(&runtime::models_dir(b.models.as_deref()))?;
-    let report = bench::inputs(&b.paths).and_then(|inputs| {
+    let report = bench::inputs(&b.paths).and_then(|(inputs, videos)| {
+        if videos > 0 {
+            eprintln!("onlooker bench: {videos} videos skipped (bench measures photos)");
+        }
         bench::run(&rt, &analysis, &inputs, &options, |what| {
             eprintln!("onlooker bench: measuring {what}")
         })

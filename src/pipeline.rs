@@ -166,6 +166,23 @@ impl Analyzer {
         }
     }
 
+    /// Analyses decoded pixels that come from no file of their own (a
+    /// video frame): `name` is only how the result is labelled. Never
+    /// fails: problems end up in `error`.
+    pub fn analyze_rgb(&mut self, name: &str, rgb: &image::RgbImage) -> ImageResult {
+        let (width, height) = rgb.dimensions();
+        let mut result = ImageResult {
+            path: name.to_string(),
+            width,
+            height,
+            ..Default::default()
+        };
+        if let Err(e) = self.detect(rgb, &mut result) {
+            result.error = Some(e.to_string());
+        }
+        result
+    }
+
     fn analyze_loaded(
         &mut self,
         path: &Path,

@@ -497,6 +497,8 @@ fn is_zero(n: &usize) -> bool {
 pub struct Document<'a> {
     pub version: u32,
     pub images: &'a [ImageResult],
+    /// The videos, in input order (see `video`).
+    pub videos: &'a [VideoResult],
     pub summary: &'a Summary,
 }
 
@@ -591,4 +593,94 @@ pub struct Sentence {
 pub struct Evidence {
     pub image: String,
     pub fields: Vec<&'static str>,
+}
+
+// ---- a video ----
+
+/// A stretch of a video, in seconds from its start (two decimals in JSON).
+#[derive(Debug, Clone, Copy, PartialEq, JsonSchema)]
+pub struct TimeRange {
+    pub start: f64,
+    pub end: f64,
+}
+
+impl Serialize for TimeRange {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Rounded {
+            start: f64,
+            end: f64,
+        }
+        Rounded {
+            start: round_seconds(self.start),
+            end: round_seconds(self.end),
+        }
+        .serialize(s)
+    }
+}
+
+/// Seconds to two decimals, for JSON.
+pub fn round_seconds(v: f64) -> f64 {
+    (v * 100.0).round() / 100.0
+}
+
+fn seconds2<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(round_seconds(*v))
+}
+
+/// The clearest view of a person's face in a video: when, and where in
+/// that frame (upright frame pixels).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, JsonSchema)]
+pub struct BestFace {
+    #[serde(serialize_with = "seconds2")]
+    pub frame_time: f64,
+    #[serde(rename = "box")]
+    pub bbox: BBox,
+}
+
+/// One person on screen in a video: the id is the batch's person id, the
+/// same as on that person's faces in photos of the same run.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct VideoPerson {
+    pub id: u32,
+    pub appearances: Vec<TimeRange>,
+    pub best_face: BestFace,
+}
+
+/// An object class and when it is visible.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct VideoObject {
+    pub label: &'static str,
+    pub ranges: Vec<TimeRange>,
+}
+
+/// A line of text as read, and when it is visible (untrusted: escape it).
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct VideoText {
+    pub text: String,
+    pub ranges: Vec<TimeRange>,
+}
+
+/// What onlooker learned from one video: who is on screen when, which
+/// objects and text appear when. Field order is the JSON order.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, JsonSchema)]
+pub struct VideoResult {
+    pub path: String,
+    /// Length of the video, seconds (0 when unknown).
+    #[serde(serialize_with = "seconds2")]
+    pub duration_seconds: f64,
+    /// Frames sampled (at `--fps`) and analysed.
+    pub frames_analysed: u64,
+    /// Size of the upright frames; 0 when the video could not be read.
+    pub width: u32,
+    pub height: u32,
+    /// People whose faces were reliable enough to tell who they are, by id.
+    pub persons: Vec<VideoPerson>,
+    /// Object classes, in order of first appearance.
+    pub objects: Vec<VideoObject>,
+    /// Text lines, in order of first appearance.
+    pub text: Vec<VideoText>,
+    /// Why the video could not be (fully) analysed; what was analysed
+    /// before a problem is kept.
+    pub error: Option<String>,
 }

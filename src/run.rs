@@ -19,9 +19,11 @@ use crate::identity::cluster::{self, FaceRecord};
 use crate::identity::persons::{self, PersonFace};
 use crate::pipeline::Options;
 use crate::report::{self, OutputDir, ReportError, Written};
+use crate::result::VideoResult;
 use crate::result::{ImageResult, Summary};
 use crate::runtime::Runtime;
 use crate::stream::{JsonlWriter, Tally};
+use crate::video::{self, VideoOptions};
 
 /// The report folder used when none is named and no machine output is asked for.
 pub const DEFAULT_OUT: &str = "onlooker-report";
@@ -51,6 +53,8 @@ pub struct RunConfig {
     /// Write each face's embedding into `json` and `jsonl` (never into the
     /// report folder): biometric data, on request only.
     pub embeddings: bool,
+    /// How videos among the inputs are sampled.
+    pub video: VideoOptions,
 }
 
 impl RunConfig {
@@ -67,6 +71,7 @@ impl RunConfig {
             topology: Topology::default(),
             analysis,
             embeddings: false,
+            video: VideoOptions::default(),
         }
     }
 
@@ -134,12 +139,22 @@ pub struct Outcome {
     pub inputs: usize,
     pub summary: Summary,
     pub report: Option<Written>,
+    /// Videos that could not be (fully) analysed.
+    pub videos_failed: usize,
+    /// Why videos could not be analysed at all (ffmpeg or ffprobe is
+    /// missing): the message for the end of the run, which exits with 2
+    /// although the images were analysed.
+    pub video_setup: Option<String>,
 }
 
 impl Outcome {
-    /// 0 when every image was analysed; 1 when some failed or none was found.
+    /// 0 when every image and video was analysed; 1 when some failed or
+    /// none was found; 2 when videos could not be analysed at all.
     pub fn exit_code(&self) -> u8 {
-        u8::from(self.inputs == 0 || self.summary.failed > 0)
+        if self.video_setup.is_some() {
+            return 2;
+        }
+        u8::from(self.inputs == 0 || self.summary.failed > 0 || self.videos_failed > 0)
     }
 }
 
@@ -195,6 +210,13 @@ pub fn analyze(rt: &Runtime, cfg: &RunConfig) -> Result<Outcome, RunError> {
     if cfg.threads == 0 {
         return Err(RunError::Usage("--threads must be at least 1".into()));
     }
+    if VideoOptions::new(cfg.video.fps).is_none() {
+        return Err(RunError::Usage(format!(
+            "--fps must be above 0 and at most {}, got {}",
+            video::MAX_FPS,
+            cfg.video.fps
+        )));
+    }
     let stdout = Path::new("-");
     let json_to_stdout = cfg.json.as_deref() == Some(stdout);
     let jsonl_to_stdout = cfg.jsonl.as_deref() == Some(stdout);
@@ -243,6 +265,9 @@ pub fn analyze(rt: &Runtime, cfg: &RunConfig) -> Result<Outcome, RunError> {
         Some(dir) => Some(OutputDir::check(dir, cfg.force, &sources)?),
         None => None,
     };
+    // Videos go their own way (frames in parallel, one video at a time),
+    // after the images; `order` maps each image back to its input index.
+    let (image_inputs, image_order, video_inputs) = split_videos(&inputs);
     let mut jsonl = match &cfg.jsonl {
         Some(p) => Some(JsonlWriter::create(p).map_err(write_error(p))?),
         None => None,
@@ -254,7 +279,7 @@ pub fn analyze(rt: &Runtime, cfg: &RunConfig) -> Result<Outcome, RunError> {
     let keep = cfg.json.is_some() || out_dir.is_some();
     // Per-image lines go wherever the JSON is not.
     let lines_to_stderr = json_to_stdout || jsonl_to_stdout;
-    let progress = progress_bar(inputs.len() as u64, cfg.quiet);
+    let progress = progress_bar(image_inputs.len() as u64, cfg.quiet);
     let start = Instant::now();
     let engine = Engine::new(
         rt,
@@ -278,7 +303,8 @@ pub fn analyze(rt: &Runtime, cfg: &RunConfig) -> Result<Outcome, RunError> {
         }
         engine.cancel();
     };
-    engine.run(&inputs, |i, mut r| {
+    engine.run(&image_inputs, |i, mut r| {
+        let i = image_order[i];
         if cfg.embeddings {
             for f in r.faces.iter_mut() {
                 f.embedding_written = f.embedding.clone();
@@ -292,6 +318,7 @@ pub fn analyze(rt: &Runtime, cfg: &RunConfig) -> Result<Outcome, RunError> {
                     face,
                     path: r.path.clone(),
                     embedding: e.0,
+                    track: None,
                 });
             }
         }
@@ -326,22 +353,33 @@ pub fn analyze(rt: &Runtime, cfg: &RunConfig) -> Result<Outcome, RunError> {
     if let Some(e) = output_error {
         return Err(e);
     }
-    let mut summary = tally.summary(start.elapsed().as_secs_f64());
+    // The summary's rate is of the images: measured before the videos.
+    let images_seconds = start.elapsed().as_secs_f64();
+    let mut videos = analyze_videos(&engine, cfg, &video_inputs, &mut embedded)?;
+    let mut summary = tally.summary(images_seconds);
     // Results arrive as workers finish; the documents list them in input
     // order, which the report's annotated copies also rely on.
     kept.sort_by_key(|(i, _)| *i);
     // Indices into the documents' `images`, which list the kept results.
     doubts::mark_duplicates(kept.iter_mut().map(|(_, r)| r));
     if cfg.analysis.identity {
-        persons_pass(embedded, &mut kept, &mut summary);
+        persons_pass(embedded, &mut kept, &mut videos, &mut summary);
     }
+    let video_setup = videos
+        .iter()
+        .find(|v| v.tool_missing())
+        .and_then(|v| v.error.as_ref())
+        .map(ToString::to_string);
+    let videos: Vec<VideoResult> = videos.into_iter().map(|v| v.result).collect();
+    summary.findings.sentences.extend(video::sentences(&videos));
+    let videos_failed = videos.iter().filter(|v| v.error.is_some()).count();
     // The file each kept result came from (a cancelled run keeps fewer
     // results than there are inputs), for the annotated copies.
     let kept_sources: Vec<PathBuf> = kept.iter().map(|(i, _)| sources[*i].clone()).collect();
     let results: Vec<ImageResult> = kept.into_iter().map(|(_, r)| r).collect();
 
     if let Some(path) = &cfg.json {
-        let text = report::to_json(&results, &summary)?;
+        let text = report::to_json_with_videos(&results, &videos, &summary)?;
         if json_to_stdout {
             print_stdout(&format!("{text}\n")).map_err(stdout_error)?;
         } else {
@@ -357,9 +395,10 @@ pub fn analyze(rt: &Runtime, cfg: &RunConfig) -> Result<Outcome, RunError> {
     }
     let written = match &out_dir {
         Some(out) => {
-            let w = report::output::write(
+            let w = report::output::write_with_videos(
                 out,
                 &results,
+                &videos,
                 &summary,
                 &kept_sources,
                 &cfg.analysis.limits,
@@ -374,6 +413,14 @@ pub fn analyze(rt: &Runtime, cfg: &RunConfig) -> Result<Outcome, RunError> {
         }
         None => None,
     };
+    if !cfg.quiet && !videos.is_empty() {
+        let text = report::videos_text(&videos);
+        if lines_to_stderr {
+            eprint!("{text}");
+        } else {
+            print_stdout(&text).map_err(stdout_error)?;
+        }
+    }
     if !cfg.quiet {
         let text = report::closing(tally.metadata(), &summary);
         if lines_to_stderr {
@@ -404,6 +451,8 @@ pub fn analyze(rt: &Runtime, cfg: &RunConfig) -> Result<Outcome, RunError> {
         inputs: inputs.len(),
         summary,
         report: written,
+        videos_failed,
+        video_setup,
     })
 }
 
@@ -411,10 +460,13 @@ pub fn analyze(rt: &Runtime, cfg: &RunConfig) -> Result<Outcome, RunError> {
 struct Embedded {
     /// Index of the input: the order person ids follow.
     input: usize,
-    /// Index of the face in its image.
+    /// Index of the face in its image (of the track in its video).
     face: usize,
     path: String,
     embedding: [f32; identity::DIM],
+    /// For a video's face track: which video (index into the run's videos)
+    /// and which track.
+    track: Option<(usize, usize)>,
 }
 
 /// Who is who across the batch, once all results are in: clusters the
@@ -425,18 +477,32 @@ struct Embedded {
 fn persons_pass(
     mut embedded: Vec<Embedded>,
     kept: &mut [(usize, ImageResult)],
+    videos: &mut [video::Analysed],
     summary: &mut Summary,
 ) {
     embedded.sort_by_key(|e| (e.input, e.face));
     let records: Vec<FaceRecord> = embedded
         .iter()
-        .map(|e| FaceRecord {
+        .enumerate()
+        .map(|(k, e)| FaceRecord {
             embedding: e.embedding,
-            image: e.input,
+            // Faces of one photo are never one person; tracks of one video
+            // may be (a person who leaves and comes back): each track is
+            // its own "photo", numbered past every input index.
+            image: match e.track {
+                None => e.input,
+                Some(_) => usize::MAX - k,
+            },
             face: e.face,
         })
         .collect();
     let ids = cluster::cluster(&records, identity::CLUSTER_THRESHOLD);
+    video_persons(&embedded, &ids, videos);
+    let (embedded, ids): (Vec<Embedded>, Vec<u32>) = embedded
+        .into_iter()
+        .zip(ids)
+        .filter(|(e, _)| e.track.is_none())
+        .unzip();
     for (e, &id) in embedded.iter().zip(&ids) {
         // `kept` is sorted by input index (and empty when nothing is kept).
         if let Ok(k) = kept.binary_search_by_key(&e.input, |(i, _)| *i) {
@@ -468,6 +534,80 @@ fn persons_pass(
     let (persons, sentences) = persons::persons(&faces, &findings.places, &findings.devices);
     summary.persons = persons;
     summary.findings.sentences.extend(sentences);
+}
+
+// ---- videos ----
+
+/// The inputs that are images (with each one's index among all inputs) and
+/// the videos (with theirs), sniffed from content.
+fn split_videos(inputs: &[Input]) -> (Vec<Input>, Vec<usize>, Vec<(usize, PathBuf)>) {
+    let mut images = Vec::new();
+    let mut order = Vec::new();
+    let mut videos = Vec::new();
+    for (i, input) in inputs.iter().enumerate() {
+        match input {
+            Input::File(p) if video::is_video(p) => videos.push((i, p.clone())),
+            _ => {
+                images.push(input.clone());
+                order.push(i);
+            }
+        }
+    }
+    (images, order, videos)
+}
+
+/// Analyses the videos one after another (each on all workers), printing a
+/// line per video, and adds each face track that has an embedding to
+/// `embedded` for the persons pass. Once ffmpeg or ffprobe is found
+/// missing, the remaining videos get the same error without trying again.
+fn analyze_videos(
+    engine: &Engine,
+    cfg: &RunConfig,
+    inputs: &[(usize, PathBuf)],
+    embedded: &mut Vec<Embedded>,
+) -> Result<Vec<video::Analysed>, RunError> {
+    let mut out: Vec<video::Analysed> = Vec::new();
+    for (slot, (input, path)) in inputs.iter().enumerate() {
+        if engine.is_cancelled() {
+            break;
+        }
+        let analysed = match out.iter().find(|v| v.tool_missing()) {
+            Some(missing) => video::Analysed::same_error(path, missing),
+            None => video::analyze(engine, path, &cfg.video, &cfg.analysis.limits)?,
+        };
+        if !cfg.quiet {
+            eprint!("{}", report::video_line(&analysed.result));
+        }
+        for (t, track) in analysed.tracks.iter().enumerate() {
+            if let Some(e) = track.embedding() {
+                embedded.push(Embedded {
+                    input: *input,
+                    face: t,
+                    path: analysed.result.path.clone(),
+                    embedding: e.0,
+                    track: Some((slot, t)),
+                });
+            }
+        }
+        out.push(analysed);
+    }
+    Ok(out)
+}
+
+/// Gives each video's tracks their person ids from the clustering.
+fn video_persons(embedded: &[Embedded], ids: &[u32], videos: &mut [video::Analysed]) {
+    let mut per_video: Vec<Vec<Option<u32>>> =
+        videos.iter().map(|v| vec![None; v.tracks.len()]).collect();
+    for (e, &id) in embedded.iter().zip(ids) {
+        if let Some((v, t)) = e.track {
+            if let Some(slot) = per_video.get_mut(v).and_then(|p| p.get_mut(t)) {
+                *slot = Some(id);
+            }
+        }
+    }
+    for (v, ids) in videos.iter_mut().zip(&per_video) {
+        v.set_persons(ids);
+    }
 }
 
 fn stdout_error(source: std::io::Error) -> RunError {
@@ -584,6 +724,8 @@ mod tests {
                 ..Default::default()
             },
             report: None,
+            videos_failed: 0,
+            video_setup: None,
         };
         assert_eq!(o(3, 0).exit_code(), 0);
         assert_eq!(o(3, 1).exit_code(), 1);

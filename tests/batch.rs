@@ -178,7 +178,8 @@ fn json(results: &[ImageResult]) -> String {
 #[test]
 fn one_and_two_threads_give_identical_results() {
     let rt = Runtime::load(&runtime::default_models_dir()).expect("run `make models` first");
-    let inputs = batch::collect_inputs(&[samples()]);
+    // The sample video is analysed by `analyze`'s video path, not as an image.
+    let (inputs, _videos) = batch::collect_images(&[samples()]);
     assert!(inputs.len() >= 10);
     let one = analyse_all(&rt, &inputs, Plan::new(1));
     let two = analyse_all(&rt, &inputs, Plan::new(2));

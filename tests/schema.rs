@@ -57,6 +57,14 @@ fn document() -> serde_json::Value {
             "metadata": {"taken_at": "2026-05-01T08:05:12+02:00", "gps": {"latitude": 1.5}},
             "error": null
         }],
+        "videos": [{
+            "path": "clip.mp4", "duration_seconds": 9.0, "frames_analysed": 18, "width": 640, "height": 480,
+            "persons": [{"id": 1, "appearances": [{"start": 0.0, "end": 3.0}, {"start": 6.0, "end": 9.0}],
+                         "best_face": {"frame_time": 6.5, "box": [1, 2, 3, 4]}}],
+            "objects": [{"label": "person", "ranges": [{"start": 0.0, "end": 9.0}]}],
+            "text": [{"text": "EXIT", "ranges": [{"start": 1.5, "end": 2.0}]}],
+            "error": null
+        }],
         "summary": {
             "images": 1, "analysed": 1, "failed": 0, "faces": 1, "objects": 1, "people": 1, "text_lines": 1,
             "elapsed_seconds": 0.5, "images_per_second": 2.0,

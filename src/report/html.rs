@@ -22,7 +22,7 @@ use crate::projection::{self, Projection};
 use crate::result::Caveat;
 use crate::result::ImageResult;
 use crate::result::Object;
-use crate::result::{Blur, BlurLevel, Exposure, ExposureLevel, Face, FaceIdentity};
+use crate::result::{Blur, BlurLevel, Exposure, ExposureLevel, Face, FaceIdentity, VideoResult};
 use crate::result::{Doubt, FindingKind, Findings, Sentence};
 use crate::{doubts, findings};
 
@@ -148,6 +148,7 @@ struct Page {
     any_text: bool,
     lazy: bool,
     images: Vec<ImageView>,
+    videos: Vec<VideoView>,
 }
 
 impl Page {
@@ -391,13 +392,15 @@ pub fn render(
     copies: &[Annotated],
     scale: Option<&PageProjection>,
 ) -> String {
-    render_with_faces(results, summary, copies, scale, &BTreeMap::new())
+    render_full(results, &[], summary, copies, scale, &BTreeMap::new())
 }
 
-/// [`render`], with the People section's face thumbnails: `faces` maps
-/// (image index, face index) to the thumbnail's path in the report folder.
-pub fn render_with_faces(
+/// [`render`] with what the report folder adds: each video's timeline, and
+/// the People section's face thumbnails (`faces` maps (image index, face
+/// index) to the thumbnail's path in the report folder).
+pub fn render_full(
     results: &[ImageResult],
+    videos: &[VideoResult],
     summary: &Summary,
     copies: &[Annotated],
     scale: Option<&PageProjection>,
@@ -493,6 +496,7 @@ pub fn render_with_faces(
             .enumerate()
             .map(|(i, r)| image_view(i, r, results, copies.get(i).unwrap_or(&Annotated::None)))
             .collect(),
+        videos: videos.iter().map(video_view).collect(),
     };
     // Rendering into a String only fails if a Display impl fails; none of
     // the values here has a fallible one.
@@ -1287,6 +1291,99 @@ fn group_thousands(n: u64) -> String {
         out.push(c);
     }
     out
+}
+
+// ---- videos ----
+
+/// One video: its facts and a timeline strip, one lane per person and per
+/// object kind.
+struct VideoView {
+    name: String,
+    facts: String,
+    error: Option<String>,
+    lanes: Vec<Lane>,
+    /// Read text lines with when they are visible.
+    text: Vec<(String, String)>,
+}
+
+/// One lane of the strip: its label, and its segments as CSS
+/// `left`/`width` percentages with a tooltip.
+struct Lane {
+    label: String,
+    kind: &'static str,
+    segments: Vec<(String, String, String)>,
+}
+
+fn video_view(v: &VideoResult) -> VideoView {
+    use crate::result::TimeRange;
+    use crate::video::timeline::clock_text;
+    // The strip spans the video, or the last range if the length is unknown.
+    let last_end = v
+        .persons
+        .iter()
+        .flat_map(|p| p.appearances.iter())
+        .chain(v.objects.iter().flat_map(|o| o.ranges.iter()))
+        .map(|r| r.end)
+        .fold(0.0, f64::max);
+    let span = v.duration_seconds.max(last_end).max(f64::MIN_POSITIVE);
+    let segments = |ranges: &[TimeRange]| {
+        ranges
+            .iter()
+            .map(|r| {
+                let left = (r.start / span * 100.0).clamp(0.0, 100.0);
+                let width = ((r.end - r.start) / span * 100.0).clamp(0.3, 100.0 - left);
+                (
+                    format!("{left:.2}"),
+                    format!("{width:.2}"),
+                    format!("{} to {}", clock_text(r.start), clock_text(r.end)),
+                )
+            })
+            .collect()
+    };
+    let when = |ranges: &[TimeRange]| {
+        ranges
+            .iter()
+            .map(|r| format!("{}-{}", clock_text(r.start), clock_text(r.end)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut lanes: Vec<Lane> = v
+        .persons
+        .iter()
+        .map(|p| Lane {
+            label: format!("P{}", p.id),
+            kind: "person",
+            segments: segments(&p.appearances),
+        })
+        .collect();
+    lanes.extend(v.objects.iter().map(|o| Lane {
+        label: clean(o.label),
+        kind: "object",
+        segments: segments(&o.ranges),
+    }));
+    let name = std::path::Path::new(&v.path)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| v.path.clone());
+    VideoView {
+        name: clean(&name),
+        facts: format!(
+            "{}x{}, {}, {} frames analysed, {} {}",
+            v.width,
+            v.height,
+            clock_text(v.duration_seconds),
+            v.frames_analysed,
+            v.persons.len(),
+            plural(v.persons.len(), "person", "persons")
+        ),
+        error: v.error.as_deref().map(clean),
+        lanes,
+        text: v
+            .text
+            .iter()
+            .map(|t| (clean(&t.text), when(&t.ranges)))
+            .collect(),
+    }
 }
 
 #[cfg(test)]

@@ -17,12 +17,22 @@ use std::io::Write;
 use std::path::Path;
 
 use crate::findings;
-use crate::result::{Document, ImageResult, Summary, SCHEMA_VERSION};
+use crate::result::{Document, ImageResult, Summary, VideoResult, SCHEMA_VERSION};
 
 pub fn to_json(results: &[ImageResult], summary: &Summary) -> serde_json::Result<String> {
+    to_json_with_videos(results, &[], summary)
+}
+
+/// The JSON document of a run that also analysed videos.
+pub fn to_json_with_videos(
+    results: &[ImageResult],
+    videos: &[VideoResult],
+    summary: &Summary,
+) -> serde_json::Result<String> {
     serde_json::to_string_pretty(&Document {
         version: SCHEMA_VERSION,
         images: results,
+        videos,
         summary,
     })
 }
@@ -64,6 +74,71 @@ fn write_replacing(path: &Path, contents: &[u8], durable: bool) -> std::io::Resu
     }
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
+}
+
+/// One line per video as it finishes: its size, length, frames, objects
+/// and text, or its error.
+pub fn video_line(v: &VideoResult) -> String {
+    if let Some(e) = &v.error {
+        if v.frames_analysed == 0 {
+            return format!("{}: video not analysed: {e}\n", v.path);
+        }
+    }
+    // Persons are known only after the batch's persons pass: the
+    // timeline at the end lists them.
+    let mut s = format!(
+        "{}: video {}x{}, {}, {} frames analysed, {} object kinds, {} text lines\n",
+        v.path,
+        v.width,
+        v.height,
+        crate::video::timeline::clock_text(v.duration_seconds),
+        v.frames_analysed,
+        v.objects.len(),
+        v.text.len()
+    );
+    if let Some(e) = &v.error {
+        s.push_str(&format!("  problem: {e}\n"));
+    }
+    s
+}
+
+/// The videos' timelines for the terminal: per video, who is on screen
+/// when, and when each kind of object is.
+pub fn videos_text(videos: &[VideoResult]) -> String {
+    use crate::video::timeline::clock_text;
+    let ranges = |r: &[crate::result::TimeRange]| {
+        r.iter()
+            .map(|r| format!("{}-{}", clock_text(r.start), clock_text(r.end)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let failed = videos.iter().filter(|v| v.error.is_some()).count();
+    let frames: u64 = videos.iter().map(|v| v.frames_analysed).sum();
+    let mut s = format!(
+        "\n{} videos, {frames} frames analysed, {failed} with problems\n",
+        videos.len()
+    );
+    for v in videos.iter().filter(|v| v.frames_analysed > 0) {
+        s.push_str(&format!(
+            "\nvideo {} ({}):\n",
+            v.path,
+            clock_text(v.duration_seconds)
+        ));
+        for p in &v.persons {
+            s.push_str(&format!(
+                "  person {:<3} on screen {}\n",
+                p.id,
+                ranges(&p.appearances)
+            ));
+        }
+        for o in &v.objects {
+            s.push_str(&format!("  {:<10} {}\n", o.label, ranges(&o.ranges)));
+        }
+        if !v.text.is_empty() {
+            s.push_str(&format!("  {} text lines read\n", v.text.len()));
+        }
+    }
+    s
 }
 
 /// The terminal summary: one line per image, then the totals.

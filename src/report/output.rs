@@ -13,7 +13,7 @@ use super::{
 };
 use crate::batch::Input;
 use crate::imageio::{self, DecodeLimits};
-use crate::result::ImageResult;
+use crate::result::{ImageResult, VideoResult};
 use rayon::prelude::*;
 
 /// A hidden file that marks a folder as an onlooker report. Folders holding
@@ -257,6 +257,20 @@ pub fn write(
     limits: &DecodeLimits,
     threads: usize,
 ) -> Result<Written, ReportError> {
+    write_with_videos(out, results, &[], summary, sources, limits, threads)
+}
+
+/// [`write`] for a run that also analysed videos: `report.json` carries
+/// them and the page shows their timelines.
+pub fn write_with_videos(
+    out: &OutputDir,
+    results: &[ImageResult],
+    videos: &[VideoResult],
+    summary: &Summary,
+    sources: &[PathBuf],
+    limits: &DecodeLimits,
+    threads: usize,
+) -> Result<Written, ReportError> {
     let start = Instant::now();
     let dir = out.path();
     let images_dir = dir.join(IMAGES);
@@ -322,6 +336,7 @@ pub fn write(
     let json = serde_json::to_vec_pretty(&Document {
         version: SCHEMA_VERSION,
         images: results,
+        videos,
         summary,
     })
     .map_err(|e| ReportError::Write {
@@ -337,8 +352,9 @@ pub fn write(
     write_atomic(&csv_path, &csv).map_err(write_err(&csv_path))?;
     // The page last: when it is there, everything it points to is too.
     let index = out.index();
-    let page = html::render_with_faces(
+    let page = html::render_full(
         results,
+        videos,
         summary,
         &copies,
         page_projection(summary).as_ref(),
