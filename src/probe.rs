@@ -135,25 +135,26 @@ pub fn clock() -> Clock {
 impl Clock {
     /// Adds the time since [`clock`] to `stage`.
     pub fn stop(self, stage: Stage) {
-        let Some((wall, cpu)) = self.0 else {
-            return;
-        };
-        let wall = ms(wall.elapsed());
-        let cpu = ms(thread_cpu_time().saturating_sub(cpu));
-        CURRENT.with(|c| {
-            if let Some(r) = c.borrow_mut().as_mut() {
-                let i = stage as usize;
-                r.record.wall_ms[i] += wall;
-                r.record.cpu_ms[i] += cpu;
-            }
+        self.add(|r, wall, cpu| {
+            let i = stage as usize;
+            r.wall_ms[i] += wall;
+            r.cpu_ms[i] += cpu;
         });
     }
-}
 
-impl Clock {
     /// Adds the time since [`clock`] to the identity step, which embedded
     /// `faces` faces.
     pub fn stop_identity(self, faces: usize) {
+        self.add(|r, wall, cpu| {
+            r.identity_faces += faces;
+            r.identity_ms += wall;
+            r.identity_cpu_ms += cpu;
+        });
+    }
+
+    /// Hands the wall and CPU milliseconds since [`clock`] to `f` with this
+    /// thread's record (nothing when not recording).
+    fn add(self, f: impl FnOnce(&mut Record, f64, f64)) {
         let Some((wall, cpu)) = self.0 else {
             return;
         };
@@ -161,9 +162,7 @@ impl Clock {
         let cpu = ms(thread_cpu_time().saturating_sub(cpu));
         CURRENT.with(|c| {
             if let Some(r) = c.borrow_mut().as_mut() {
-                r.record.identity_faces += faces;
-                r.record.identity_ms += wall;
-                r.record.identity_cpu_ms += cpu;
+                f(&mut r.record, wall, cpu);
             }
         });
     }
