@@ -482,3 +482,57 @@ fn ffmpeg_dies_with_onlooker() {
     }
     assert!(left.is_empty(), "left running: {left:?}");
 }
+
+/// Every sample of `video` decoded in one pass, and each again on its own
+/// by seeking (as the report's keyframes are): the same pixels.
+fn assert_seeking_finds_every_sample(video: &Path, fps: f64) {
+    use onlooker::video::{decode, probe, sniff_path};
+    let container = sniff_path(video).unwrap();
+    let info = probe::probe(video, container, 4096, 1 << 30).unwrap();
+    let mut all = decode::open(video, container, &info, fps).unwrap();
+    let mut n = 0;
+    while let Some((i, frame)) = all.next_frame().unwrap() {
+        let again = decode::frame_at(video, container, &info, fps, i).unwrap();
+        assert!(
+            frame == again,
+            "{}: sample {i} at {fps} fps differs when seeked",
+            video.display()
+        );
+        n += 1;
+    }
+    all.finish().unwrap();
+    assert!(n > 0);
+    assert!(
+        decode::frame_at(video, container, &info, fps, n).is_err(),
+        "a sample past the end"
+    );
+}
+
+#[test]
+fn a_sample_seeked_again_is_the_frame_the_analysis_saw() {
+    let d = tempfile::tempdir().unwrap();
+    // Moving pictures at 25 and 29.97 frames per second, and a source
+    // slower than the sampling (samples repeat frames).
+    for (name, rate, fps) in [
+        ("25.mp4", "25", 2.0),
+        ("ntsc.mp4", "30000/1001", 3.0),
+        ("slow.mp4", "1", 2.0),
+    ] {
+        let clip = d.path().join(name);
+        ffmpeg(&[
+            "-f",
+            "lavfi",
+            "-i",
+            &format!("testsrc2=size=160x120:rate={rate}:duration=4"),
+            "-c:v",
+            "libx264",
+            "-g",
+            "30",
+            "-threads",
+            "1",
+            clip.to_str().unwrap(),
+        ]);
+        assert_seeking_finds_every_sample(&clip, fps);
+    }
+    assert_seeking_finds_every_sample(&common::samples().join("video/people_cuts.mp4"), 2.0);
+}
