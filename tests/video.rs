@@ -264,6 +264,89 @@ fn the_sample_video_matches_its_truth() {
         .map(|o| o["label"].as_str().unwrap())
         .collect();
     assert!(objects.contains(&"person"), "{objects:?}");
+
+    // Keyframes: each person's best face and each object kind's surest
+    // sighting as a lane thumbnail, each linking to its annotated frame.
+    assert_keyframes(out.path(), v, 2.0);
+
+    // Again into the same folder, sampling at 1 frame per second: an
+    // earlier report (keyframes included) is replaced without --force, and
+    // the keyframes of the first run that this one did not make are gone.
+    let o = analyze(
+        &[
+            sample.as_os_str(),
+            "--no-text".as_ref(),
+            "--fps".as_ref(),
+            "1".as_ref(),
+            "--out".as_ref(),
+            out.path().as_os_str(),
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let doc = doc_of(&o);
+    let linked = assert_keyframes(out.path(), video(&doc, "people_cuts.mp4"), 1.0);
+    let mut on_disk: Vec<String> = std::fs::read_dir(out.path().join("keyframes"))
+        .unwrap()
+        .map(|e| format!("keyframes/{}", e.unwrap().file_name().to_string_lossy()))
+        .collect();
+    on_disk.sort();
+    assert_eq!(on_disk, linked, "only this run's keyframes are left");
+}
+
+/// The report folder `out` holds the keyframes of video 1, `v`, sampled
+/// at `fps`: real JPEGs (thumbnails of at most 160 px, annotated frames of
+/// the video's size), each linked from the page. Returns the files linked.
+fn assert_keyframes(out: &Path, v: &Value, fps: f64) -> Vec<String> {
+    let page = std::fs::read_to_string(out.join("index.html")).unwrap();
+    let size = |file: &str| {
+        let path = out.join(file);
+        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert!(bytes.starts_with(&[0xFF, 0xD8]), "{file} is a JPEG");
+        let img = image::load_from_memory_with_format(&bytes, image::ImageFormat::Jpeg)
+            .unwrap_or_else(|e| panic!("{file}: {e}"));
+        (img.width(), img.height())
+    };
+    let frame_size = (
+        v["width"].as_u64().unwrap() as u32,
+        v["height"].as_u64().unwrap() as u32,
+    );
+    let mut linked = std::collections::BTreeSet::new();
+    let persons = v["persons"].as_array().unwrap();
+    let objects = v["objects"].as_array().unwrap();
+    assert!(!persons.is_empty() && !objects.is_empty());
+    let thumbs = persons
+        .iter()
+        .map(|p| format!("keyframes/v1-p{}.jpg", p["id"]))
+        .chain((1..=objects.len()).map(|i| format!("keyframes/v1-o{i}.jpg")));
+    for thumb in thumbs {
+        let (w, h) = size(&thumb);
+        assert!(w.max(h) == 160 && w.min(h) > 0, "{thumb}: {w}x{h}");
+        assert!(
+            page.contains(&format!("src=\"{thumb}\"")),
+            "{thumb} on the page"
+        );
+        linked.insert(thumb);
+    }
+    // The best face's frame, annotated, linked from its lane.
+    for p in persons {
+        let t = p["best_face"]["frame_time"].as_f64().unwrap();
+        let frame = format!("keyframes/v1-f{}.jpg", (t * fps).round());
+        assert_eq!(size(&frame), frame_size, "{frame}");
+        assert!(
+            page.contains(&format!("href=\"{frame}\"")),
+            "{frame} linked"
+        );
+    }
+    for href in page.split("href=\"keyframes/").skip(1) {
+        let file = &href[..href.find('"').unwrap()];
+        let file = format!("keyframes/{file}");
+        if file.contains("-f") {
+            assert_eq!(size(&file), frame_size, "{file}");
+        }
+        linked.insert(file);
+    }
+    linked.into_iter().collect()
 }
 
 #[test]
