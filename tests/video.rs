@@ -619,3 +619,52 @@ fn a_sample_seeked_again_is_the_frame_the_analysis_saw() {
     }
     assert_seeking_finds_every_sample(&common::samples().join("video/people_cuts.mp4"), 2.0);
 }
+
+#[test]
+fn bench_measures_the_sample_video() {
+    let sample = common::samples().join("video/people_cuts.mp4");
+    let bench = |json: bool| {
+        let mut c = common::onlooker();
+        c.arg("bench").arg(&sample).args([
+            "--quick",
+            "--repeat",
+            "1",
+            "--threads",
+            "2",
+            "--fps",
+            "2",
+        ]);
+        if json {
+            c.arg("--json");
+        }
+        let o = c.output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        o
+    };
+    let o = bench(true);
+    let r: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(r["images"], 0);
+    let v = &r["video"];
+    assert_eq!(v["videos"], 1);
+    assert_eq!(v["failed"], 0);
+    assert_eq!(v["sample_fps"], 2.0);
+    assert!(v["frames"].as_u64().unwrap() > 0, "{v}");
+    let rate = v["frames_per_second"].as_f64().unwrap();
+    assert!(rate > 0.0, "{v}");
+    assert!(v["real_time_factor"].as_f64().unwrap() > 0.0, "{v}");
+    // The projection takes the measured video rate, not the photo rate.
+    let a = &r["projection"]["assumptions"];
+    assert_eq!(a["measured_video_frames_per_second"].as_f64(), Some(rate));
+    let as_video = &r["projection"]["volumes"][0]["as_video"];
+    let want = as_video["frames"].as_f64().unwrap() / rate;
+    let got = as_video["seconds_one_machine"].as_f64().unwrap();
+    assert!((got - want).abs() <= 1e-6 * want, "{got} vs {want}");
+
+    let text = String::from_utf8(bench(false).stdout).unwrap();
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("video:") && l.contains("real-time factor")),
+        "{text}"
+    );
+    assert!(text.contains("frames/s (measured)"), "{text}");
+}

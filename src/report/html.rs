@@ -1444,6 +1444,7 @@ mod tests {
             average_photo_bytes: 2.5e6,
             video_frames_per_second: 1.0,
             video_bits_per_second: 5e6,
+            measured_video_frames_per_second: None,
         }
         .project();
         let scale = PageProjection {

@@ -406,6 +406,7 @@ fn page_projection(summary: &Summary) -> Option<PageProjection> {
         average_photo_bytes: projection::DEFAULT_AVG_PHOTO_MB * projection::MB,
         video_frames_per_second: projection::DEFAULT_FPS,
         video_bits_per_second: projection::DEFAULT_VIDEO_MBIT_S * 1e6,
+        measured_video_frames_per_second: None,
     }
     .project();
     Some(PageProjection {
