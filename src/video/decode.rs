@@ -58,7 +58,12 @@ pub fn frame_at(
         last = Some(frame);
     }
     let count = frames.next;
-    frames.finish()?;
+    match frames.finish() {
+        // ffmpeg's complaints about a damaged stretch: the analysis read
+        // its frames through the same complaints.
+        Ok(()) | Err(VideoError::Damaged(_)) => {}
+        Err(e) => return Err(e),
+    }
     match last {
         Some(frame) if count == index - from + 1 => Ok(frame),
         _ => Err(VideoError::Decode(format!(
