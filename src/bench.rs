@@ -1,7 +1,8 @@
 //! `onlooker bench`: throughput measured on real images with the real
 //! models, the time each stage takes, how close the whole pipeline comes to
-//! the models' own speed, how it scales with threads, and what the measured
-//! rate means at archive scale (`projection`).
+//! the models' own speed, how it scales with threads, for videos the frames
+//! analysed per second and the real-time factor at `--fps`, and what the
+//! measured rates mean at archive scale (`projection`).
 //!
 //! Every figure is a median over `repeat` runs after a warm-up; the machine's
 //! load average is recorded next to them, since a busy machine slows
@@ -9,7 +10,7 @@
 //! machine wall time mostly measures the other tenants, while CPU time per
 //! image still says what the work costs.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use serde::Serialize;
@@ -21,6 +22,7 @@ use crate::probe::{self, ms, Stage, STAGES};
 pub use crate::probe::{process_cpu_time, thread_cpu_time};
 use crate::projection::{self, Assumptions, Projection};
 use crate::runtime::Runtime;
+use crate::video::{self, VideoOptions};
 
 /// Images recorded at once for the inference-only pass: enough to keep every
 /// worker busy, few enough that their recorded tensors stay small (a face
@@ -90,24 +92,37 @@ impl BenchOptions {
                 });
             }
         }
+        // Videos are sampled at this rate, as `analyze --fps` would.
+        if self.video_frames_per_second > video::MAX_FPS {
+            return Err(BenchError::Invalid {
+                option: "--fps",
+                expected: "at most 60",
+                value: self.video_frames_per_second,
+            });
+        }
         Ok(())
     }
 }
 
-/// The images to benchmark: `paths` (default `samples/`) expanded as
-/// `analyze` does, and how many videos were left out (bench measures
-/// photos); an error when no image is found.
-pub fn inputs(paths: &[std::path::PathBuf]) -> Result<(Vec<Input>, usize), BenchError> {
+/// The images and the videos to benchmark: `paths` (default `samples/`)
+/// expanded as `analyze` does; an error when neither is found.
+pub fn inputs(paths: &[PathBuf]) -> Result<(Vec<Input>, Vec<PathBuf>), BenchError> {
     let paths = if paths.is_empty() {
-        vec![std::path::PathBuf::from(crate::run::DEFAULT_INPUT)]
+        vec![PathBuf::from(crate::run::DEFAULT_INPUT)]
     } else {
         paths.to_vec()
     };
-    let (inputs, videos) = batch::collect_images(&paths);
-    if inputs.is_empty() {
+    let (mut images, mut videos) = (Vec::new(), Vec::new());
+    for input in batch::collect_inputs(&paths) {
+        match input {
+            Input::File(p) if video::is_video(&p) => videos.push(p),
+            other => images.push(other),
+        }
+    }
+    if images.is_empty() && videos.is_empty() {
         return Err(BenchError::NoImages(crate::run::display_list(&paths)));
     }
-    Ok((inputs, videos))
+    Ok((images, videos))
 }
 
 /// Percentiles of one stage's time per image, in milliseconds: wall time,
@@ -163,6 +178,31 @@ pub struct TopologyRate {
     pub runs_images_per_second: Vec<f64>,
     /// Process CPU time per image (every thread, spinning included).
     pub cpu_ms_per_image: f64,
+}
+
+/// Videos analysed end to end (ffprobe, ffmpeg decoding and sampling,
+/// every sampled frame through the pipeline, tracks and timelines) at the
+/// bench's `--fps`, on the same engine as the images.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VideoBench {
+    pub videos: usize,
+    /// Videos that could not be (fully) analysed in the last run.
+    pub failed: usize,
+    /// Frames sampled per second of footage (`--fps`).
+    pub sample_fps: f64,
+    /// Length of the videos together, seconds.
+    pub footage_seconds: f64,
+    /// Frames analysed in one run over the videos.
+    pub frames: u64,
+    /// Frames analysed per second of wall time, median over the runs.
+    pub frames_per_second: f64,
+    pub runs_frames_per_second: Vec<f64>,
+    /// Seconds of footage analysed per second of wall time (median): above
+    /// 1, faster than the footage plays.
+    pub real_time_factor: f64,
+    /// Process CPU time per analysed frame (median), ffmpeg's own not
+    /// included (it is a child process).
+    pub cpu_ms_per_frame: f64,
 }
 
 /// Everything `onlooker bench --json` prints, keys at the top level.
@@ -224,6 +264,8 @@ pub struct BenchReport {
     pub load_average_before: [f64; 3],
     pub load_average_after: [f64; 3],
     pub elapsed_seconds: f64,
+    /// The videos among the inputs; `null` when there were none.
+    pub video: Option<VideoBench>,
     pub projection: Projection,
 }
 
@@ -231,7 +273,7 @@ pub struct BenchReport {
 pub enum BenchError {
     #[error(transparent)]
     Setup(#[from] SetupError),
-    #[error("no images found in {0}")]
+    #[error("no images or videos found in {0}")]
     NoImages(String),
     #[error("{option} must be {expected}, got {value}")]
     Invalid {
@@ -241,6 +283,8 @@ pub enum BenchError {
     },
     #[error("no image could be analysed: {0}")]
     Image(#[from] ImageError),
+    #[error("videos cannot be measured: {0}")]
+    Video(String),
 }
 
 /// Nearest-rank percentile (`q` in 0..=1) of unsorted values; 0 when empty.
@@ -462,13 +506,16 @@ pub fn run(
     rt: &Runtime,
     options: &Options,
     inputs: &[Input],
+    videos: &[PathBuf],
     bo: &BenchOptions,
     mut progress: impl FnMut(&str),
 ) -> Result<BenchReport, BenchError> {
     bo.validate()?;
-    if inputs.is_empty() {
+    if inputs.is_empty() && videos.is_empty() {
         return Err(BenchError::NoImages(String::new()));
     }
+    // Without images only the videos are measured; the image figures are 0.
+    let has_images = !inputs.is_empty();
     let inputs = &largest_first(inputs);
     let started = Instant::now();
     let load_before = load_average();
@@ -478,25 +525,37 @@ pub fn run(
         topology: bo.topology,
     };
 
-    progress(&format!(
-        "end to end: {} images, {threads} threads, {}",
-        inputs.len(),
-        plan.topology.name()
-    ));
     let engine = Engine::new(rt, options, plan)?;
-    let main = end_to_end(&engine, inputs, bo.repeat)?;
+    let main = if has_images {
+        progress(&format!(
+            "end to end: {} images, {threads} threads, {}",
+            inputs.len(),
+            plan.topology.name()
+        ));
+        end_to_end(&engine, inputs, bo.repeat)?
+    } else {
+        engine.build_all()?;
+        Runs {
+            rates: Vec::new(),
+            cpu_ms: Vec::new(),
+            found: [0; 3],
+        }
+    };
     let images_per_second = median(&main.rates);
     let cpu_ms_per_image = median(&main.cpu_ms);
     let peak_rss = peak_rss_bytes();
 
-    let mut topologies = vec![TopologyRate {
-        topology: plan.topology.name(),
-        threads,
-        images_per_second,
-        runs_images_per_second: main.rates.clone(),
-        cpu_ms_per_image,
-    }];
-    if bo.compare_topologies {
+    let mut topologies = Vec::new();
+    if has_images {
+        topologies.push(TopologyRate {
+            topology: plan.topology.name(),
+            threads,
+            images_per_second,
+            runs_images_per_second: main.rates.clone(),
+            cpu_ms_per_image,
+        });
+    }
+    if bo.compare_topologies && has_images {
         for t in Topology::ALL.into_iter().filter(|&t| t != plan.topology) {
             progress(&format!("topology {}", t.name()));
             let engine = Engine::new(
@@ -519,7 +578,7 @@ pub fn run(
     }
 
     let mut threads_scaling = Vec::new();
-    if bo.scale_threads {
+    if bo.scale_threads && has_images {
         for t in 1..threads {
             progress(&format!("{t} thread{}", if t == 1 { "" } else { "s" }));
             let engine = Engine::new(rt, options, Plan { threads: t, ..plan })?;
@@ -531,13 +590,14 @@ pub fn run(
             });
         }
     }
-    threads_scaling.push(RateAt {
-        threads,
-        images_per_second,
-        cpu_ms_per_image,
-    });
-
-    progress("stages and inference-only bound");
+    if has_images {
+        threads_scaling.push(RateAt {
+            threads,
+            images_per_second,
+            cpu_ms_per_image,
+        });
+        progress("stages and inference-only bound");
+    }
     let paths: Vec<&Path> = inputs
         .iter()
         .filter_map(|i| match i {
@@ -550,7 +610,8 @@ pub fn run(
     let mut identity_faces = 0;
     let mut text_lines = 0;
     let (mut bound_runs, mut bound_cpu) = (Vec::new(), Vec::new());
-    for run in 0..bo.repeat.max(1) {
+    let image_runs = if has_images { bo.repeat.max(1) } else { 0 };
+    for run in 0..image_runs {
         let (mut secs, mut cpu) = (0.0, 0.0);
         for chunk in paths.chunks(BOUND_CHUNK) {
             let mut records: Vec<probe::Record> = engine
@@ -580,12 +641,27 @@ pub fn run(
     let ([text_ms_per_image, text_cpu_ms_per_image], [text_ms_per_line, text_cpu_ms_per_line]) =
         text_costs(&stage_records);
 
+    let video = if videos.is_empty() {
+        None
+    } else {
+        progress(&format!(
+            "{} videos at {} frames per second of footage",
+            videos.len(),
+            bo.video_frames_per_second
+        ));
+        Some(video_runs(&engine, options, videos, bo)?)
+    };
+
     let projection = Assumptions {
         images_per_second_per_machine: images_per_second,
         machines: bo.machines.max(1),
         average_photo_bytes: bo.average_photo_bytes,
         video_frames_per_second: bo.video_frames_per_second,
         video_bits_per_second: bo.video_bits_per_second,
+        measured_video_frames_per_second: video
+            .as_ref()
+            .map(|v| v.frames_per_second)
+            .filter(|r| *r > 0.0),
     }
     .project();
 
@@ -631,7 +707,62 @@ pub fn run(
         load_average_before: load_before,
         load_average_after: load_average(),
         elapsed_seconds: started.elapsed().as_secs_f64(),
+        video,
         projection,
+    })
+}
+
+/// `repeat` runs over the videos, each video analysed as `analyze` does at
+/// `--fps` (no warm-up run beyond the engine's: the first frames of a
+/// video are not special, and a video run is long).
+fn video_runs(
+    engine: &Engine,
+    options: &Options,
+    videos: &[PathBuf],
+    bo: &BenchOptions,
+) -> Result<VideoBench, BenchError> {
+    let sampling = VideoOptions::new(bo.video_frames_per_second).ok_or(BenchError::Invalid {
+        option: "--fps",
+        expected: "at most 60",
+        value: bo.video_frames_per_second,
+    })?;
+    let (mut rates, mut factors, mut cpu_ms) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut frames, mut footage, mut failed) = (0, 0.0, 0);
+    for _ in 0..bo.repeat.max(1) {
+        (frames, footage, failed) = (0, 0.0, 0);
+        let (start, start_cpu) = (Instant::now(), process_cpu_time());
+        for path in videos {
+            let a = video::analyze(engine, path, &sampling, &options.limits)?;
+            if a.tool_missing() {
+                return Err(BenchError::Video(
+                    a.error.map(|e| e.to_string()).unwrap_or_default(),
+                ));
+            }
+            let r = &a.result;
+            failed += usize::from(r.error.is_some());
+            frames += r.frames_analysed;
+            footage += if r.duration_seconds > 0.0 {
+                r.duration_seconds
+            } else {
+                r.frames_analysed as f64 / sampling.fps
+            };
+        }
+        let secs = start.elapsed().as_secs_f64().max(1e-9);
+        rates.push(frames as f64 / secs);
+        factors.push(footage / secs);
+        let cpu = ms(process_cpu_time().saturating_sub(start_cpu));
+        cpu_ms.push(if frames > 0 { cpu / frames as f64 } else { 0.0 });
+    }
+    Ok(VideoBench {
+        videos: videos.len(),
+        failed,
+        sample_fps: sampling.fps,
+        footage_seconds: footage,
+        frames,
+        frames_per_second: median(&rates),
+        runs_frames_per_second: rates,
+        real_time_factor: median(&factors),
+        cpu_ms_per_frame: median(&cpu_ms),
     })
 }
 
@@ -643,71 +774,75 @@ impl BenchReport {
             "{} images ({} failed), {} threads, topology {}, median of {} runs\n",
             self.images, self.failed, self.threads, self.topology, self.repeat
         ));
-        s.push_str(&format!(
-            "end to end:      {:8.2} images/s   {:7.1} CPU ms/image   (runs: {})\n",
-            self.images_per_second,
-            self.cpu_ms_per_image,
-            rates(&self.runs_images_per_second)
-        ));
-        s.push_str(&format!(
-            "inference only:  {:8.2} images/s   {:7.1} CPU ms/image   end to end is {:.0}% of it ({:.0}% by CPU time)\n",
-            self.inference_bound_images_per_second,
-            self.inference_bound_cpu_ms_per_image,
-            self.inference_bound_ratio * 100.0,
-            self.inference_bound_cpu_ratio * 100.0
-        ));
-        s.push_str("stage (ms per image)      p50      p95     mean  cpu p50  cpu p95 cpu mean\n");
-        let st = &self.stages;
-        for (name, v) in [
-            ("decode", st.decode),
-            ("face preprocess", st.face_preprocess),
-            ("face inference", st.face_inference),
-            ("face postprocess", st.face_postprocess),
-            ("attribute preprocess", st.attribute_preprocess),
-            ("attribute inference", st.attribute_inference),
-            ("object preprocess", st.object_preprocess),
-            ("object inference", st.object_inference),
-            ("object postprocess", st.object_postprocess),
-            ("text detect", st.text_detect),
-            ("text recognise", st.text_recognise),
-            ("total", st.total),
-        ] {
+        if self.images > 0 {
             s.push_str(&format!(
-                "  {name:<20} {:8.2} {:8.2} {:8.2} {:8.2} {:8.2} {:8.2}\n",
-                v.p50_ms, v.p95_ms, v.mean_ms, v.cpu_p50_ms, v.cpu_p95_ms, v.cpu_mean_ms
+                "end to end:      {:8.2} images/s   {:7.1} CPU ms/image   (runs: {})\n",
+                self.images_per_second,
+                self.cpu_ms_per_image,
+                rates(&self.runs_images_per_second)
             ));
+            s.push_str(&format!(
+                "inference only:  {:8.2} images/s   {:7.1} CPU ms/image   end to end is {:.0}% of it ({:.0}% by CPU time)\n",
+                self.inference_bound_images_per_second,
+                self.inference_bound_cpu_ms_per_image,
+                self.inference_bound_ratio * 100.0,
+                self.inference_bound_cpu_ratio * 100.0
+            ));
+            s.push_str(
+                "stage (ms per image)      p50      p95     mean  cpu p50  cpu p95 cpu mean\n",
+            );
+            let st = &self.stages;
+            for (name, v) in [
+                ("decode", st.decode),
+                ("face preprocess", st.face_preprocess),
+                ("face inference", st.face_inference),
+                ("face postprocess", st.face_postprocess),
+                ("attribute preprocess", st.attribute_preprocess),
+                ("attribute inference", st.attribute_inference),
+                ("object preprocess", st.object_preprocess),
+                ("object inference", st.object_inference),
+                ("object postprocess", st.object_postprocess),
+                ("text detect", st.text_detect),
+                ("text recognise", st.text_recognise),
+                ("total", st.total),
+            ] {
+                s.push_str(&format!(
+                    "  {name:<20} {:8.2} {:8.2} {:8.2} {:8.2} {:8.2} {:8.2}\n",
+                    v.p50_ms, v.p95_ms, v.mean_ms, v.cpu_p50_ms, v.cpu_p95_ms, v.cpu_mean_ms
+                ));
+            }
+            s.push_str(&format!(
+                "attributes (age, gender, expression): {:.2} ms per face ({:.2} CPU ms), {} faces\n",
+                self.attribute_ms_per_face, self.attribute_cpu_ms_per_face, self.attribute_faces
+            ));
+            s.push_str(&format!(
+                "identity (face embeddings): {:.2} ms per embedded face ({:.2} CPU ms), {} faces\n",
+                self.identity_ms_per_face, self.identity_cpu_ms_per_face, self.identity_faces
+            ));
+            s.push_str(&format!(
+                "text: {:.2} ms per image ({:.2} CPU ms), of which {:.2} ms per line read ({:.2} CPU ms), {} lines\n",
+                self.text_ms_per_image,
+                self.text_cpu_ms_per_image,
+                self.text_ms_per_line,
+                self.text_cpu_ms_per_line,
+                self.text_lines
+            ));
+            s.push_str("threads: ");
+            s.push_str(
+                &self
+                    .threads_scaling
+                    .iter()
+                    .map(|r| {
+                        format!(
+                            "{} -> {:.2} images/s ({:.1} CPU ms/image)",
+                            r.threads, r.images_per_second, r.cpu_ms_per_image
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            );
+            s.push('\n');
         }
-        s.push_str(&format!(
-            "attributes (age, gender, expression): {:.2} ms per face ({:.2} CPU ms), {} faces\n",
-            self.attribute_ms_per_face, self.attribute_cpu_ms_per_face, self.attribute_faces
-        ));
-        s.push_str(&format!(
-            "identity (face embeddings): {:.2} ms per embedded face ({:.2} CPU ms), {} faces\n",
-            self.identity_ms_per_face, self.identity_cpu_ms_per_face, self.identity_faces
-        ));
-        s.push_str(&format!(
-            "text: {:.2} ms per image ({:.2} CPU ms), of which {:.2} ms per line read ({:.2} CPU ms), {} lines\n",
-            self.text_ms_per_image,
-            self.text_cpu_ms_per_image,
-            self.text_ms_per_line,
-            self.text_cpu_ms_per_line,
-            self.text_lines
-        ));
-        s.push_str("threads: ");
-        s.push_str(
-            &self
-                .threads_scaling
-                .iter()
-                .map(|r| {
-                    format!(
-                        "{} -> {:.2} images/s ({:.1} CPU ms/image)",
-                        r.threads, r.images_per_second, r.cpu_ms_per_image
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join(", "),
-        );
-        s.push('\n');
         for t in &self.topologies {
             s.push_str(&format!(
                 "topology {:<15} {:8.2} images/s   {:7.1} CPU ms/image   (runs: {})\n",
@@ -715,6 +850,20 @@ impl BenchReport {
                 t.images_per_second,
                 t.cpu_ms_per_image,
                 rates(&t.runs_images_per_second)
+            ));
+        }
+        if let Some(v) = &self.video {
+            s.push_str(&format!(
+                "video:           {:8.2} frames/s   {:7.1} CPU ms/frame   real-time factor {:.2} ({} videos, {} of footage, {} frames at {} frame/s, {} failed; runs: {})\n",
+                v.frames_per_second,
+                v.cpu_ms_per_frame,
+                v.real_time_factor,
+                v.videos,
+                crate::video::timeline::clock_text(v.footage_seconds),
+                v.frames,
+                v.sample_fps,
+                v.failed,
+                rates(&v.runs_frames_per_second)
             ));
         }
         s.push_str(&format!(

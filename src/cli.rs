@@ -66,7 +66,7 @@ pub(crate) struct FindArgs {
 
 #[derive(Args)]
 pub(crate) struct BenchArgs {
-    /// Image files or folders (folders are searched recursively)
+    /// Image or video files or folders (folders are searched recursively)
     #[arg(value_name = "PATH")]
     pub(crate) paths: Vec<PathBuf>,
     /// Folder holding the runtime and model files [env: ONLOOKER_MODELS]
@@ -93,7 +93,8 @@ pub(crate) struct BenchArgs {
     /// Average photo size in MB (10^6 bytes) for the scale projection
     #[arg(long, value_name = "MB", default_value_t = projection::DEFAULT_AVG_PHOTO_MB)]
     pub(crate) avg_size: f64,
-    /// Video frames analysed per second of footage, for the scale projection
+    /// Video frames analysed per second of footage: videos among the inputs
+    /// are sampled at this rate, and the scale projection assumes it
     #[arg(long, value_name = "FPS", default_value_t = projection::DEFAULT_FPS)]
     pub(crate) fps: f64,
     /// Average video bitrate in Mbit/s, for the scale projection

@@ -117,10 +117,7 @@ fn bench(b: BenchArgs) -> anyhow::Result<ExitCode> {
     };
     let rt = Runtime::load(&runtime::models_dir(b.models.as_deref()))?;
     let report = bench::inputs(&b.paths).and_then(|(inputs, videos)| {
-        if videos > 0 {
-            eprintln!("onlooker bench: {videos} videos skipped (bench measures photos)");
-        }
-        bench::run(&rt, &analysis, &inputs, &options, |what| {
+        bench::run(&rt, &analysis, &inputs, &videos, &options, |what| {
             eprintln!("onlooker bench: measuring {what}")
         })
     });

@@ -33,6 +33,11 @@ pub struct Assumptions {
     pub video_frames_per_second: f64,
     /// Average video bitrate, in bits per second.
     pub video_bits_per_second: f64,
+    /// Frames analysed per second of wall time, measured on videos at
+    /// `video_frames_per_second` (decoding and sampling included); `None`
+    /// when no video was measured, and a frame is then assumed to cost
+    /// what a photo costs.
+    pub measured_video_frames_per_second: Option<f64>,
 }
 
 /// The time to analyse one volume as photos.
@@ -68,12 +73,17 @@ pub struct Projection {
     pub volumes: Vec<VolumeEstimate>,
 }
 
-pub const NOTES: [&str; 4] = [
+pub const NOTES: [&str; 3] = [
     "decimal units: 1 MB = 10^6 bytes, 1 TB = 10^12 bytes, 1 PB = 10^15 bytes",
     "the rate is the measured end-to-end rate (read, decode, detect) on this machine's images; larger photos decode more slowly",
     "machines scale linearly, with storage and network keeping up",
-    "video frames are counted like photos: the cost of decoding the video stream is not included",
 ];
+
+/// The note on video when no video was measured.
+pub const VIDEO_AS_PHOTOS: &str =
+    "video frames are counted like photos: the cost of decoding the video stream is not included";
+/// The note on video when the rate was measured on videos.
+pub const VIDEO_MEASURED: &str = "the video rate is the measured one on the given videos (ffmpeg decoding, sampling and analysis of each frame); footage of a larger frame size decodes and reads more slowly";
 
 /// Seconds to analyse `items` at `rate` items per second on each of
 /// `machines` machines; infinite when nothing is analysed.
@@ -98,18 +108,22 @@ impl Assumptions {
         }
     }
 
+    /// Frames analysed per second on one machine: the measured video rate,
+    /// or else the photo rate.
+    pub fn video_rate(&self) -> f64 {
+        self.measured_video_frames_per_second
+            .unwrap_or(self.images_per_second_per_machine)
+    }
+
     pub fn video(&self, bytes: f64) -> VideoEstimate {
         let footage_seconds = bytes * 8.0 / self.video_bits_per_second;
         let frames = footage_seconds * self.video_frames_per_second;
+        let rate = self.video_rate();
         VideoEstimate {
             footage_hours: footage_seconds / 3600.0,
             frames,
-            seconds_one_machine: seconds_for(frames, self.images_per_second_per_machine, 1),
-            seconds_all_machines: seconds_for(
-                frames,
-                self.images_per_second_per_machine,
-                self.machines,
-            ),
+            seconds_one_machine: seconds_for(frames, rate, 1),
+            seconds_all_machines: seconds_for(frames, rate, self.machines),
         }
     }
 
@@ -117,7 +131,13 @@ impl Assumptions {
     pub fn project(&self) -> Projection {
         Projection {
             assumptions: *self,
-            notes: NOTES.to_vec(),
+            notes: NOTES
+                .into_iter()
+                .chain([match self.measured_video_frames_per_second {
+                    Some(_) => VIDEO_MEASURED,
+                    None => VIDEO_AS_PHOTOS,
+                }])
+                .collect(),
             volumes: VOLUMES
                 .iter()
                 .map(|&(label, bytes)| VolumeEstimate {
@@ -181,8 +201,12 @@ impl Projection {
     pub fn human(&self) -> String {
         let a = &self.assumptions;
         let mut s = String::new();
+        let video = match a.measured_video_frames_per_second {
+            Some(r) => format!(", video at {r:.2} frames/s (measured)"),
+            None => String::new(),
+        };
         s.push_str(&format!(
-            "Scale projection at {:.2} images/s per machine (measured), {} machine{}:\n",
+            "Scale projection at {:.2} images/s per machine (measured){video}, {} machine{}:\n",
             a.images_per_second_per_machine,
             a.machines,
             if a.machines == 1 { "" } else { "s" }
@@ -225,6 +249,7 @@ mod tests {
             average_photo_bytes: 2.5 * MB,
             video_frames_per_second: 1.0,
             video_bits_per_second: 5e6,
+            measured_video_frames_per_second: None,
         }
     }
 
@@ -258,6 +283,19 @@ mod tests {
         // Sampling twice as often doubles the frames and the time.
         a.video_frames_per_second = 2.0;
         assert!(close(a.video(400.0 * TB).seconds_one_machine, 1.28e8));
+        // A measured video rate replaces the photo rate for video only.
+        a.measured_video_frames_per_second = Some(40.0);
+        assert!(close(
+            a.video(400.0 * TB).seconds_one_machine,
+            1.28e9 / 40.0
+        ));
+        assert!(close(a.photo(400.0 * TB).seconds_one_machine, 16e6));
+        let p = a.project();
+        assert!(p.notes.contains(&VIDEO_MEASURED));
+        assert!(!p.notes.contains(&VIDEO_AS_PHOTOS));
+        assert!(p.human().contains("video at 40.00 frames/s (measured)"));
+        a.measured_video_frames_per_second = None;
+        assert!(a.project().notes.contains(&VIDEO_AS_PHOTOS));
     }
 
     #[test]

@@ -370,7 +370,11 @@ pub fn analyze(rt: &Runtime, cfg: &RunConfig) -> Result<Outcome, RunError> {
         .find(|v| v.tool_missing())
         .and_then(|v| v.error.as_ref())
         .map(ToString::to_string);
-    let videos: Vec<VideoResult> = videos.into_iter().map(|v| v.result).collect();
+    // The keyframes only matter to the report folder.
+    let (videos, keyframes): (Vec<VideoResult>, Vec<_>) = videos
+        .into_iter()
+        .map(|v| (v.result, v.keyframes.filter(|_| out_dir.is_some())))
+        .unzip();
     summary.findings.sentences.extend(video::sentences(&videos));
     let videos_failed = videos.iter().filter(|v| v.error.is_some()).count();
     // The file each kept result came from (a cancelled run keeps fewer
@@ -399,6 +403,7 @@ pub fn analyze(rt: &Runtime, cfg: &RunConfig) -> Result<Outcome, RunError> {
                 out,
                 &results,
                 &videos,
+                &keyframes,
                 &summary,
                 &kept_sources,
                 &cfg.analysis.limits,
@@ -430,8 +435,12 @@ pub fn analyze(rt: &Runtime, cfg: &RunConfig) -> Result<Outcome, RunError> {
         }
         if let Some(w) = &written {
             let index = std::fs::canonicalize(&w.index).unwrap_or_else(|_| w.index.clone());
+            let keyframes = match w.keyframes {
+                0 => String::new(),
+                n => format!(" and {n} video keyframes"),
+            };
             let line = format!(
-                "report: {} annotated images in {:.2} s (whole report {:.2} s)\nreport: {}\n",
+                "report: {} annotated images{keyframes} in {:.2} s (whole report {:.2} s)\nreport: {}\n",
                 w.annotated(),
                 w.annotate_seconds,
                 w.total_seconds,

@@ -264,6 +264,89 @@ fn the_sample_video_matches_its_truth() {
         .map(|o| o["label"].as_str().unwrap())
         .collect();
     assert!(objects.contains(&"person"), "{objects:?}");
+
+    // Keyframes: each person's best face and each object kind's surest
+    // sighting as a lane thumbnail, each linking to its annotated frame.
+    assert_keyframes(out.path(), v, 2.0);
+
+    // Again into the same folder, sampling at 1 frame per second: an
+    // earlier report (keyframes included) is replaced without --force, and
+    // the keyframes of the first run that this one did not make are gone.
+    let o = analyze(
+        &[
+            sample.as_os_str(),
+            "--no-text".as_ref(),
+            "--fps".as_ref(),
+            "1".as_ref(),
+            "--out".as_ref(),
+            out.path().as_os_str(),
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let doc = doc_of(&o);
+    let linked = assert_keyframes(out.path(), video(&doc, "people_cuts.mp4"), 1.0);
+    let mut on_disk: Vec<String> = std::fs::read_dir(out.path().join("keyframes"))
+        .unwrap()
+        .map(|e| format!("keyframes/{}", e.unwrap().file_name().to_string_lossy()))
+        .collect();
+    on_disk.sort();
+    assert_eq!(on_disk, linked, "only this run's keyframes are left");
+}
+
+/// The report folder `out` holds the keyframes of video 1, `v`, sampled
+/// at `fps`: real JPEGs (thumbnails of at most 160 px, annotated frames of
+/// the video's size), each linked from the page. Returns the files linked.
+fn assert_keyframes(out: &Path, v: &Value, fps: f64) -> Vec<String> {
+    let page = std::fs::read_to_string(out.join("index.html")).unwrap();
+    let size = |file: &str| {
+        let path = out.join(file);
+        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert!(bytes.starts_with(&[0xFF, 0xD8]), "{file} is a JPEG");
+        let img = image::load_from_memory_with_format(&bytes, image::ImageFormat::Jpeg)
+            .unwrap_or_else(|e| panic!("{file}: {e}"));
+        (img.width(), img.height())
+    };
+    let frame_size = (
+        v["width"].as_u64().unwrap() as u32,
+        v["height"].as_u64().unwrap() as u32,
+    );
+    let mut linked = std::collections::BTreeSet::new();
+    let persons = v["persons"].as_array().unwrap();
+    let objects = v["objects"].as_array().unwrap();
+    assert!(!persons.is_empty() && !objects.is_empty());
+    let thumbs = persons
+        .iter()
+        .map(|p| format!("keyframes/v1-p{}.jpg", p["id"]))
+        .chain((1..=objects.len()).map(|i| format!("keyframes/v1-o{i}.jpg")));
+    for thumb in thumbs {
+        let (w, h) = size(&thumb);
+        assert!(w.max(h) == 160 && w.min(h) > 0, "{thumb}: {w}x{h}");
+        assert!(
+            page.contains(&format!("src=\"{thumb}\"")),
+            "{thumb} on the page"
+        );
+        linked.insert(thumb);
+    }
+    // The best face's frame, annotated, linked from its lane.
+    for p in persons {
+        let t = p["best_face"]["frame_time"].as_f64().unwrap();
+        let frame = format!("keyframes/v1-f{}.jpg", (t * fps).round());
+        assert_eq!(size(&frame), frame_size, "{frame}");
+        assert!(
+            page.contains(&format!("href=\"{frame}\"")),
+            "{frame} linked"
+        );
+    }
+    for href in page.split("href=\"keyframes/").skip(1) {
+        let file = &href[..href.find('"').unwrap()];
+        let file = format!("keyframes/{file}");
+        if file.contains("-f") {
+            assert_eq!(size(&file), frame_size, "{file}");
+        }
+        linked.insert(file);
+    }
+    linked.into_iter().collect()
 }
 
 #[test]
@@ -481,4 +564,107 @@ fn ffmpeg_dies_with_onlooker() {
         left = ffmpeg_processes_on(d.path());
     }
     assert!(left.is_empty(), "left running: {left:?}");
+}
+
+/// Every sample of `video` decoded in one pass, and each again on its own
+/// by seeking (as the report's keyframes are): the same pixels.
+fn assert_seeking_finds_every_sample(video: &Path, fps: f64) {
+    use onlooker::video::{decode, probe, sniff_path};
+    let container = sniff_path(video).unwrap();
+    let info = probe::probe(video, container, 4096, 1 << 30).unwrap();
+    let mut all = decode::open(video, container, &info, fps).unwrap();
+    let mut n = 0;
+    while let Some((i, frame)) = all.next_frame().unwrap() {
+        let again = decode::frame_at(video, container, &info, fps, i).unwrap();
+        assert!(
+            frame == again,
+            "{}: sample {i} at {fps} fps differs when seeked",
+            video.display()
+        );
+        n += 1;
+    }
+    all.finish().unwrap();
+    assert!(n > 0);
+    assert!(
+        decode::frame_at(video, container, &info, fps, n).is_err(),
+        "a sample past the end"
+    );
+}
+
+#[test]
+fn a_sample_seeked_again_is_the_frame_the_analysis_saw() {
+    let d = tempfile::tempdir().unwrap();
+    // Moving pictures at 25 and 29.97 frames per second, and a source
+    // slower than the sampling (samples repeat frames).
+    for (name, rate, fps) in [
+        ("25.mp4", "25", 2.0),
+        ("ntsc.mp4", "30000/1001", 3.0),
+        ("slow.mp4", "1", 2.0),
+    ] {
+        let clip = d.path().join(name);
+        ffmpeg(&[
+            "-f",
+            "lavfi",
+            "-i",
+            &format!("testsrc2=size=160x120:rate={rate}:duration=4"),
+            "-c:v",
+            "libx264",
+            "-g",
+            "30",
+            "-threads",
+            "1",
+            clip.to_str().unwrap(),
+        ]);
+        assert_seeking_finds_every_sample(&clip, fps);
+    }
+    assert_seeking_finds_every_sample(&common::samples().join("video/people_cuts.mp4"), 2.0);
+}
+
+#[test]
+fn bench_measures_the_sample_video() {
+    let sample = common::samples().join("video/people_cuts.mp4");
+    let bench = |json: bool| {
+        let mut c = common::onlooker();
+        c.arg("bench").arg(&sample).args([
+            "--quick",
+            "--repeat",
+            "1",
+            "--threads",
+            "2",
+            "--fps",
+            "2",
+        ]);
+        if json {
+            c.arg("--json");
+        }
+        let o = c.output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        o
+    };
+    let o = bench(true);
+    let r: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(r["images"], 0);
+    let v = &r["video"];
+    assert_eq!(v["videos"], 1);
+    assert_eq!(v["failed"], 0);
+    assert_eq!(v["sample_fps"], 2.0);
+    assert!(v["frames"].as_u64().unwrap() > 0, "{v}");
+    let rate = v["frames_per_second"].as_f64().unwrap();
+    assert!(rate > 0.0, "{v}");
+    assert!(v["real_time_factor"].as_f64().unwrap() > 0.0, "{v}");
+    // The projection takes the measured video rate, not the photo rate.
+    let a = &r["projection"]["assumptions"];
+    assert_eq!(a["measured_video_frames_per_second"].as_f64(), Some(rate));
+    let as_video = &r["projection"]["volumes"][0]["as_video"];
+    let want = as_video["frames"].as_f64().unwrap() / rate;
+    let got = as_video["seconds_one_machine"].as_f64().unwrap();
+    assert!((got - want).abs() <= 1e-6 * want, "{got} vs {want}");
+
+    let text = String::from_utf8(bench(false).stdout).unwrap();
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("video:") && l.contains("real-time factor")),
+        "{text}"
+    );
+    assert!(text.contains("frames/s (measured)"), "{text}");
 }

@@ -155,8 +155,18 @@ struct Label {
 }
 
 /// Draws the detections of `image` on `rgb`, which must be the upright
-/// image they were found on.
+/// image they were found on; faces are labelled by their number.
 pub fn annotate(rgb: &mut RgbImage, image: &ImageResult) {
+    annotate_labelled(rgb, image, face_label);
+}
+
+/// [`annotate`] with the faces labelled by `label` (index, face): a
+/// video's keyframes label them with their person.
+pub fn annotate_labelled(
+    rgb: &mut RgbImage,
+    image: &ImageResult,
+    label: impl Fn(usize, &Face) -> String,
+) {
     let style = Style::for_size(rgb.width(), rgb.height());
     let mut labels = Vec::new();
 
@@ -224,7 +234,7 @@ pub fn annotate(rgb: &mut RgbImage, image: &ImageResult) {
         // shrink it with the face, but never below legibility.
         let size = (b[2] * 0.45).clamp(style.min_text_px, style.text_px);
         face_labels.push(Label {
-            text: face_label(i, f),
+            text: label(i, f),
             colour: FACE_COLOUR,
             size,
             anchor: b,

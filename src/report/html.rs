@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 
 use askama::Template;
 
+use super::keyframes::VideoFiles;
 use super::Summary;
 use crate::exif::Metadata;
 use crate::geometry::{round1, BBox};
@@ -392,15 +393,17 @@ pub fn render(
     copies: &[Annotated],
     scale: Option<&PageProjection>,
 ) -> String {
-    render_full(results, &[], summary, copies, scale, &BTreeMap::new())
+    render_full(results, &[], &[], summary, copies, scale, &BTreeMap::new())
 }
 
-/// [`render`] with what the report folder adds: each video's timeline, and
-/// the People section's face thumbnails (`faces` maps (image index, face
-/// index) to the thumbnail's path in the report folder).
+/// [`render`] with what the report folder adds: each video's timeline with
+/// its keyframes (`video_files[i]` belongs to `videos[i]`; missing: none),
+/// and the People section's face thumbnails (`faces` maps (image index,
+/// face index) to the thumbnail's path in the report folder).
 pub fn render_full(
     results: &[ImageResult],
     videos: &[VideoResult],
+    video_files: &[VideoFiles],
     summary: &Summary,
     copies: &[Annotated],
     scale: Option<&PageProjection>,
@@ -496,7 +499,11 @@ pub fn render_full(
             .enumerate()
             .map(|(i, r)| image_view(i, r, results, copies.get(i).unwrap_or(&Annotated::None)))
             .collect(),
-        videos: videos.iter().map(video_view).collect(),
+        videos: videos
+            .iter()
+            .enumerate()
+            .map(|(i, v)| video_view(v, video_files.get(i)))
+            .collect(),
     };
     // Rendering into a String only fails if a Display impl fails; none of
     // the values here has a fallible one.
@@ -1304,17 +1311,23 @@ struct VideoView {
     lanes: Vec<Lane>,
     /// Read text lines with when they are visible.
     text: Vec<(String, String)>,
+    /// Annotated keyframes: file in the report folder, caption.
+    keyframes: Vec<(String, String)>,
+    /// Why some keyframes are missing.
+    keyframe_problem: Option<String>,
 }
 
-/// One lane of the strip: its label, and its segments as CSS
-/// `left`/`width` percentages with a tooltip.
+/// One lane of the strip: its label, its thumbnail (file, annotated
+/// keyframe it links to) and its segments as CSS `left`/`width`
+/// percentages with a tooltip.
 struct Lane {
     label: String,
     kind: &'static str,
+    thumb: Option<(String, String)>,
     segments: Vec<(String, String, String)>,
 }
 
-fn video_view(v: &VideoResult) -> VideoView {
+fn video_view(v: &VideoResult, files: Option<&VideoFiles>) -> VideoView {
     use crate::result::TimeRange;
     use crate::video::timeline::clock_text;
     // The strip spans the video, or the last range if the length is unknown.
@@ -1353,12 +1366,14 @@ fn video_view(v: &VideoResult) -> VideoView {
         .map(|p| Lane {
             label: format!("P{}", p.id),
             kind: "person",
+            thumb: files.and_then(|f| f.persons.get(&p.id)).cloned(),
             segments: segments(&p.appearances),
         })
         .collect();
-    lanes.extend(v.objects.iter().map(|o| Lane {
+    lanes.extend(v.objects.iter().enumerate().map(|(i, o)| Lane {
         label: clean(o.label),
         kind: "object",
+        thumb: files.and_then(|f| f.objects.get(&i)).cloned(),
         segments: segments(&o.ranges),
     }));
     let name = std::path::Path::new(&v.path)
@@ -1383,6 +1398,15 @@ fn video_view(v: &VideoResult) -> VideoView {
             .iter()
             .map(|t| (clean(&t.text), when(&t.ranges)))
             .collect(),
+        keyframes: files
+            .map(|f| {
+                f.keyframes
+                    .iter()
+                    .map(|(file, _, caption)| (file.clone(), clean(caption)))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        keyframe_problem: files.and_then(|f| f.problem.as_deref()).map(clean),
     }
 }
 
@@ -1420,6 +1444,7 @@ mod tests {
             average_photo_bytes: 2.5e6,
             video_frames_per_second: 1.0,
             video_bits_per_second: 5e6,
+            measured_video_frames_per_second: None,
         }
         .project();
         let scale = PageProjection {

@@ -8,12 +8,14 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use super::html::{self, Annotated, PageProjection};
+use super::keyframes::{self as video_keyframes, KEYFRAMES};
 use super::{
     annotate, csv, write_atomic, write_atomic_unsynced, Document, Summary, SCHEMA_VERSION,
 };
 use crate::batch::Input;
 use crate::imageio::{self, DecodeLimits};
 use crate::result::{ImageResult, VideoResult};
+use crate::video::keyframes::Keyframes;
 use rayon::prelude::*;
 
 /// A hidden file that marks a folder as an onlooker report. Folders holding
@@ -72,7 +74,7 @@ fn holds_only_a_report(dir: &Path) -> Result<bool, ReportError> {
     for (name, is_file) in names(dir)? {
         let ours = match name.as_str() {
             MARKER | INDEX | JSON | CSV => is_file,
-            IMAGES | FACES => !is_file && dir.join(&name).is_dir(),
+            IMAGES | FACES | KEYFRAMES => !is_file && dir.join(&name).is_dir(),
             _ => false,
         };
         if !ours {
@@ -91,6 +93,14 @@ fn holds_only_a_report(dir: &Path) -> Result<bool, ReportError> {
     if faces.is_dir() {
         for (name, is_file) in names(&faces)? {
             if !(is_file && is_thumb_name(&name)) {
+                return Ok(false);
+            }
+        }
+    }
+    let keyframes = dir.join(KEYFRAMES);
+    if keyframes.is_dir() {
+        for (name, is_file) in names(&keyframes)? {
+            if !(is_file && video_keyframes::is_keyframe_name(&name)) {
                 return Ok(false);
             }
         }
@@ -200,8 +210,11 @@ pub struct Written {
     pub index: PathBuf,
     /// One entry per image of the document.
     pub copies: Vec<Annotated>,
-    /// Wall time spent re-decoding, drawing and encoding the copies.
+    /// Wall time spent re-decoding, drawing and encoding the copies and the
+    /// video keyframes.
     pub annotate_seconds: f64,
+    /// Annotated video keyframes written.
+    pub keyframes: usize,
     pub total_seconds: f64,
 }
 
@@ -257,15 +270,19 @@ pub fn write(
     limits: &DecodeLimits,
     threads: usize,
 ) -> Result<Written, ReportError> {
-    write_with_videos(out, results, &[], summary, sources, limits, threads)
+    write_with_videos(out, results, &[], &[], summary, sources, limits, threads)
 }
 
 /// [`write`] for a run that also analysed videos: `report.json` carries
-/// them and the page shows their timelines.
+/// them, the page shows their timelines, and `keyframes/` holds their
+/// keyframes (`keyframes[i]` belongs to `videos[i]`; missing or `None`:
+/// none for that video).
+#[allow(clippy::too_many_arguments)]
 pub fn write_with_videos(
     out: &OutputDir,
     results: &[ImageResult],
     videos: &[VideoResult],
+    keyframes: &[Option<Keyframes>],
     summary: &Summary,
     sources: &[PathBuf],
     limits: &DecodeLimits,
@@ -319,6 +336,7 @@ pub fn write_with_videos(
             })
             .unzip()
     });
+    let video_files = video_keyframes::write(dir, videos, keyframes, &pool, was_report);
     let annotate_seconds = t.elapsed().as_secs_f64();
     // The thumbnails that were written, for the page.
     let faces: BTreeMap<(usize, usize), String> = thumbs
@@ -355,6 +373,7 @@ pub fn write_with_videos(
     let page = html::render_full(
         results,
         videos,
+        &video_files,
         summary,
         &copies,
         page_projection(summary).as_ref(),
@@ -365,6 +384,7 @@ pub fn write_with_videos(
         index,
         copies,
         annotate_seconds,
+        keyframes: video_files.iter().map(|f| f.keyframes.len()).sum(),
         total_seconds: start.elapsed().as_secs_f64(),
     })
 }
@@ -386,6 +406,7 @@ fn page_projection(summary: &Summary) -> Option<PageProjection> {
         average_photo_bytes: projection::DEFAULT_AVG_PHOTO_MB * projection::MB,
         video_frames_per_second: projection::DEFAULT_FPS,
         video_bits_per_second: projection::DEFAULT_VIDEO_MBIT_S * 1e6,
+        measured_video_frames_per_second: None,
     }
     .project();
     Some(PageProjection {

@@ -36,33 +36,96 @@ pub fn open(
     info: &StreamInfo,
     fps: f64,
 ) -> Result<Frames, VideoError> {
+    start(path, container, info, fps, None)
+}
+
+/// Sample `index` (at `fps`) of the video again, the very frame the
+/// analysis saw: ffmpeg seeks (`-ss`) to [`SEEK_BACK`] samples before it,
+/// runs the same `fps` filter from there and this keeps the last of the
+/// frames it was asked for. Used for the report's keyframes; one short
+/// child process per frame, killed and reaped when done.
+pub fn frame_at(
+    path: &Path,
+    container: Container,
+    info: &StreamInfo,
+    fps: f64,
+    index: u64,
+) -> Result<RgbImage, VideoError> {
+    let from = index.saturating_sub(SEEK_BACK);
+    let mut frames = start(path, container, info, fps, Some((from, index - from + 1)))?;
+    let mut last = None;
+    while let Some((_, frame)) = frames.next_frame()? {
+        last = Some(frame);
+    }
+    let count = frames.next;
+    match frames.finish() {
+        // ffmpeg's complaints about a damaged stretch: the analysis read
+        // its frames through the same complaints.
+        Ok(()) | Err(VideoError::Damaged(_)) => {}
+        Err(e) => return Err(e),
+    }
+    match last {
+        Some(frame) if count == index - from + 1 => Ok(frame),
+        _ => Err(VideoError::Decode(format!(
+            "sample {index} is past the end of the video"
+        ))),
+    }
+}
+
+/// How many samples before the wanted one [`frame_at`] seeks to. ffmpeg's
+/// `fps` filter shows at each sample the last source frame nearer to it
+/// than to the next sample; seeking exactly to a sample's time would lose
+/// the frames just before it, which a sample repeats when the source has
+/// fewer frames than the sampling rate.
+pub const SEEK_BACK: u64 = 2;
+
+/// ffmpeg decoding the stream, `fps` samples per second; with `part`
+/// `(first, count)`, only `count` samples from sample `first` (seeking).
+fn start(
+    path: &Path,
+    container: Container,
+    info: &StreamInfo,
+    fps: f64,
+    part: Option<(u64, u64)>,
+) -> Result<Frames, VideoError> {
     let url = tool::file_url(path);
     let map = format!("0:{}", info.index);
-    let filter = format!("fps={fps},scale={}:{}", info.width, info.height);
-    let args: [&OsStr; 22] = [
-        "-nostdin".as_ref(),
-        "-hide_banner".as_ref(),
-        "-loglevel".as_ref(),
-        "error".as_ref(),
-        "-protocol_whitelist".as_ref(),
-        "file".as_ref(),
-        "-f".as_ref(),
-        container.demuxer().as_ref(),
-        "-i".as_ref(),
-        url.as_os_str(),
-        "-map".as_ref(),
-        map.as_ref(),
-        "-vf".as_ref(),
-        filter.as_ref(),
-        "-an".as_ref(),
-        "-sn".as_ref(),
-        "-f".as_ref(),
-        "rawvideo".as_ref(),
-        "-pix_fmt".as_ref(),
-        "rgb24".as_ref(),
-        "-dn".as_ref(),
-        "pipe:1".as_ref(),
-    ];
+    // `start_time=0`: sample k is the frame shown at k / fps from the start
+    // of the stream, also after a seek (ffmpeg then counts from the seek
+    // point, which is a whole number of samples).
+    let filter = format!(
+        "fps={fps}:start_time=0,scale={}:{}",
+        info.width, info.height
+    );
+    let (seek, count) = match part {
+        Some((first, count)) => (
+            Some(format!("{}", first as f64 / fps)),
+            Some(count.to_string()),
+        ),
+        None => (None, None),
+    };
+    let os = OsStr::new;
+    let mut args: Vec<&OsStr> = [
+        "-nostdin",
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-protocol_whitelist",
+        "file",
+        "-f",
+        container.demuxer(),
+    ]
+    .map(os)
+    .to_vec();
+    if let Some(seek) = &seek {
+        args.extend([os("-ss"), os(seek)]);
+    }
+    args.extend([os("-i"), url.as_os_str()]);
+    args.extend(["-map", &map, "-vf", &filter, "-an", "-sn", "-dn"].map(os));
+    if let Some(count) = &count {
+        args.extend([os("-frames:v"), os(count)]);
+    }
+    args.extend(["-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"].map(os));
     let mut guard = Tool::Ffmpeg.spawn(&args, Stdio::piped())?;
     let child = guard.child();
     let stdout = child.stdout.take().ok_or_else(|| VideoError::Start {

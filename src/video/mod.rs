@@ -10,12 +10,15 @@
 //! - [`probe`]: the container sniffed from content; ffprobe's description.
 //! - [`tool`]: running ffprobe/ffmpeg; children killed and reaped on drop.
 //! - [`decode`]: raw RGB frames from ffmpeg's `fps` filter.
+//! - [`keyframes`]: the samples the report shows again (best faces, surest
+//!   objects), kept as boxes and read again from the video.
 //!
 //! Memory is bounded whatever the video's length: at most one frame per
 //! worker plus one per worker waiting in a bounded channel is in memory;
 //! what is kept per frame is a few boxes, embeddings and words.
 
 pub mod decode;
+pub mod keyframes;
 pub mod probe;
 pub mod timeline;
 pub mod tool;
@@ -33,6 +36,7 @@ use crate::imageio::DecodeLimits;
 use crate::pipeline::{display_path, Analyzer};
 use crate::result::{Evidence, FindingKind, ImageResult, Sentence, VideoResult};
 
+use keyframes::{Keeper, Keyframes};
 pub use probe::{has_video_extension, sniff_path, Container};
 use timeline::{Clock, Sightings};
 use track::{FrameFace, Track, Tracker};
@@ -131,6 +135,9 @@ pub struct Analysed {
     pub tracks: Vec<Track>,
     pub clock: Clock,
     pub error: Option<VideoError>,
+    /// The samples the report shows again; `None` when nothing was
+    /// analysed.
+    pub keyframes: Option<Keyframes>,
 }
 
 impl Analysed {
@@ -147,6 +154,7 @@ impl Analysed {
                 duration: 0.0,
             },
             error: Some(error),
+            keyframes: None,
         }
     }
 
@@ -176,6 +184,10 @@ impl Analysed {
     /// track had no face reliable enough to tell who it is).
     pub fn set_persons(&mut self, ids: &[Option<u32>]) {
         self.result.persons = timeline::persons(&self.tracks, ids, &self.clock);
+        if let Some(k) = self.keyframes.as_mut() {
+            k.set_persons(ids);
+            k.keep_shown(&self.result);
+        }
     }
 }
 
@@ -218,22 +230,38 @@ pub fn analyze(
                 first,
             })
     });
-    Ok(Analysed {
+    let objects = timeline::objects(collected.objects, &clock);
+    let tracks = collected.tracker.finish();
+    let order: Vec<&'static str> = objects.iter().map(|o| o.label).collect();
+    let frames_analysed = collected.frames - collected.failed;
+    let keyframes = (frames_analysed > 0).then(|| {
+        collected
+            .keeper
+            .finish(&tracks, path, container, info.clone(), options.fps, &order)
+    });
+    let mut analysed = Analysed {
         result: VideoResult {
             path: name,
             duration_seconds: info.duration_seconds,
-            frames_analysed: collected.frames - collected.failed,
+            frames_analysed,
             width: info.width,
             height: info.height,
             persons: Vec::new(),
-            objects: timeline::objects(collected.objects, &clock),
+            objects,
             text: timeline::text(collected.text, &clock),
             error: error.as_ref().map(ToString::to_string),
         },
-        tracks: collected.tracker.finish(),
+        tracks,
         clock,
         error,
-    })
+        keyframes,
+    };
+    // Until the persons pass names them: the tracks' best views.
+    let unnamed = vec![None; analysed.tracks.len()];
+    if let Some(k) = analysed.keyframes.as_mut() {
+        k.set_persons(&unnamed);
+    }
+    Ok(analysed)
 }
 
 /// The container of a file that should be a video, or why it is none.
@@ -248,13 +276,13 @@ fn check_file(path: &Path) -> Result<Container, VideoError> {
     sniff_path(path).ok_or(VideoError::NotAVideo)
 }
 
-/// What one sampled frame left behind: boxes, embeddings, labels, words.
+/// What one sampled frame left behind: boxes, embeddings, labels, words
+/// (`shown`: the frame's result without the embeddings, which `faces`
+/// took).
 struct FrameRecord {
     index: u64,
     faces: Vec<FrameFace>,
-    objects: Vec<&'static str>,
-    text: Vec<String>,
-    error: Option<String>,
+    shown: ImageResult,
 }
 
 impl FrameRecord {
@@ -270,9 +298,7 @@ impl FrameRecord {
                     embedding: f.embedding.take(),
                 })
                 .collect(),
-            objects: r.objects.iter().map(|o| o.label).collect(),
-            text: r.text.into_iter().map(|t| t.text).collect(),
-            error: r.error,
+            shown: r,
         }
     }
 }
@@ -283,6 +309,7 @@ struct Collected {
     tracker: Tracker,
     objects: Sightings<&'static str>,
     text: Sightings<String>,
+    keeper: Keeper,
     frames: u64,
     failed: u64,
     failed_first: Option<String>,
@@ -297,21 +324,23 @@ impl Collected {
         while let Some(r) = self.pending.remove(&self.next) {
             self.next += 1;
             self.frames += 1;
-            if let Some(e) = r.error {
+            if let Some(e) = r.shown.error {
                 self.failed += 1;
                 self.failed_first.get_or_insert(e);
                 continue;
             }
-            self.tracker.push(r.index, &r.faces);
-            for label in r.objects {
-                self.objects.add(label, r.index);
+            let went_to = self.tracker.push(r.index, &r.faces);
+            for o in &r.shown.objects {
+                self.objects.add(o.label, r.index);
             }
-            for line in r.text {
-                let line = line.trim().to_string();
+            for t in &r.shown.text {
+                let line = t.text.trim().to_string();
                 if !line.is_empty() {
                     self.text.add(line, r.index);
                 }
             }
+            self.keeper
+                .offer(r.index, r.shown, went_to, self.tracker.tracks());
         }
     }
 }

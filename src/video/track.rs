@@ -119,8 +119,8 @@ pub struct Tracker {
 
 impl Tracker {
     /// Adds the faces of sample `frame` (frames must come in increasing
-    /// order).
-    pub fn push(&mut self, frame: u64, faces: &[FrameFace]) {
+    /// order); returns the index of the track each face went to.
+    pub fn push(&mut self, frame: u64, faces: &[FrameFace]) -> Vec<usize> {
         self.open
             .retain(|&t| frame.saturating_sub(self.tracks[t].last_frame()) <= MAX_GAP);
         let means: Vec<Option<Embedding>> = self
@@ -148,21 +148,31 @@ impl Tracker {
         }
         pairs.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
         let mut track_used = vec![false; self.open.len()];
-        let mut face_used = vec![false; faces.len()];
+        let mut went_to: Vec<Option<usize>> = vec![None; faces.len()];
         for (_, k, f) in pairs {
-            if track_used[k] || face_used[f] {
+            if track_used[k] || went_to[f].is_some() {
                 continue;
             }
             track_used[k] = true;
-            face_used[f] = true;
+            went_to[f] = Some(self.open[k]);
             self.tracks[self.open[k]].add(frame, &faces[f]);
         }
-        for (f, face) in faces.iter().enumerate() {
-            if !face_used[f] {
-                self.open.push(self.tracks.len());
-                self.tracks.push(Track::new(frame, face));
-            }
-        }
+        faces
+            .iter()
+            .zip(went_to)
+            .map(|(face, t)| {
+                t.unwrap_or_else(|| {
+                    self.open.push(self.tracks.len());
+                    self.tracks.push(Track::new(frame, face));
+                    self.tracks.len() - 1
+                })
+            })
+            .collect()
+    }
+
+    /// The tracks so far, in the order they started.
+    pub fn tracks(&self) -> &[Track] {
+        &self.tracks
     }
 
     /// All tracks, in the order they started.
@@ -225,10 +235,10 @@ mod tests {
     #[test]
     fn two_faces_side_by_side_keep_their_tracks_and_unembedded_faces_go_by_position() {
         let mut t = Tracker::default();
-        t.push(0, &[face(10.0, Some(0)), face(400.0, None)]);
-        t.push(1, &[face(405.0, None), face(15.0, Some(0))]);
+        assert_eq!(t.push(0, &[face(10.0, Some(0)), face(400.0, None)]), [0, 1]);
+        assert_eq!(t.push(1, &[face(405.0, None), face(15.0, Some(0))]), [1, 0]);
         // Far away and unembedded: position alone cannot link it.
-        t.push(2, &[face(800.0, None)]);
+        assert_eq!(t.push(2, &[face(800.0, None)]), [2]);
         let tracks = t.finish();
         assert_eq!(tracks.len(), 3);
         assert_eq!(tracks[0].frames, [0, 1]);
