@@ -316,7 +316,11 @@ mod tests {
     fn a_position_gets_its_nearest_place_and_the_city_nearby() {
         let g = synthetic();
         assert_eq!(g.len(), 6);
-        assert_eq!(g.cities(), 1, "Paris, France names its departement; Paris, Texas does not");
+        assert_eq!(
+            g.cities(),
+            1,
+            "Paris, France names its departement; Paris, Texas does not"
+        );
         // In the Bois de Vincennes.
         let p = g.describe(48.8427, 2.4353);
         assert_eq!(p.nearest.name, "Vincennes");

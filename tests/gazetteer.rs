@@ -52,7 +52,10 @@ fn the_day_out_is_described_in_paris() {
         let n = p.name.as_ref().unwrap();
         eprintln!("{:.5},{:.5}: {}", p.latitude, p.longitude, n.words);
         assert_eq!(n.area, "Paris", "{n:?}");
-        assert_eq!((n.region.as_str(), n.country.as_str()), ("Ile-de-France", "FR"));
+        assert_eq!(
+            (n.region.as_str(), n.country.as_str()),
+            ("Ile-de-France", "FR")
+        );
         assert!(n.words.contains("central Paris") || n.words.starts_with("in Paris"));
     }
     let route = f
@@ -60,7 +63,11 @@ fn the_day_out_is_described_in_paris() {
         .iter()
         .find(|s| s.kind == FindingKind::Route)
         .unwrap();
-    assert!(route.headline.contains("places in the Paris area"), "{}", route.headline);
+    assert!(
+        route.headline.contains("places in the Paris area"),
+        "{}",
+        route.headline
+    );
 }
 
 #[test]
