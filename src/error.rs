@@ -33,6 +33,8 @@ pub enum SetupError {
         #[source]
         source: std::io::Error,
     },
+    #[error("gazetteer {path} is unreadable: {reason}")]
+    Gazetteer { path: PathBuf, reason: String },
     #[error("cannot start worker threads: {0}")]
     Threads(String),
 }

@@ -11,9 +11,23 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use crate::exif::{clean_text, distance_km, format_position, Metadata, Timestamp};
+use crate::gazetteer::Gazetteer;
 use crate::result::{
-    Device, Evidence, FindingKind, Findings, ImageResult, Place, Sentence, TextLine, TimelineEntry,
+    Device, Evidence, FindingKind, Findings, ImageResult, Place, PlaceName, Sentence, TextLine,
+    TimelineEntry,
 };
+
+/// Where the places' names come from.
+#[derive(Clone, Copy)]
+pub enum Names<'a> {
+    /// Not asked for: places are coordinates (unit tests, `Findings::of`).
+    Off,
+    /// The offline gazetteer, loaded.
+    Gazetteer(&'a Gazetteer),
+    /// Asked for, but the gazetteer could not be had: why, said once in
+    /// `places_unnamed` when there are places.
+    Unavailable(&'a str),
+}
 
 /// The evidence field of sentences built from the text read in a photo.
 pub const TEXT_FIELD: &str = "text";
@@ -34,6 +48,11 @@ impl Findings {
     /// The findings of a batch (failed images included: a file whose pixels
     /// cannot be decoded may still say where and when it was made).
     pub fn of(results: &[ImageResult]) -> Findings {
+        Self::named(results, Names::Off)
+    }
+
+    /// The findings, with the places described in words by `names`.
+    pub fn named(results: &[ImageResult], names: Names) -> Findings {
         let items: Vec<Item> = results
             .iter()
             .map(|r| Item {
@@ -42,7 +61,7 @@ impl Findings {
                 text: &r.text,
             })
             .collect();
-        build(&items)
+        build(&items, names)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -53,7 +72,13 @@ impl Findings {
     }
 }
 
-fn build(items: &[Item]) -> Findings {
+/// Whether any of these results states a position (what makes loading the
+/// gazetteer worth it).
+pub fn any_position(results: &[ImageResult]) -> bool {
+    results.iter().any(|r| r.metadata.position().is_some())
+}
+
+fn build(items: &[Item], names: Names) -> Findings {
     // Time order first (ties by name), undated photos after: places are
     // grown in that order, so the numbering follows the day.
     let mut order: Vec<&Item> = items.iter().collect();
@@ -69,7 +94,20 @@ fn build(items: &[Item]) -> Findings {
         .then_with(|| a.image.cmp(b.image))
     });
 
-    let (places, place_of) = group_places(&order);
+    let (mut places, place_of) = group_places(&order);
+    let mut places_unnamed = None;
+    match names {
+        Names::Off => {}
+        Names::Gazetteer(g) => {
+            for p in &mut places {
+                p.name = Some(g.describe(p.latitude, p.longitude));
+            }
+        }
+        Names::Unavailable(why) if !places.is_empty() => {
+            places_unnamed = Some(format!("places are given as coordinates only: {why}"));
+        }
+        Names::Unavailable(_) => {}
+    }
     let (devices, device_of) = group_devices(&order);
     let timeline: Vec<TimelineEntry> = order
         .iter()
@@ -84,8 +122,10 @@ fn build(items: &[Item]) -> Findings {
         .collect();
 
     let mut sentences = Vec::new();
-    sentences.extend(day_sentences(&order, &devices, &device_of));
-    sentences.extend(route_sentences(&order, &place_of));
+    sentences.extend(day_sentences(
+        &order, &devices, &device_of, &places, &place_of,
+    ));
+    sentences.extend(route_sentences(&order, &places, &place_of));
     sentences.extend(place_sentences(&order, &places, &place_of));
     sentences.extend(device_sentences(&order, &devices, &device_of));
     sentences.extend(name_sentences(&order));
@@ -95,6 +135,29 @@ fn build(items: &[Item]) -> Findings {
         places,
         devices,
         sentences,
+        places_unnamed,
+    }
+}
+
+/// The areas a set of places lie in, in words for a headline: "in the
+/// Paris area", "around Lyon and Grenoble"; None when a place has no name.
+fn area_phrase<'a>(names: impl IntoIterator<Item = Option<&'a PlaceName>>) -> Option<String> {
+    let mut areas: Vec<String> = Vec::new();
+    for n in names {
+        let a = &n?.area;
+        if !areas.contains(a) {
+            areas.push(a.clone());
+        }
+    }
+    match areas.len() {
+        0 => None,
+        1 => Some(format!("in the {} area", areas[0])),
+        2..=3 => Some(format!("around {}", and_list(&areas))),
+        n => Some(format!(
+            "around {} and {} other places",
+            areas[..2].join(", "),
+            n - 2
+        )),
     }
 }
 
@@ -123,6 +186,7 @@ fn group_places<'a>(order: &[&'a Item]) -> (Vec<Place>, BTreeMap<&'a str, usize>
                     longitude: pos.1,
                     radius_km: 0.0,
                     images: Vec::new(),
+                    name: None,
                 });
                 places.len() - 1
             }
@@ -228,6 +292,8 @@ fn day_sentences(
     order: &[&Item],
     devices: &[Device],
     device_of: &BTreeMap<&str, usize>,
+    places: &[Place],
+    place_of: &BTreeMap<&str, usize>,
 ) -> Vec<Sentence> {
     let mut days: BTreeMap<String, Vec<&Item>> = BTreeMap::new();
     for it in order {
@@ -340,6 +406,15 @@ fn day_sentences(
                 let _ = write!(headline, ", {l} of them saying where");
             }
         }
+        let area = area_phrase(located.iter().map(|(img, _)| {
+            place_of
+                .get(img)
+                .and_then(|&i| places.get(i))
+                .and_then(|p| p.name.as_ref())
+        }));
+        if let Some(a) = area {
+            let _ = write!(headline, ": {a}");
+        }
         headline.push('.');
         out.push(Sentence {
             kind: FindingKind::Day,
@@ -356,7 +431,11 @@ type Stop<'a> = (&'a str, Timestamp, (f64, f64));
 
 /// When a day's positions, in time order, visit more than one place: how
 /// far the photos show the person moved.
-fn route_sentences(order: &[&Item], place_of: &BTreeMap<&str, usize>) -> Vec<Sentence> {
+fn route_sentences(
+    order: &[&Item],
+    places: &[Place],
+    place_of: &BTreeMap<&str, usize>,
+) -> Vec<Sentence> {
     let mut days: BTreeMap<String, Vec<Stop>> = BTreeMap::new();
     for it in order {
         if let (Some(t), Some(p)) = (it.meta.taken_at, it.meta.position()) {
@@ -377,21 +456,34 @@ fn route_sentences(order: &[&Item], place_of: &BTreeMap<&str, usize>) -> Vec<Sen
         }
         let length: f64 = stops.windows(2).map(|w| distance_km(w[0].2, w[1].2)).sum();
         let (first, last) = (&stops[0], &stops[stops.len() - 1]);
+        let words = |s: &Stop| {
+            let name = place_of
+                .get(s.0)
+                .and_then(|&i| places.get(i))
+                .and_then(|p| p.name.as_ref());
+            match name {
+                Some(n) => format!("{} ({})", format_position(s.2 .0, s.2 .1), n.words),
+                None => format_position(s.2 .0, s.2 .1),
+            }
+        };
         let text = format!(
             "On {date} the positions, in time order, move through {} places, \
              about {length:.1} km in straight lines, from {} at {} to {} at {}.",
             distinct.len(),
-            format_position(first.2 .0, first.2 .1),
+            words(first),
             first.1.clock(),
-            format_position(last.2 .0, last.2 .1),
+            words(last),
             last.1.clock(),
         );
+        let area = area_phrase(distinct.iter().map(|&i| places[i].name.as_ref()))
+            .map(|a| format!(" {a}"))
+            .unwrap_or_default();
         let fields = stops
             .iter()
             .map(|s| (s.0, vec!["taken_at", "gps.latitude", "gps.longitude"]))
             .collect();
         let headline = format!(
-            "On {} the photos trace a {length:.1} km trail through {} places, from {} to {}.",
+            "On {} the photos trace a {length:.1} km trail through {} places{area}, from {} to {}.",
             first.1.human_date(),
             distinct.len(),
             first.1.clock(),
@@ -424,6 +516,9 @@ fn place_sentences(
             km(p.radius_km),
             format_position(p.latitude, p.longitude)
         );
+        if let Some(n) = &p.name {
+            let _ = write!(text, " ({})", n.words);
+        }
         let members: Vec<&&Item> = order
             .iter()
             .filter(|it| place_of.get(it.image) == Some(&i))
@@ -433,8 +528,15 @@ fn place_sentences(
             .iter()
             .map(|it| (it.image, vec!["gps.latitude", "gps.longitude"]))
             .collect();
+        let at = match &p.name {
+            Some(n) if n.city.is_some() => {
+                format!("one place in the {} area, near {}", n.area, n.nearest.name)
+            }
+            Some(n) => format!("one place near {}", n.nearest.name),
+            None => "one place".to_string(),
+        };
         let mut headline = format!(
-            "{} were taken at one place, within {} of each other",
+            "{} were taken at {at}, within {} of each other",
             photos(p.images.len()),
             km(2.0 * p.radius_km)
         );
@@ -1117,5 +1219,65 @@ mod tests {
         let h = human(&[], &f);
         assert!(h.contains("no capture time, position or camera"), "{h}");
         assert!(h.contains("What the text in the photos gives away:\n  - The text in b.jpg"));
+    }
+
+    #[test]
+    fn places_are_named_from_the_gazetteer_and_headlines_say_the_area() {
+        let g = Gazetteer::parse(
+            b"lat,lon,name,admin1,admin2,cc\n\
+              48.85341,2.3488,Paris,Ile-de-France,Paris,FR\n\
+              48.8566,2.2950,Eiffel Village,Ile-de-France,Paris,FR\n\
+              48.8600,2.3400,Louvre Town,Ile-de-France,Paris,FR\n",
+        )
+        .unwrap();
+        let f = Findings::named(&day(), Names::Gazetteer(&g));
+        let names: Vec<&str> = f
+            .places
+            .iter()
+            .map(|p| p.name.as_ref().unwrap().nearest.name.as_str())
+            .collect();
+        assert_eq!(names, ["Eiffel Village", "Louvre Town"]);
+        assert_eq!(f.places_unnamed, None);
+        let headline = |k: FindingKind| {
+            f.sentences
+                .iter()
+                .find(|s| s.kind == k)
+                .map(|s| s.headline.clone())
+                .unwrap()
+        };
+        assert!(
+            headline(FindingKind::Route).contains("through 2 places in the Paris area"),
+            "{}",
+            headline(FindingKind::Route)
+        );
+        assert!(headline(FindingKind::Day).ends_with("all saying where: in the Paris area."));
+        assert!(headline(FindingKind::Place).starts_with(
+            "3 photos were taken at one place in the Paris area, near Eiffel Village"
+        ));
+        let place = f
+            .sentences
+            .iter()
+            .find(|s| s.kind == FindingKind::Place)
+            .unwrap();
+        assert!(
+            place.text.contains("(near Eiffel Village, "),
+            "{}",
+            place.text
+        );
+
+        // Without the gazetteer: coordinates, and one note saying why.
+        let f = Findings::named(&day(), Names::Unavailable("the gazetteer is missing"));
+        assert!(f.places.iter().all(|p| p.name.is_none()));
+        assert_eq!(
+            f.places_unnamed.as_deref(),
+            Some("places are given as coordinates only: the gazetteer is missing")
+        );
+        assert_eq!(Findings::of(&day()).places_unnamed, None);
+        // No positions: nothing to say about names.
+        let f = Findings::named(
+            &[photo("x.jpg", Some("2026:05:01 08:00:00"), None, None)],
+            Names::Unavailable("missing"),
+        );
+        assert_eq!(f.places_unnamed, None);
     }
 }

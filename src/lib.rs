@@ -11,6 +11,7 @@ pub mod exif;
 pub mod face;
 pub mod find;
 pub mod findings;
+pub mod gazetteer;
 pub mod geometry;
 pub mod identity;
 pub mod imageio;

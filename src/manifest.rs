@@ -35,10 +35,12 @@ pub enum ModelId {
     TextDict,
     TextCls,
     Identity,
+    /// GeoNames place names (a CSV, not a model), optional: see `gazetteer`.
+    Gazetteer,
 }
 
 impl ModelId {
-    pub const ALL: [ModelId; 11] = [
+    pub const ALL: [ModelId; 12] = [
         ModelId::Yunet,
         ModelId::YunetDynamic,
         ModelId::Yolox,
@@ -50,6 +52,7 @@ impl ModelId {
         ModelId::TextDict,
         ModelId::TextCls,
         ModelId::Identity,
+        ModelId::Gazetteer,
     ];
 
     /// The entry's `name` in `models.toml`.
@@ -66,6 +69,7 @@ impl ModelId {
             ModelId::TextDict => "text_dict",
             ModelId::TextCls => "text_cls",
             ModelId::Identity => "identity",
+            ModelId::Gazetteer => "gazetteer",
         }
     }
 
@@ -81,7 +85,7 @@ impl ModelId {
             ModelId::Expression => Some("data"),
             ModelId::TextDet | ModelId::TextRec | ModelId::TextCls => Some("x"),
             ModelId::Identity => Some("input0"),
-            ModelId::TextDict => None,
+            ModelId::TextDict | ModelId::Gazetteer => None,
         }
     }
 }

@@ -230,7 +230,7 @@ impl Analyzer {
                 Some(t) => t.replay(model, input),
                 None => Ok(()),
             },
-            ModelId::Identity | ModelId::TextDict => Ok(()),
+            ModelId::Identity | ModelId::TextDict | ModelId::Gazetteer => Ok(()),
         }
     }
 

@@ -509,6 +509,11 @@ pub struct Findings {
     pub places: Vec<Place>,
     pub devices: Vec<Device>,
     pub sentences: Vec<Sentence>,
+    /// Why the places have no names although the photos state positions
+    /// (the offline gazetteer is missing or does not verify): positions are
+    /// then given as coordinates only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub places_unnamed: Option<String>,
 }
 
 /// One dated photo, in capture-time order.
@@ -533,6 +538,42 @@ pub struct Place {
     /// Farthest position from the centre, km.
     pub radius_km: f64,
     pub images: Vec<String>,
+    /// The centre described in words from the offline gazetteer (GeoNames),
+    /// when it was there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<PlaceName>,
+}
+
+/// A position described in words from the GeoNames places of 1000 people
+/// or more (`gazetteer`): the nearest such place, and a larger place nearby
+/// that names its region (Paris, Berlin, Tokyo) when there is one.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct PlaceName {
+    /// "near Saint-Mande, 3.1 km east of central Paris (Ile-de-France, FR)".
+    pub words: String,
+    /// The place the position is most likely in or by ("Paris" when a
+    /// larger place is near, else the nearest place): what headlines say.
+    pub area: String,
+    pub nearest: Locality,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub city: Option<Locality>,
+    /// First-level region (state, province, French region), as GeoNames
+    /// spells it.
+    pub region: String,
+    /// ISO 3166 country code.
+    pub country: String,
+}
+
+/// A GeoNames place and where the described position lies from it.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct Locality {
+    pub name: String,
+    pub latitude: f64,
+    pub longitude: f64,
+    /// From this place to the position, km.
+    pub distance_km: f64,
+    /// Compass direction from this place to the position ("east-southeast").
+    pub direction: String,
 }
 
 /// A camera as the files name it. With a serial number it is one physical

@@ -14,6 +14,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use crate::batch::{self, Engine, Input, Plan, Topology};
 use crate::doubts;
 use crate::error::SetupError;
+use crate::findings::{self, Names};
+use crate::gazetteer::Gazetteer;
 use crate::identity;
 use crate::identity::cluster::{self, FaceRecord};
 use crate::identity::persons::{self, PersonFace};
@@ -356,7 +358,25 @@ pub fn analyze(rt: &Runtime, cfg: &RunConfig) -> Result<Outcome, RunError> {
     // The summary's rate is of the images: measured before the videos.
     let images_seconds = start.elapsed().as_secs_f64();
     let mut videos = analyze_videos(&engine, cfg, &video_inputs, &mut embedded)?;
-    let mut summary = tally.summary(images_seconds);
+    // Place names: the gazetteer is read only when a photo states a
+    // position, and its absence costs the names, not the run.
+    let gazetteer = findings::any_position(tally.metadata()).then(|| {
+        let g = Gazetteer::load(&rt.models_dir);
+        if let Err(e) = &g {
+            eprintln!("onlooker: place names left out: {e}");
+        }
+        g
+    });
+    let why;
+    let names = match &gazetteer {
+        None => Names::Off,
+        Some(Ok(g)) => Names::Gazetteer(g),
+        Some(Err(e)) => {
+            why = e.to_string();
+            Names::Unavailable(&why)
+        }
+    };
+    let mut summary = tally.summary_named(images_seconds, names);
     // Results arrive as workers finish; the documents list them in input
     // order, which the report's annotated copies also rely on.
     kept.sort_by_key(|(i, _)| *i);

@@ -8,6 +8,7 @@ use std::path::Path;
 
 use crate::attributes;
 use crate::doubts;
+use crate::findings::Names;
 use crate::result::{Attribute, Findings, ImageResult, Summary};
 
 /// One JSON object per image, one per line, flushed line by line so that a
@@ -139,6 +140,11 @@ impl Tally {
     /// The batch summary: the one place it is computed, whether results
     /// were kept or only streamed through.
     pub fn summary(&self, elapsed_seconds: f64) -> Summary {
+        self.summary_named(elapsed_seconds, Names::Off)
+    }
+
+    /// The summary with the places described in words by `names`.
+    pub fn summary_named(&self, elapsed_seconds: f64, names: Names) -> Summary {
         Summary {
             images: self.images,
             analysed: self.images - self.failed,
@@ -153,7 +159,7 @@ impl Tally {
             } else {
                 0.0
             },
-            findings: Findings::of(&self.metadata),
+            findings: Findings::named(&self.metadata, names),
             attribute_caveats: attributes::caveats_for(&self.attributes),
             // Filled by the persons pass (`run`), which needs all faces.
             persons: Vec::new(),

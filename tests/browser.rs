@@ -271,7 +271,9 @@ document.getElementById('f').addEventListener('load', function () {{
     out = {{width: w.innerWidth, height: w.innerHeight, verdict_top: v.top, verdict_bottom: v.bottom,
            verdict: d.getElementById('verdict').innerText, closed: measure(w, d),
            map_width: d.querySelector('#map svg') ? d.querySelector('#map svg').getBoundingClientRect().width : 0,
-           map_stops: Array.prototype.filter.call(d.querySelectorAll('#map circle'), function (c) {{ return c.getBoundingClientRect().width > 0; }}).length}};
+           map_stops: Array.prototype.filter.call(d.querySelectorAll('#map circle.stop'), function (c) {{ return c.getBoundingClientRect().width > 0; }}).length,
+           map_towns: d.querySelectorAll('#map .town-t').length,
+           strip: Array.prototype.map.call(d.querySelectorAll('.strip img'), function (i) {{ var r = i.getBoundingClientRect(); return [r.left, r.right, r.width]; }})}};
     d.querySelectorAll('details').forEach(function (x) {{ x.open = true; }});
     out.opened = measure(w, d);
   }} catch (e) {{ out = {{error: String(e)}}; }}
@@ -333,6 +335,12 @@ fn the_verdict_comes_first_on_a_projector_and_a_phone() {
         page.contains("Not counted: "),
         "faces without a person noted"
     );
+    // The places are described from the gazetteer, credited in the footer,
+    // and the map names the towns by the trail.
+    assert!(page.contains("places in the Paris area"), "{page}");
+    assert!(page.contains("of central Paris (Ile-de-France, FR)"));
+    assert!(page.contains("class=\"town-t\"") && page.contains(">Vincennes</text>"));
+    assert!(page.contains(">GeoNames</a>") && page.contains("CC BY 4.0"));
 
     let index_url = file_url(&index);
     for (w, h) in [(1024u32, 768u32), (390, 844)] {
@@ -377,6 +385,22 @@ fn the_verdict_comes_first_on_a_projector_and_a_phone() {
         }
         // The day out's five stops are drawn on the map, which fits.
         assert_eq!(m["map_stops"].as_u64(), Some(5), "{m}");
+        assert!(m["map_towns"].as_u64().unwrap() >= 2, "{m}");
+        // The day strip: the five photos, small, side by side or wrapped,
+        // none past the right edge.
+        let strip = m["strip"].as_array().unwrap();
+        assert_eq!(strip.len(), 5, "{m}");
+        for t in strip {
+            let (left, right, width) = (
+                t[0].as_f64().unwrap(),
+                t[1].as_f64().unwrap(),
+                t[2].as_f64().unwrap(),
+            );
+            assert!(
+                width > 50.0 && left >= 0.0 && right <= f64::from(w),
+                "{w}x{h} strip: {m}"
+            );
+        }
         let map_width = m["map_width"].as_f64().unwrap();
         assert!(map_width > 200.0 && map_width <= f64::from(w), "{m}");
         for state in ["closed", "opened"] {

@@ -282,6 +282,7 @@ mod tests {
             longitude: lon,
             radius_km: 0.0,
             images: Vec::new(),
+            name: None,
         }
     }
 

@@ -133,6 +133,10 @@ struct Page {
     wrong: Vec<WrongCase>,
     /// The busiest located day's trail, drawn.
     map: Option<MapView>,
+    /// Why places are coordinates only (no gazetteer), said once.
+    places_unnamed: Option<String>,
+    /// Whether any place is named from GeoNames (credited in the footer).
+    geonames: bool,
     timeline: Vec<[String; 4]>,
     places: Vec<[String; 4]>,
     devices: Vec<[String; 5]>,
@@ -201,6 +205,35 @@ struct MapView {
     stops: Vec<StopView>,
     /// Scale bar: x from, x to, its label.
     scale: (f64, f64, String),
+    /// The day strip: the same photos, small, in time order.
+    strip: Vec<StripItem>,
+    /// Nearby places from the gazetteer: x, y, label, text anchor, and
+    /// whether it marks a place inside the drawing (else the label sits at
+    /// the edge, its arrow pointing at the place).
+    names: Vec<MapName>,
+}
+
+/// One photo of the day strip.
+struct StripItem {
+    /// Stop number on the map.
+    n: usize,
+    /// Image number in the page.
+    image: usize,
+    time: String,
+    /// The annotated copy shown small (or the copy of the same picture).
+    thumb: Option<String>,
+    alt: String,
+}
+
+struct MapName {
+    x: f64,
+    y: f64,
+    /// Where the label goes.
+    lx: f64,
+    ly: f64,
+    label: String,
+    anchor: &'static str,
+    inside: bool,
 }
 
 struct StopView {
@@ -224,7 +257,7 @@ type MapStop = (crate::exif::Timestamp, usize, (f64, f64));
 
 /// The trail of the day with the most dated, located photos (at least two
 /// different positions), or None.
-fn map_view(results: &[ImageResult]) -> Option<MapView> {
+fn map_view(results: &[ImageResult], findings: &Findings) -> Option<MapView> {
     let mut days: BTreeMap<String, Vec<MapStop>> = BTreeMap::new();
     for (i, r) in results.iter().enumerate() {
         if let (Some(t), Some(p)) = (r.metadata.taken_at, r.metadata.position()) {
@@ -262,9 +295,100 @@ fn map_view(results: &[ImageResult]) -> Option<MapView> {
     .into_iter()
     .rfind(|&v| v <= target)
     .unwrap_or(0.1);
+    // The gazetteer's places near the stops: each stop's nearest place
+    // drawn where it is, and the city they lie by, at the edge when it is
+    // off the drawing.
+    let mut localities: Vec<(&crate::result::Locality, bool)> = Vec::new();
+    for s in &stops {
+        let name = findings
+            .timeline
+            .iter()
+            .find(|t| t.image == results[s.1].path)
+            .and_then(|t| t.place)
+            .and_then(|i| findings.places.get(i))
+            .and_then(|p| p.name.as_ref());
+        if let Some(n) = name {
+            for (l, city) in
+                std::iter::once((&n.nearest, false)).chain(n.city.iter().map(|c| (c, true)))
+            {
+                if !localities.iter().any(|(m, _)| m.name == l.name) {
+                    localities.push((l, city));
+                }
+            }
+        }
+    }
+    let margin = 8.0;
+    let scale_end = MAP_PAD + round / km_per_unit;
+    let (mut top, mut bottom) = (0usize, 0usize);
+    let names = localities
+        .iter()
+        .map(|(l, city)| {
+            let (x, y) = at((l.longitude * k, -l.latitude));
+            let inside =
+                (margin..=MAP_W - margin).contains(&x) && (margin..=MAP_H - 30.0).contains(&y);
+            if inside && !city {
+                let right = x < MAP_W / 2.0;
+                MapName {
+                    x,
+                    y,
+                    lx: if right { x + 8.0 } else { x - 8.0 },
+                    ly: y - 6.0,
+                    label: l.name.clone(),
+                    anchor: if right { "start" } else { "end" },
+                    inside: true,
+                }
+            } else {
+                // Off the drawing (or the city): a label in the top band
+                // for a place to the north, the bottom band to the south,
+                // above or below the stops, its arrow pointing at it.
+                let (cx, cy) = (MAP_W / 2.0, MAP_H / 2.0);
+                let (dx, dy) = (x - cx, y - cy);
+                let t = ((MAP_W / 2.0 - margin) / dx.abs().max(1e-9)).min(1.0);
+                let mut lx = cx + dx * t;
+                let arrow = ["→", "↘", "↓", "↙", "←", "↖", "↑", "↗"]
+                    [((dy.atan2(dx).to_degrees().rem_euclid(360.0) / 45.0).round() as usize) % 8];
+                let dist = l.distance_km;
+                let anchor = if lx < MAP_W / 3.0 {
+                    "start"
+                } else if lx > MAP_W * 2.0 / 3.0 {
+                    "end"
+                } else {
+                    "middle"
+                };
+                let label = if anchor == "start" {
+                    format!("{arrow} {} {dist:.0} km", l.name)
+                } else {
+                    format!("{} {dist:.0} km {arrow}", l.name)
+                };
+                let north = dy < 0.0;
+                let band = if north { &mut top } else { &mut bottom };
+                let ly = if north {
+                    22.0 + 16.0 * *band as f64
+                } else {
+                    // Clear of the scale bar at the bottom left.
+                    if anchor == "start" {
+                        lx = lx.max(scale_end + 12.0);
+                    }
+                    MAP_H - 8.0 - 16.0 * *band as f64
+                };
+                *band += 1;
+                MapName {
+                    x: lx,
+                    y: ly,
+                    lx,
+                    ly,
+                    label,
+                    anchor,
+                    inside: false,
+                }
+            }
+        })
+        .collect();
     let first = stops[0].0;
     let last = stops[stops.len() - 1].0;
     Some(MapView {
+        strip: Vec::new(),
+        names,
         date: first.human_date(),
         label: format!(
             "Map of {} positions stated by the photos of {}, from {} to {}, joined in time order",
@@ -421,6 +545,33 @@ pub fn render_full(
         .iter()
         .map(|p| person_view(p, results, faces))
         .partition(|p| p.photos.len() > 1);
+    let mut map = map_view(results, &summary.findings);
+    if let Some(m) = map.as_mut() {
+        m.strip = m
+            .stops
+            .iter()
+            .map(|s| {
+                let i = s.image - 1;
+                let written = |j: usize| match copies.get(j) {
+                    Some(Annotated::Written(src)) => Some(src.clone()),
+                    _ => None,
+                };
+                let thumb = written(i).or_else(|| results[i].duplicate_of.and_then(written));
+                StripItem {
+                    n: s.n,
+                    image: s.image,
+                    time: s.time.clone(),
+                    alt: format!(
+                        "Stop {} at {}: {}",
+                        s.n,
+                        s.time,
+                        file_name(&results[i].path)
+                    ),
+                    thumb,
+                }
+            })
+            .collect();
+    }
     let page = Page {
         version: env!("CARGO_PKG_VERSION"),
         photos: count_of(n, "photo", "photos"),
@@ -448,7 +599,9 @@ pub fn render_full(
         findings,
         more_findings,
         wrong: wrong_cases(results, summary),
-        map: map_view(results),
+        map,
+        places_unnamed: summary.findings.places_unnamed.as_deref().map(clean),
+        geonames: summary.findings.places.iter().any(|p| p.name.is_some()),
         timeline: timeline(&summary.findings),
         places: summary
             .findings
@@ -456,8 +609,10 @@ pub fn render_full(
             .iter()
             .map(|p| {
                 [
-                    format!("{:.5}", p.latitude),
-                    format!("{:.5}", p.longitude),
+                    p.name
+                        .as_ref()
+                        .map_or_else(String::new, |n| clean(&n.words)),
+                    format!("{:.5}, {:.5}", p.latitude, p.longitude),
                     fmt_number(p.radius_km),
                     clean(&p.images.join(", ")),
                 ]
@@ -811,12 +966,16 @@ fn timeline(f: &Findings) -> Vec<[String; 4]> {
     f.timeline
         .iter()
         .map(|t| {
-            let place = t
-                .place
-                .and_then(|i| f.places.get(i))
-                .map_or_else(String::new, |p| {
-                    format!("{:.5}, {:.5}", p.latitude, p.longitude)
-                });
+            let place =
+                t.place
+                    .and_then(|i| f.places.get(i))
+                    .map_or_else(String::new, |p| match &p.name {
+                        Some(n) if n.city.is_some() => {
+                            clean(&format!("near {} ({} area)", n.nearest.name, n.area))
+                        }
+                        Some(n) => clean(&format!("near {}", n.nearest.name)),
+                        None => format!("{:.5}, {:.5}", p.latitude, p.longitude),
+                    });
             let device = t
                 .device
                 .and_then(|i| f.devices.get(i))
@@ -1623,5 +1782,79 @@ mod tests {
         assert!(!h.contains("id=\"scale\""));
         assert!(!h.contains("<h3>Timeline</h3>"));
         assert!(h.contains("What an onlooker learns from 0 photos"));
+    }
+
+    /// A day of three located photos (given out of time order), their
+    /// places named from a tiny gazetteer.
+    fn named_day(names: findings::Names) -> (Vec<ImageResult>, Summary) {
+        use crate::exif::{Gps, Metadata};
+        let photo = |path: &str, when: &str, lat: f64, lon: f64| ImageResult {
+            path: path.into(),
+            metadata: Metadata {
+                taken_at: crate::exif::parse_datetime(when.as_bytes(), Some(b"+02:00")).unwrap(),
+                gps: Some(Gps {
+                    latitude: Some(lat),
+                    longitude: Some(lon),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let results = vec![
+            photo("b.jpg", "2026:05:01 12:00:00", 48.8427, 2.4353),
+            photo("a.jpg", "2026:05:01 08:05:00", 48.8447, 2.3872),
+            photo("c.jpg", "2026:05:01 18:39:00", 48.8283, 2.4467),
+        ];
+        let summary = Summary {
+            findings: Findings::named(&results, names),
+            ..Default::default()
+        };
+        (results, summary)
+    }
+
+    #[test]
+    fn the_map_names_the_towns_and_the_day_strip_follows_the_clock() {
+        let g = crate::gazetteer::Gazetteer::parse(
+            b"lat,lon,name,admin1,admin2,cc\n\
+              48.85341,2.3488,Paris,Ile-de-France,Paris,FR\n\
+              48.84721,2.43793,Vincennes,Ile-de-France,Departement du Val-de-Marne,FR\n\
+              48.84171,2.41932,Saint-Mande,Ile-de-France,Departement du Val-de-Marne,FR\n",
+        )
+        .unwrap();
+        let (results, summary) = named_day(findings::Names::Gazetteer(&g));
+        let copies: Vec<Annotated> = ["images/b.jpg", "images/a.jpg", "images/c.jpg"]
+            .iter()
+            .map(|s| Annotated::Written(s.to_string()))
+            .collect();
+        let h = render(&results, &summary, &copies, None);
+        assert!(h.contains(">Vincennes</text>"), "{h}");
+        assert!(h.contains(">Saint-Mande</text>"));
+        // Paris is west of the drawing: at the left edge, pointing at it.
+        assert!(h.contains(">← Paris "), "{h}");
+        assert!(h.contains("in the Paris area"));
+        assert!(
+            h.contains("<td>near Vincennes, 6.4 km east of central Paris (Ile-de-France, FR)</td>")
+        );
+        assert!(h.contains(">GeoNames</a>"));
+        let strip = &h[h.find("<ol class=\"strip\"").unwrap()..];
+        let strip = &strip[..strip.find("</ol>").unwrap()];
+        let order: Vec<usize> = ["images/a.jpg", "images/b.jpg", "images/c.jpg"]
+            .iter()
+            .map(|src| strip.find(src).unwrap())
+            .collect();
+        assert!(order.windows(2).all(|w| w[0] < w[1]), "{strip}");
+        assert!(strip.contains("href=\"#image-2\"") && strip.contains("<b>1</b> 08:05"));
+        assert!(strip.contains("alt=\"Stop 1 at 08:05: a.jpg\""));
+
+        // Without the gazetteer: coordinates, one note, no credit.
+        let (results, summary) = named_day(findings::Names::Unavailable("gazetteer missing"));
+        let h = render(&results, &summary, &copies, None);
+        assert_eq!(
+            h.matches("places are given as coordinates only: gazetteer missing")
+                .count(),
+            1
+        );
+        assert!(!h.contains("class=\"town-t\"") && !h.contains(">GeoNames</a>"));
     }
 }
