@@ -36,6 +36,7 @@ enum Command {
     /// Measure throughput on real images (default: samples/) and project it
     /// to archive scale
     Bench(BenchArgs),
+    Scrub(onlooker::scrub::ScrubArgs),
 }
 
 #[derive(Args)]
@@ -196,6 +197,7 @@ fn main() -> ExitCode {
         Command::Analyze(a) => analyze(a),
         Command::Models(m) => models(m),
         Command::Bench(b) => bench(b),
+        Command::Scrub(s) => onlooker::scrub::cli(s).map(ExitCode::from).map_err(Into::into),
     };
     match outcome {
         Ok(code) => code,
