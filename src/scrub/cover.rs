@@ -207,20 +207,46 @@ mod tests {
 
     #[test]
     fn face_region_grows_for_hair_and_ears_and_stays_inside() {
-        let r = face_region(&BBox { x: 100.0, y: 100.0, w: 40.0, h: 40.0 }, 1000, 1000);
+        let r = face_region(
+            &BBox {
+                x: 100.0,
+                y: 100.0,
+                w: 40.0,
+                h: 40.0,
+            },
+            1000,
+            1000,
+        );
         assert_eq!((r.x, r.y, r.w, r.h), (90.0, 82.0, 60.0, 64.0));
-        let r = face_region(&BBox { x: 0.0, y: 0.0, w: 40.0, h: 40.0 }, 45, 45);
+        let r = face_region(
+            &BBox {
+                x: 0.0,
+                y: 0.0,
+                w: 40.0,
+                h: 40.0,
+            },
+            45,
+            45,
+        );
         assert_eq!((r.x, r.y, r.w, r.h), (0.0, 0.0, 45.0, 45.0));
     }
 
     #[test]
     fn every_method_changes_a_detailed_region_and_nothing_outside() {
-        let src = RgbImage::from_fn(60, 60, |x, y| Rgb([(x * 4) as u8, (y * 4) as u8, ((x ^ y) * 8) as u8]));
-        let region = BBox { x: 10.0, y: 10.0, w: 30.0, h: 30.0 };
+        let src = RgbImage::from_fn(60, 60, |x, y| {
+            Rgb([(x * 4) as u8, (y * 4) as u8, ((x ^ y) * 8) as u8])
+        });
+        let region = BBox {
+            x: 10.0,
+            y: 10.0,
+            w: 30.0,
+            h: 30.0,
+        };
         for m in Method::ALL {
             let mut img = src.clone();
             cover_face(&mut img, &region, m);
-            let changed = (10..40).flat_map(|y| (10..40).map(move |x| (x, y)))
+            let changed = (10..40)
+                .flat_map(|y| (10..40).map(move |x| (x, y)))
                 .filter(|&(x, y)| img.get_pixel(x, y) != src.get_pixel(x, y))
                 .count();
             assert!(changed > 600, "{}: {changed} pixels changed", m.name());

@@ -36,7 +36,7 @@ pub use cover::Method;
 /// patches that were no face.
 pub const FACE_THRESHOLD: f32 = 0.3;
 /// The face cover used when none is asked for (see README, "Scrub").
-pub const DEFAULT_METHOD: Method = Method::Pixelate;
+pub const DEFAULT_METHOD: Method = Method::Fill;
 /// The report written next to the copies.
 pub const REPORT: &str = "scrub-report.json";
 /// Cover-and-verify rounds at most: what the re-analysis of a copy still
@@ -207,7 +207,11 @@ pub enum Check {
 pub fn metadata_words(m: &Metadata) -> Vec<String> {
     let mut w: Vec<&str> = Vec::new();
     if let Some(g) = &m.gps {
-        w.push(if m.position().is_some() { "GPS position" } else { "GPS data" });
+        w.push(if m.position().is_some() {
+            "GPS position"
+        } else {
+            "GPS data"
+        });
         if g.time.is_some() {
             w.push("GPS time");
         }
@@ -408,13 +412,19 @@ pub fn scrub(
     };
     let path = cfg.out.join(REPORT);
     let json = serde_json::to_vec_pretty(&report)?;
-    crate::report::write_atomic(&path, &json).map_err(|source| ScrubError::Write { path, source })?;
+    crate::report::write_atomic(&path, &json)
+        .map_err(|source| ScrubError::Write { path, source })?;
     Ok(report)
 }
 
 /// Scrubs one file into `file`. An `Err` is the file's error (nothing
 /// written); a failed verification is not an error.
-fn scrub_one(m: &mut Models, cfg: &ScrubConfig, job: &Job, file: &mut ScrubFile) -> Result<(), String> {
+fn scrub_one(
+    m: &mut Models,
+    cfg: &ScrubConfig,
+    job: &Job,
+    file: &mut ScrubFile,
+) -> Result<(), String> {
     let err = |e: ImageError| e.to_string();
     let bytes = imageio::read_file(&job.input, &cfg.limits).map_err(err)?;
     let metadata = exif::read(&bytes);
@@ -422,10 +432,7 @@ fn scrub_one(m: &mut Models, cfg: &ScrubConfig, job: &Job, file: &mut ScrubFile)
     file.found.blocks = container::blocks(&bytes);
     let loaded = imageio::decode(bytes, &cfg.limits).map_err(err)?;
     if loaded.format != job.format {
-        file.converted = Some(format!(
-            "{:?} written as {:?}",
-            loaded.format, job.format
-        ));
+        file.converted = Some(format!("{:?} written as {:?}", loaded.format, job.format));
     }
     let icc = cfg
         .keep_icc
@@ -463,11 +470,18 @@ fn scrub_one(m: &mut Models, cfg: &ScrubConfig, job: &Job, file: &mut ScrubFile)
     let mut text_boxes: Vec<BBox> = lines.iter().map(|l| l.bbox).collect();
 
     let dir = job.output.parent().unwrap_or(Path::new("."));
-    let write_err = |what: &Path, e: std::io::Error| format!("cannot write {}: {e}", what.display());
+    let write_err =
+        |what: &Path, e: std::io::Error| format!("cannot write {}: {e}", what.display());
     std::fs::create_dir_all(dir).map_err(|e| write_err(dir, e))?;
     for round in 1..=ROUNDS {
-        file.removed.face_regions = face_boxes.iter().map(|b| cover::face_region(b, w, h)).collect();
-        file.removed.text_regions = text_boxes.iter().map(|b| cover::text_region(b, w, h)).collect();
+        file.removed.face_regions = face_boxes
+            .iter()
+            .map(|b| cover::face_region(b, w, h))
+            .collect();
+        file.removed.text_regions = text_boxes
+            .iter()
+            .map(|b| cover::text_region(b, w, h))
+            .collect();
         let mut copy = rgb.clone();
         for r in &file.removed.face_regions {
             cover::cover_face(&mut copy, r, cfg.method);
@@ -527,7 +541,11 @@ fn verify(
     removed: &Removed,
 ) -> Verification {
     let mut v = Verification::default();
-    let fail = |check, region, detail: String| Failure { check, region, detail };
+    let fail = |check, region, detail: String| Failure {
+        check,
+        region,
+        detail,
+    };
     let metadata = exif::read(written);
     v.metadata = metadata_words(&metadata);
     v.metadata.extend(
@@ -537,7 +555,8 @@ fn verify(
             .map(|b| b.name().to_string()),
     );
     for word in &v.metadata {
-        v.failures.push(fail(Check::Metadata, None, format!("{word} in the copy")));
+        v.failures
+            .push(fail(Check::Metadata, None, format!("{word} in the copy")));
     }
     let result = m.verifier.analyze_bytes(&job.output, written.to_vec());
     if let Some(e) = &result.error {
@@ -593,7 +612,11 @@ pub fn summary_line(f: &ScrubFile) -> String {
     before.extend(f.found.metadata.iter().cloned());
     before.extend(f.found.blocks.iter().map(|b| b.name().to_string()));
     let Some(v) = &f.verification else {
-        return format!("{}: not scrubbed: {}", f.input, f.error.as_deref().unwrap_or("?"));
+        return format!(
+            "{}: not scrubbed: {}",
+            f.input,
+            f.error.as_deref().unwrap_or("?")
+        );
     };
     let mut after = vec![plural(v.faces, "face")];
     after.push(match v.metadata.is_empty() {
@@ -608,14 +631,22 @@ pub fn summary_line(f: &ScrubFile) -> String {
                 .failures
                 .iter()
                 .map(|x| match x.region {
-                    Some(r) => format!("{} at [{:.0}, {:.0}, {:.0}, {:.0}]", x.detail, r.x, r.y, r.w, r.h),
+                    Some(r) => format!(
+                        "{} at [{:.0}, {:.0}, {:.0}, {:.0}]",
+                        x.detail, r.x, r.y, r.w, r.h
+                    ),
                     None => x.detail.clone(),
                 })
                 .collect();
             format!("NOT written, verification failed: {}", why.join("; "))
         }
     };
-    format!("{}: {} -> {} ({outcome})", f.input, before.join(", "), after.join(", "))
+    format!(
+        "{}: {} -> {} ({outcome})",
+        f.input,
+        before.join(", "),
+        after.join(", ")
+    )
 }
 
 fn plural(n: usize, what: &str) -> String {
@@ -717,8 +748,17 @@ mod tests {
 
     #[test]
     fn copies_keep_jpeg_and_png_and_turn_the_rest_into_png() {
-        assert_eq!(target(Path::new("a/b.JPG")), (PathBuf::from("a/b.JPG"), ImageFormat::Jpeg));
-        assert_eq!(target(Path::new("b.png")), (PathBuf::from("b.png"), ImageFormat::Png));
-        assert_eq!(target(Path::new("c.webp")), (PathBuf::from("c.png"), ImageFormat::Png));
+        assert_eq!(
+            target(Path::new("a/b.JPG")),
+            (PathBuf::from("a/b.JPG"), ImageFormat::Jpeg)
+        );
+        assert_eq!(
+            target(Path::new("b.png")),
+            (PathBuf::from("b.png"), ImageFormat::Png)
+        );
+        assert_eq!(
+            target(Path::new("c.webp")),
+            (PathBuf::from("c.png"), ImageFormat::Png)
+        );
     }
 }

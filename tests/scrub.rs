@@ -1,0 +1,263 @@
+//! `onlooker scrub` end to end with the real binary, models and samples:
+//! every copy passes its own verification, which the test repeats with the
+//! library (faces, metadata blocks), inputs stay byte-identical, metadata
+//! planted in a PNG and a JPEG is gone, a truncated file is reported while
+//! the run goes on, and nothing is overwritten without --force.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use onlooker::pipeline::{Analyzer, Options};
+use onlooker::scrub::{self, container};
+use onlooker::{exif, runtime, Runtime};
+
+fn hashes(root: &Path) -> BTreeMap<PathBuf, String> {
+    walkdir::WalkDir::new(root)
+        .into_iter()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            let bytes = std::fs::read(e.path()).unwrap();
+            (
+                e.path().to_path_buf(),
+                format!("{:x}", Sha256::digest(&bytes)),
+            )
+        })
+        .collect()
+}
+
+fn report(dir: &Path) -> serde_json::Value {
+    let path = dir.join(scrub::REPORT);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap()
+}
+
+fn run(args: &[&Path]) -> std::process::Output {
+    common::onlooker().arg("scrub").args(args).output().unwrap()
+}
+
+#[test]
+fn samples_scrubbed_copies_pass_verification_and_inputs_are_untouched() {
+    let samples = common::samples();
+    let before = hashes(&samples);
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().join("scrubbed");
+    let o = run(&[&samples, Path::new("--out"), &dir]);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(hashes(&samples), before, "an input changed");
+
+    let r = report(&dir);
+    let files = r["files"].as_array().unwrap();
+    assert!(files.len() >= 30, "{} files", files.len());
+    for f in files {
+        assert_eq!(f["written"], true, "{f}");
+        assert_eq!(f["verification"]["passed"], true, "{f}");
+        assert_eq!(f["verification"]["faces"], 0, "{f}");
+    }
+    assert_eq!(r["summary"]["written"], files.len());
+
+    // The checks again, independently of the scrub code: the full
+    // pipeline at its defaults on each written copy finds no face, and the
+    // bytes carry no metadata block or EXIF field.
+    let rt = Runtime::load(&runtime::default_models_dir()).expect("run `make models` first");
+    let mut analyzer = Analyzer::new(&rt, Options::default()).unwrap();
+    let solvay = dir.join("solvay_1927.jpg");
+    let original = analyzer.analyze_path(&samples.join("solvay_1927.jpg"));
+    assert!(
+        original.faces.len() >= 29,
+        "{} faces in the original",
+        original.faces.len()
+    );
+    let copy = analyzer.analyze_path(&solvay);
+    assert_eq!(copy.error, None);
+    assert_eq!(
+        copy.faces.len(),
+        0,
+        "faces left in the Solvay copy: {:?}",
+        copy.faces.iter().map(|f| f.bbox).collect::<Vec<_>>()
+    );
+    let solvay_entry = files
+        .iter()
+        .find(|f| f["input"].as_str().unwrap().ends_with("solvay_1927.jpg"))
+        .unwrap();
+    assert!(
+        solvay_entry["removed"]["face_regions"]
+            .as_array()
+            .unwrap()
+            .len()
+            >= 29
+    );
+
+    let day_out = samples.join("day_out");
+    let mut seen = 0;
+    for e in std::fs::read_dir(&day_out).unwrap() {
+        let path = e.unwrap().path();
+        let original = exif::read(&std::fs::read(&path).unwrap());
+        assert!(
+            original.position().is_some() && original.taken_at.is_some(),
+            "{}: the sample lost its metadata",
+            path.display()
+        );
+        assert!(original.camera.is_some() && original.owner.is_some());
+        let copy_path = dir.join("day_out").join(path.file_name().unwrap());
+        let bytes = std::fs::read(&copy_path).unwrap();
+        let m = exif::read(&bytes);
+        assert!(m.is_empty(), "{}: {m:?}", copy_path.display());
+        assert_eq!(container::blocks(&bytes), vec![], "{}", copy_path.display());
+        seen += 1;
+    }
+    assert_eq!(seen, 5);
+    for line in ["solvay_1927.jpg: ", "-> 0 faces, no metadata"] {
+        assert!(stdout.contains(line), "{line} not in:\n{stdout}");
+    }
+}
+
+/// A photo with a face, re-encoded with the blocks a phone or an editor
+/// leaves: XMP and IPTC in a JPEG, a tEXt chunk in a PNG.
+fn planted(dir: &Path) {
+    let img = common::load("person.jpg");
+    let (w, h) = img.dimensions();
+    let xmp = b"http://ns.adobe.com/xap/1.0/\0<x:xmpmeta xmlns:x=\"adobe:ns:meta/\"><dc:creator>Planted Owner</dc:creator></x:xmpmeta>";
+    let iptc = b"Photoshop 3.0\08BIM\x04\x04\0\0\0\0\0\x11\x1c\x02\x50\0\x0dPlanted Owner\0";
+    let mut jpeg = Vec::new();
+    let mut enc = jpeg_encoder::Encoder::new(&mut jpeg, 90);
+    enc.add_app_segment(1, xmp.to_vec()).unwrap();
+    enc.add_app_segment(13, iptc.to_vec()).unwrap();
+    enc.encode(
+        img.as_raw(),
+        w as u16,
+        h as u16,
+        jpeg_encoder::ColorType::Rgb,
+    )
+    .unwrap();
+    assert_eq!(
+        container::blocks(&jpeg),
+        vec![container::Block::Xmp, container::Block::Iptc]
+    );
+    std::fs::write(dir.join("planted.jpg"), &jpeg).unwrap();
+
+    let mut png = Vec::new();
+    let mut enc = png::Encoder::new(&mut png, w, h);
+    enc.set_color(png::ColorType::Rgb);
+    enc.set_depth(png::BitDepth::Eight);
+    enc.add_text_chunk("Author".into(), "Planted Owner".into())
+        .unwrap();
+    enc.write_header()
+        .unwrap()
+        .write_image_data(img.as_raw())
+        .unwrap();
+    assert_eq!(container::blocks(&png), vec![container::Block::TextChunk]);
+    std::fs::write(dir.join("planted.png"), &png).unwrap();
+
+    // Hostile: a PNG cut off after 5000 bytes (the JPEG decoder accepts a
+    // truncated JPEG, filling the rest grey: scrubbed like any photo).
+    let whole = std::fs::read(common::sample("coffee.png")).unwrap();
+    std::fs::write(dir.join("truncated.png"), &whole[..5000]).unwrap();
+}
+
+#[test]
+fn planted_metadata_is_gone_a_truncated_file_is_reported_and_nothing_is_overwritten() {
+    let tmp = tempfile::tempdir().unwrap();
+    let inputs = tmp.path().join("in");
+    std::fs::create_dir(&inputs).unwrap();
+    planted(&inputs);
+    let before = hashes(&inputs);
+    let dir = tmp.path().join("out");
+
+    let o = run(&[&inputs, Path::new("--out"), &dir]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("truncated.png: not scrubbed"), "{stderr}");
+    assert_eq!(hashes(&inputs), before, "an input changed");
+
+    let r = report(&dir);
+    let files = r["files"].as_array().unwrap();
+    assert_eq!(files.len(), 3);
+    for name in ["planted.jpg", "planted.png"] {
+        let f = files
+            .iter()
+            .find(|f| f["input"].as_str().unwrap().ends_with(name))
+            .unwrap();
+        assert_eq!(f["written"], true, "{f}");
+        assert!(f["found"]["faces"].as_u64().unwrap() >= 1, "{f}");
+        assert!(!f["found"]["blocks"].as_array().unwrap().is_empty(), "{f}");
+        let bytes = std::fs::read(dir.join(name)).unwrap();
+        assert_eq!(container::blocks(&bytes), vec![], "{name}");
+        assert!(exif::read(&bytes).is_empty(), "{name}");
+        for needle in [&b"Planted Owner"[..], b"tEXt", b"8BIM", b"adobe"] {
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle),
+                "{name} holds {:?}",
+                String::from_utf8_lossy(needle)
+            );
+        }
+    }
+    let bad = files
+        .iter()
+        .find(|f| f["input"].as_str().unwrap().ends_with("truncated.png"))
+        .unwrap();
+    assert_eq!(bad["written"], false);
+    assert!(
+        bad["error"].as_str().unwrap().contains("truncated"),
+        "{bad}"
+    );
+    assert!(!dir.join("truncated.png").exists());
+
+    // Again into the same folder: refused before anything is written.
+    let copies = hashes(&dir);
+    let o = run(&[&inputs, Path::new("--out"), &dir]);
+    assert_eq!(o.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("already exists") && stderr.contains("--force"),
+        "{stderr}"
+    );
+    assert_eq!(hashes(&dir), copies);
+    // With --force it is replaced.
+    let o = common::onlooker()
+        .args(["scrub", "--force", "--out"])
+        .args([&dir, &inputs])
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(dir.join("planted.png").exists());
+
+    // An --out inside an input, or holding one, is refused.
+    for out in [inputs.join("copies"), tmp.path().to_path_buf()] {
+        let o = run(&[&inputs, Path::new("--out"), &out]);
+        assert_eq!(o.status.code(), Some(2), "{}", out.display());
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(stderr.contains("input"), "{stderr}");
+    }
+    assert!(!inputs.join("copies").exists());
+    assert_eq!(hashes(&inputs), before);
+}
+
+#[test]
+fn committed_scrub_schema_is_the_generated_one() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/scrub-report.schema.json");
+    let generated = serde_json::to_string_pretty(&scrub::schema()).unwrap() + "\n";
+    if std::env::var_os("ONLOOKER_WRITE_SCHEMA").is_some() {
+        std::fs::write(&path, &generated).unwrap();
+    }
+    let committed =
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert!(
+        committed == generated,
+        "regenerate with: ONLOOKER_WRITE_SCHEMA=1 cargo test --release --test scrub"
+    );
+}
