@@ -197,9 +197,7 @@ fn main() -> ExitCode {
         Command::Analyze(a) => analyze(a),
         Command::Models(m) => models(m),
         Command::Bench(b) => bench(b),
-        Command::Scrub(s) => onlooker::scrub::cli(s)
-            .map(ExitCode::from)
-            .map_err(Into::into),
+        Command::Scrub(s) => onlooker::scrub::cli(s).map_err(Into::into),
     };
     match outcome {
         Ok(code) => code,

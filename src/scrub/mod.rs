@@ -697,7 +697,7 @@ fn parse_method(s: &str) -> Result<Method, String> {
 
 /// Runs `onlooker scrub`: the exit code is 0 when every input was written
 /// verified, 1 when some were not (or there were none).
-pub fn cli(a: ScrubArgs) -> Result<u8, ScrubError> {
+pub fn cli(a: ScrubArgs) -> Result<std::process::ExitCode, ScrubError> {
     let cfg = ScrubConfig {
         method: a.faces,
         keep_faces: a.keep_faces,
@@ -729,7 +729,7 @@ pub fn cli(a: ScrubArgs) -> Result<u8, ScrubError> {
             cfg.out.join(REPORT).display()
         );
     }
-    Ok(u8::from(s.files == 0 || s.written < s.files))
+    Ok(u8::from(s.files == 0 || s.written < s.files).into())
 }
 
 /// The JSON Schema of `scrub-report.json`.
