@@ -247,6 +247,78 @@ fn planted_metadata_is_gone_a_truncated_file_is_reported_and_nothing_is_overwrit
     assert_eq!(hashes(&inputs), before);
 }
 
+/// `samples/text/street.jpg` is the sample whose first covering leaves
+/// text readable at the edge of a covered line (the samples run needs two
+/// rounds for it): with one round allowed, its copy fails a real check.
+#[test]
+fn a_copy_failing_a_check_is_reported_with_check_and_region_and_not_written() {
+    let rt = Runtime::load(&runtime::default_models_dir()).expect("run `make models` first");
+    let tmp = tempfile::tempdir().unwrap();
+    let street = common::sample("text/street.jpg");
+    let config = |out: &str| scrub::ScrubConfig {
+        rounds: 1,
+        ..scrub::ScrubConfig::new(vec![street.clone()], tmp.path().join(out))
+    };
+
+    let cfg = config("one-round");
+    let r = scrub::scrub(&rt, &cfg, |_| {}).unwrap();
+    let f = &r.files[0];
+    let v = f.verification.as_ref().unwrap();
+    assert!(!v.passed && !f.written && f.error.is_none(), "{f:?}");
+    assert_eq!(v.rounds, 1);
+    assert!(!v.failures.is_empty());
+    for x in &v.failures {
+        assert_eq!(x.check, scrub::Check::TextReadable, "{x:?}");
+        let region = x.region.expect("a text failure names its region");
+        assert!(
+            f.removed.text_regions.iter().any(|t| region.x < t.x + t.w
+                && t.x < region.x + region.w
+                && region.y < t.y + t.h
+                && t.y < region.y + region.h),
+            "{region:?} is not where text was covered: {:?}",
+            f.removed.text_regions
+        );
+    }
+    assert!(!cfg.out.join("street.jpg").exists());
+    assert_eq!(
+        (
+            r.summary.written,
+            r.summary.failed_verification,
+            r.summary.errors
+        ),
+        (0, 1, 0)
+    );
+    let line = scrub::summary_line(f);
+    assert!(
+        line.contains("NOT written, verification failed: text_readable: text ")
+            && line.contains(" at ["),
+        "{line}"
+    );
+
+    // --write-failed: the same copy is written, still reported as failed.
+    let cfg = scrub::ScrubConfig {
+        write_failed: true,
+        ..config("write-failed")
+    };
+    let r = scrub::scrub(&rt, &cfg, |_| {}).unwrap();
+    let f = &r.files[0];
+    assert!(
+        f.written && !f.verification.as_ref().unwrap().passed,
+        "{f:?}"
+    );
+    assert!(cfg.out.join("street.jpg").exists());
+    assert_eq!((r.summary.written, r.summary.failed_verification), (1, 1));
+    assert!(scrub::summary_line(f).contains("although verification failed"));
+
+    // With the default rounds the second covers what the first left.
+    let cfg = scrub::ScrubConfig::new(vec![street.clone()], tmp.path().join("default"));
+    let r = scrub::scrub(&rt, &cfg, |_| {}).unwrap();
+    let f = &r.files[0];
+    let v = f.verification.as_ref().unwrap();
+    assert!(v.passed && f.written, "{f:?}");
+    assert_eq!(v.rounds, 2);
+}
+
 #[test]
 fn committed_scrub_schema_is_the_generated_one() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/scrub-report.schema.json");

@@ -4,7 +4,8 @@
 //! the pixels re-encoded with no metadata, and the written bytes checked:
 //! no face detected at the default threshold, no face the identity model
 //! matches to an original one, no text read where text was, no metadata
-//! block. A copy failing a check is reported and not kept.
+//! block. A copy failing a check is reported and (unless `--write-failed`)
+//! not kept.
 
 pub mod container;
 pub mod cover;
@@ -76,6 +77,11 @@ pub struct ScrubConfig {
     pub keep_text: bool,
     pub keep_icc: bool,
     pub force: bool,
+    /// Write a copy that fails verification too (it is still reported as
+    /// failed).
+    pub write_failed: bool,
+    /// Cover-and-verify rounds at most (see [`ROUNDS`]).
+    pub rounds: usize,
     pub limits: DecodeLimits,
 }
 
@@ -89,6 +95,8 @@ impl ScrubConfig {
             keep_text: false,
             keep_icc: false,
             force: false,
+            write_failed: false,
+            rounds: ROUNDS,
             limits: DecodeLimits::default(),
         }
     }
@@ -112,12 +120,13 @@ pub struct ScrubReport {
 #[derive(Debug, Clone, Default, Serialize, JsonSchema)]
 pub struct ScrubSummary {
     pub files: usize,
-    /// Copies written (every one passed verification).
+    /// Copies written: all verified, unless `--write-failed` was given.
     pub written: usize,
-    /// Copies that failed a check and were not kept.
+    /// Copies that failed a check (not written unless `--write-failed`).
     pub failed_verification: usize,
-    /// Inputs that could not be read or decoded.
-    pub unreadable: usize,
+    /// Inputs that could not be read or decoded, and copies that could not
+    /// be written.
+    pub errors: usize,
     pub faces_covered: usize,
     pub text_covered: usize,
 }
@@ -201,6 +210,19 @@ pub enum Check {
     Metadata,
     /// The copy could not be analysed again.
     Reanalysis,
+}
+
+impl Check {
+    /// The name in `scrub-report.json`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Check::FaceDetected => "face_detected",
+            Check::IdentityMatch => "identity_match",
+            Check::TextReadable => "text_readable",
+            Check::Metadata => "metadata",
+            Check::Reanalysis => "reanalysis",
+        }
+    }
 }
 
 /// The metadata fields of a file in plain words.
@@ -391,10 +413,10 @@ pub fn scrub(
             file.error = Some(e);
         }
         summary.files += 1;
-        match (&file.error, &file.verification) {
-            (Some(_), None) => summary.unreadable += 1,
-            _ if file.written => summary.written += 1,
-            _ => summary.failed_verification += 1,
+        summary.written += usize::from(file.written);
+        summary.errors += usize::from(file.error.is_some());
+        if file.verification.as_ref().is_some_and(|v| !v.passed) {
+            summary.failed_verification += 1;
         }
         summary.faces_covered += file.removed.face_regions.len();
         summary.text_covered += file.removed.text_regions.len();
@@ -473,7 +495,8 @@ fn scrub_one(
     let write_err =
         |what: &Path, e: std::io::Error| format!("cannot write {}: {e}", what.display());
     std::fs::create_dir_all(dir).map_err(|e| write_err(dir, e))?;
-    for round in 1..=ROUNDS {
+    let rounds = cfg.rounds.max(1);
+    for round in 1..=rounds {
         file.removed.face_regions = face_boxes
             .iter()
             .map(|b| cover::face_region(b, w, h))
@@ -501,16 +524,6 @@ fn scrub_one(
             .map_err(|e| format!("cannot read back {}: {e}", tmp.path().display()))?;
         let mut v = verify(m, cfg, job, &written, &originals, &file.removed);
         v.rounds = round;
-        if v.passed {
-            let kept = match cfg.force {
-                true => tmp.persist(&job.output).map(drop),
-                false => tmp.persist_noclobber(&job.output).map(drop),
-            };
-            file.verification = Some(v);
-            kept.map_err(|e| write_err(&job.output, e.error))?;
-            file.written = true;
-            return Ok(());
-        }
         // What the re-analysis still finds is covered in the next round
         // (covering one face changes what the detector sees around it).
         let (mut more_faces, mut more_text) = (Vec::new(), Vec::new());
@@ -521,8 +534,19 @@ fn scrub_one(
                 _ => {}
             }
         }
+        let last = round == rounds || (more_faces.is_empty() && more_text.is_empty());
+        if v.passed || (last && cfg.write_failed) {
+            let kept = match cfg.force {
+                true => tmp.persist(&job.output).map(drop),
+                false => tmp.persist_noclobber(&job.output).map(drop),
+            };
+            file.verification = Some(v);
+            kept.map_err(|e| write_err(&job.output, e.error))?;
+            file.written = true;
+            return Ok(());
+        }
         file.verification = Some(v);
-        if more_faces.is_empty() && more_text.is_empty() {
+        if last {
             break;
         }
         face_boxes.extend(more_faces);
@@ -623,23 +647,36 @@ pub fn summary_line(f: &ScrubFile) -> String {
         true => "no metadata".into(),
         false => v.metadata.join(", "),
     });
-    let outcome = match (f.written, &f.error) {
-        (true, _) => format!("written to {}", f.output),
-        (false, Some(e)) => format!("NOT written: {e}"),
-        (false, None) => {
-            let why: Vec<String> = v
-                .failures
-                .iter()
-                .map(|x| match x.region {
+    let icc = Block::IccProfile.name();
+    if f.found.blocks.contains(&Block::IccProfile) && !f.removed.metadata.iter().any(|m| m == icc) {
+        after.push(format!("{icc} kept"));
+    }
+    let why = || {
+        let why: Vec<String> = v
+            .failures
+            .iter()
+            .map(|x| {
+                let check = x.check.name();
+                match x.region {
                     Some(r) => format!(
-                        "{} at [{:.0}, {:.0}, {:.0}, {:.0}]",
+                        "{check}: {} at [{:.0}, {:.0}, {:.0}, {:.0}]",
                         x.detail, r.x, r.y, r.w, r.h
                     ),
-                    None => x.detail.clone(),
-                })
-                .collect();
-            format!("NOT written, verification failed: {}", why.join("; "))
-        }
+                    None => format!("{check}: {}", x.detail),
+                }
+            })
+            .collect();
+        why.join("; ")
+    };
+    let outcome = match (f.written, v.passed, &f.error) {
+        (true, true, _) => format!("written to {}", f.output),
+        (true, false, _) => format!(
+            "written to {} although verification failed (--write-failed): {}",
+            f.output,
+            why()
+        ),
+        (false, _, Some(e)) => format!("NOT written: {e}"),
+        (false, _, None) => format!("NOT written, verification failed: {}", why()),
     };
     format!(
         "{}: {} -> {} ({outcome})",
@@ -658,7 +695,7 @@ fn plural(n: usize, what: &str) -> String {
 #[derive(Debug, clap::Args)]
 #[command(
     about = "Write copies with faces and text covered and no metadata, each verified by analysing it again",
-    long_about = "Write copies with faces and text covered and no metadata, each verified by analysing it again.\n\nFaces are covered from detector score 0.3 (analysis reports from 0.6), each box widened by 25% of its width on both sides, raised by 45% and lowered by 15% of its height for hair, ears and chin. Every copy is analysed again at the default thresholds: a copy in which a face is detected, a face matches an original one (identity, \"possible\" threshold), text is read where text was, or any metadata is left, is reported and not written."
+    long_about = "Write copies with faces and text covered and no metadata, each verified by analysing it again.\n\nFaces are covered from detector score 0.3 (analysis reports from 0.6), each box widened by 25% of its width on both sides, raised by 45% and lowered by 15% of its height for hair, ears and chin. Every copy is analysed again at the default thresholds: a copy in which a face is detected, a face matches an original one (identity, \"possible\" threshold), text is read where text was, or any metadata is left, is reported and not written (unless --write-failed)."
 )]
 pub struct ScrubArgs {
     /// Image files or folders (folders are searched recursively) [default: samples]
@@ -683,6 +720,10 @@ pub struct ScrubArgs {
     /// Replace existing copies and report in DIR
     #[arg(long)]
     pub force: bool,
+    /// Write copies that fail verification too (still reported as failed,
+    /// exit code 1)
+    #[arg(long)]
+    pub write_failed: bool,
     /// Folder holding the runtime and model files [env: ONLOOKER_MODELS]
     #[arg(long, value_name = "DIR")]
     pub models: Option<PathBuf>,
@@ -704,32 +745,42 @@ pub fn cli(a: ScrubArgs) -> Result<std::process::ExitCode, ScrubError> {
         keep_text: a.keep_text,
         keep_icc: a.keep_icc,
         force: a.force,
+        write_failed: a.write_failed,
         ..ScrubConfig::new(a.paths, a.out)
     };
     let rt = Runtime::load(&runtime::models_dir(a.models.as_deref()))?;
     let quiet = a.quiet;
     let report = scrub(&rt, &cfg, |f| {
-        if !f.written {
+        if !verified(f) {
             eprintln!("onlooker scrub: {}", summary_line(f));
         } else if !quiet {
             println!("{}", summary_line(f));
         }
     })?;
     let s = &report.summary;
+    let good = report.files.iter().filter(|f| verified(f)).count();
     if !quiet {
+        let unverified = match s.written - good {
+            0 => String::new(),
+            n => format!(", {n} written unverified"),
+        };
         println!(
-            "{} of {} copies written and verified in {} ({} faces and {} text lines covered; {} failed verification, {} unreadable); report: {}",
-            s.written,
+            "{good} of {} copies written and verified in {} ({} faces and {} text lines covered; {} failed verification{unverified}, {} errors); report: {}",
             s.files,
             cfg.out.display(),
             s.faces_covered,
             s.text_covered,
             s.failed_verification,
-            s.unreadable,
+            s.errors,
             cfg.out.join(REPORT).display()
         );
     }
-    Ok(u8::from(s.files == 0 || s.written < s.files).into())
+    Ok(u8::from(s.files == 0 || good < s.files).into())
+}
+
+/// Whether a file's copy was written and passed every check.
+fn verified(f: &ScrubFile) -> bool {
+    f.written && f.verification.as_ref().is_some_and(|v| v.passed)
 }
 
 /// The JSON Schema of `scrub-report.json`.
@@ -745,6 +796,19 @@ pub fn schema() -> schemars::Schema {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn check_names_are_the_report_names() {
+        for c in [
+            Check::FaceDetected,
+            Check::IdentityMatch,
+            Check::TextReadable,
+            Check::Metadata,
+            Check::Reanalysis,
+        ] {
+            assert_eq!(serde_json::to_value(c).unwrap(), c.name());
+        }
+    }
 
     #[test]
     fn copies_keep_jpeg_and_png_and_turn_the_rest_into_png() {
