@@ -1,8 +1,10 @@
 //! `onlooker scrub` end to end with the real binary, models and samples:
 //! every copy passes its own verification, which the test repeats with the
 //! library (faces, metadata blocks), inputs stay byte-identical, metadata
-//! planted in a PNG and a JPEG is gone, a truncated file is reported while
-//! the run goes on, and nothing is overwritten without --force.
+//! planted in a PNG and a JPEG is gone, a photo stored sideways is copied
+//! upright, a truncated file is reported while the run goes on, nothing is
+//! overwritten without --force, a copy failing a check is not written, and
+//! --keep-faces, --keep-text and --keep-icc leave what they name.
 
 mod common;
 
@@ -116,15 +118,47 @@ fn samples_scrubbed_copies_pass_verification_and_inputs_are_untouched() {
         seen += 1;
     }
     assert_eq!(seen, 5);
-    for line in ["solvay_1927.jpg: ", "-> 0 faces, no metadata"] {
-        assert!(stdout.contains(line), "{line} not in:\n{stdout}");
+    // Before -> after, the faces before counted as the analysis counts
+    // them (the covered ones from the lower threshold on).
+    let line = stdout
+        .lines()
+        .find(|l| l.contains("solvay_1927.jpg: "))
+        .unwrap_or_else(|| panic!("no Solvay line in:\n{stdout}"));
+    let regions = solvay_entry["removed"]["face_regions"]
+        .as_array()
+        .unwrap()
+        .len();
+    for part in [
+        format!(": {} faces, ", original.faces.len()),
+        format!("-> 0 faces, no metadata ({regions} face regions covered, written to "),
+    ] {
+        assert!(line.contains(&part), "{part:?} not in {line}");
     }
+}
+
+/// A minimal APP1 segment holding an Exif TIFF block (big-endian) with a
+/// single IFD0 entry: Orientation (0x0112), SHORT, 1 value.
+fn exif_orientation_segment(orientation: u16) -> Vec<u8> {
+    let mut tiff = Vec::new();
+    tiff.extend_from_slice(b"MM\0\x2a\0\0\0\x08"); // header, IFD0 at offset 8
+    tiff.extend_from_slice(&1u16.to_be_bytes()); // one entry
+    tiff.extend_from_slice(&0x0112u16.to_be_bytes());
+    tiff.extend_from_slice(&3u16.to_be_bytes()); // SHORT
+    tiff.extend_from_slice(&1u32.to_be_bytes()); // count
+    tiff.extend_from_slice(&orientation.to_be_bytes());
+    tiff.extend_from_slice(&[0, 0]); // value padded to 4 bytes
+    tiff.extend_from_slice(&0u32.to_be_bytes()); // no next IFD
+    let mut seg = vec![0xff, 0xe1];
+    seg.extend_from_slice(&((2 + 6 + tiff.len()) as u16).to_be_bytes());
+    seg.extend_from_slice(b"Exif\0\0");
+    seg.extend_from_slice(&tiff);
+    seg
 }
 
 /// A photo with a face, re-encoded with the blocks a phone or an editor
 /// leaves: XMP and IPTC in a JPEG, a tEXt chunk in a PNG.
 fn planted(dir: &Path) {
-    let img = common::load("person.jpg");
+    let img = common::load("astronaut.png");
     let (w, h) = img.dimensions();
     let xmp = b"http://ns.adobe.com/xap/1.0/\0<x:xmpmeta xmlns:x=\"adobe:ns:meta/\"><dc:creator>Planted Owner</dc:creator></x:xmpmeta>";
     let iptc = b"Photoshop 3.0\08BIM\x04\x04\0\0\0\0\0\x11\x1c\x02\x50\0\x0dPlanted Owner\0";
@@ -158,6 +192,20 @@ fn planted(dir: &Path) {
     assert_eq!(container::blocks(&png), vec![container::Block::TextChunk]);
     std::fs::write(dir.join("planted.png"), &png).unwrap();
 
+    // Stored sideways with EXIF orientation 6 (shown turned 90 degrees
+    // clockwise): the copy must be upright without the tag.
+    let upright = common::load("grace_hopper.jpg");
+    let stored = image::imageops::rotate270(&upright);
+    let mut sideways = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut sideways, 95)
+        .encode_image(&stored)
+        .unwrap();
+    let mut tagged = sideways[..2].to_vec();
+    tagged.extend(exif_orientation_segment(6));
+    tagged.extend_from_slice(&sideways[2..]);
+    assert_eq!(exif::read(&tagged).orientation, Some(6));
+    std::fs::write(dir.join("sideways.jpg"), &tagged).unwrap();
+
     // Hostile: a PNG cut off after 5000 bytes (the JPEG decoder accepts a
     // truncated JPEG, filling the rest grey: scrubbed like any photo).
     let whole = std::fs::read(common::sample("coffee.png")).unwrap();
@@ -181,7 +229,7 @@ fn planted_metadata_is_gone_a_truncated_file_is_reported_and_nothing_is_overwrit
 
     let r = report(&dir);
     let files = r["files"].as_array().unwrap();
-    assert_eq!(files.len(), 3);
+    assert_eq!(files.len(), 4);
     for name in ["planted.jpg", "planted.png"] {
         let f = files
             .iter()
@@ -201,6 +249,44 @@ fn planted_metadata_is_gone_a_truncated_file_is_reported_and_nothing_is_overwrit
             );
         }
     }
+    // The sideways photo: copied upright, the pixels outside the covered
+    // regions those of the upright photo (two JPEG encodings apart).
+    let copy = std::fs::read(dir.join("sideways.jpg")).unwrap();
+    assert!(exif::read(&copy).is_empty());
+    let copy = image::load_from_memory(&copy).unwrap().to_rgb8();
+    let upright = common::load("grace_hopper.jpg");
+    assert_eq!(copy.dimensions(), upright.dimensions());
+    let entry = files
+        .iter()
+        .find(|f| f["input"].as_str().unwrap().ends_with("sideways.jpg"))
+        .unwrap();
+    assert_eq!(entry["written"], true, "{entry}");
+    let regions: Vec<[f64; 4]> = ["face_regions", "text_regions"]
+        .iter()
+        .flat_map(|k| entry["removed"][k].as_array().unwrap())
+        .map(|b| [0, 1, 2, 3].map(|i| b[i].as_f64().unwrap()))
+        .collect();
+    assert!(!regions.is_empty(), "{entry}");
+    let covered = |x: u32, y: u32| {
+        let (x, y) = (f64::from(x), f64::from(y));
+        regions
+            .iter()
+            .any(|r| x >= r[0] && x < r[0] + r[2] && y >= r[1] && y < r[1] + r[3])
+    };
+    let (mut sum, mut n) = (0u64, 0u64);
+    for (x, y, p) in copy.enumerate_pixels() {
+        if !covered(x, y) {
+            let q = upright.get_pixel(x, y);
+            sum += (0..3).map(|c| u64::from(p[c].abs_diff(q[c]))).sum::<u64>();
+            n += 3;
+        }
+    }
+    let mean = sum as f64 / n as f64;
+    assert!(
+        mean < 4.0,
+        "mean difference {mean:.2} from the upright photo"
+    );
+
     let bad = files
         .iter()
         .find(|f| f["input"].as_str().unwrap().ends_with("truncated.png"))
@@ -245,6 +331,71 @@ fn planted_metadata_is_gone_a_truncated_file_is_reported_and_nothing_is_overwrit
     }
     assert!(!inputs.join("copies").exists());
     assert_eq!(hashes(&inputs), before);
+}
+
+/// The keep options each leave what they name, and only that: the faces
+/// and text of a photo that has both, and its colour profile, byte for
+/// byte; its EXIF block still goes.
+#[test]
+fn keep_faces_text_and_icc_leave_them_in_the_copy() {
+    let photo = common::sample("people/garan_cupola_2011.jpg");
+    let original = std::fs::read(&photo).unwrap();
+    let icc = container::icc_profile(&original).expect("the sample has a colour profile");
+    assert!(container::blocks(&original).contains(&container::Block::Exif));
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("kept");
+    let o = common::onlooker()
+        .args([
+            "scrub",
+            "--keep-faces",
+            "--keep-text",
+            "--keep-icc",
+            "--out",
+        ])
+        .args([&dir, &photo])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        stdout.contains("no metadata, ICC profile kept (written to "),
+        "{stdout}"
+    );
+
+    let r = report(&dir);
+    assert!(r.get("faces").is_none(), "{r}");
+    assert_eq!(
+        (&r["text_covered"], &r["icc_kept"]),
+        (&false.into(), &true.into())
+    );
+    let f = &r["files"][0];
+    assert_eq!(f["removed"]["face_regions"], serde_json::json!([]), "{f}");
+    assert_eq!(f["removed"]["text_regions"], serde_json::json!([]), "{f}");
+    let removed: Vec<&str> = f["removed"]["metadata"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m.as_str().unwrap())
+        .collect();
+    assert!(
+        removed.contains(&"EXIF block") && !removed.contains(&"ICC profile"),
+        "{removed:?}"
+    );
+    let v = &f["verification"];
+    assert_eq!(v["passed"], true, "{f}");
+    assert!(f["found"]["faces"].as_u64().unwrap() >= 1, "{f}");
+    assert_eq!(v["faces"], f["found"]["faces"], "{f}");
+    assert!(f["found"]["text_lines"].as_u64().unwrap() >= 1, "{f}");
+    assert!(v["text_lines"].as_u64().unwrap() >= 1, "{f}");
+
+    let copy = std::fs::read(dir.join("garan_cupola_2011.jpg")).unwrap();
+    assert_eq!(container::blocks(&copy), vec![container::Block::IccProfile]);
+    assert_eq!(container::icc_profile(&copy), Some(icc));
+    assert!(exif::read(&copy).is_empty());
 }
 
 /// `samples/text/street.jpg` is the sample whose first covering leaves

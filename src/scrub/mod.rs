@@ -20,7 +20,7 @@ use serde::Serialize;
 use crate::batch::{self, Input};
 use crate::error::{ImageError, SetupError};
 use crate::exif::{self, Metadata};
-use crate::face::FaceDetector;
+use crate::face::{self, FaceDetector};
 use crate::geometry::BBox;
 use crate::identity::{self, Embedder, Embedding};
 use crate::imageio::{self, DecodeLimits};
@@ -154,8 +154,13 @@ pub struct ScrubFile {
 /// What the original gave away.
 #[derive(Debug, Clone, Default, Serialize, JsonSchema)]
 pub struct Found {
-    /// Faces at the scrub threshold ([`FACE_THRESHOLD`]).
+    /// Faces the analysis reports (at its default threshold, as the
+    /// verification counts them in the copy).
     pub faces: usize,
+    /// Faces from the scrub threshold up ([`FACE_THRESHOLD`]): the ones
+    /// covered, unless `--keep-faces`.
+    pub faces_at_scrub_threshold: usize,
+    /// Text lines read (covered unless `--keep-text`).
     pub text_lines: usize,
     /// Metadata fields in plain words ("GPS position", "camera serial").
     pub metadata: Vec<String>,
@@ -273,10 +278,11 @@ pub fn metadata_words(m: &Metadata) -> Vec<String> {
 
 /// The models one scrub run uses: its own face detector at
 /// [`FACE_THRESHOLD`], the text reader, the identity model, and a full
-/// analyzer at the default thresholds for the verification.
+/// analyzer at the default thresholds for the verification. Faces and text
+/// are looked for even when kept, so the report says what the photo holds.
 struct Models {
     faces: FaceDetector,
-    text: Option<text::Reader>,
+    text: text::Reader,
     embedder: Embedder,
     verifier: Analyzer,
 }
@@ -382,10 +388,7 @@ pub fn scrub(
     check_out(cfg, &paths, &jobs)?;
     let mut models = Models {
         faces: FaceDetector::new(rt, 1, FACE_THRESHOLD)?,
-        text: match cfg.keep_text {
-            true => None,
-            false => Some(text::Reader::new(rt, 1)?),
-        },
+        text: text::Reader::new(rt, 1)?,
         embedder: Embedder::new(rt, 1)?,
         verifier: Analyzer::new(
             rt,
@@ -463,10 +466,16 @@ fn scrub_one(
     let rgb = loaded.rgb;
     let (w, h) = rgb.dimensions();
 
-    let faces = match cfg.keep_faces {
-        true => Vec::new(),
-        false => m.faces.detect(&rgb).map_err(err)?,
-    };
+    let faces = m.faces.detect(&rgb).map_err(err)?;
+    let lines = m.text.read(&rgb).map_err(err)?;
+    file.found.faces = faces
+        .iter()
+        .filter(|f| f.score >= face::DEFAULT_THRESHOLD)
+        .count();
+    file.found.faces_at_scrub_threshold = faces.len();
+    file.found.text_lines = lines.len();
+    let faces = if cfg.keep_faces { Vec::new() } else { faces };
+    let lines = if cfg.keep_text { Vec::new() } else { lines };
     // Embedded before covering: the copy's faces are compared with these.
     let mut originals: Vec<Embedding> = Vec::new();
     for f in &faces {
@@ -474,12 +483,6 @@ fn scrub_one(
             originals.push(e);
         }
     }
-    let lines = match m.text.as_mut() {
-        Some(r) => r.read(&rgb).map_err(err)?,
-        None => Vec::new(),
-    };
-    file.found.faces = faces.len();
-    file.found.text_lines = lines.len();
     file.removed.metadata = file.found.metadata.clone();
     file.removed.metadata.extend(
         file.found
@@ -643,6 +646,9 @@ pub fn summary_line(f: &ScrubFile) -> String {
         );
     };
     let mut after = vec![plural(v.faces, "face")];
+    if f.found.text_lines > 0 || v.text_lines > 0 {
+        after.push(plural(v.text_lines, "text line"));
+    }
     after.push(match v.metadata.is_empty() {
         true => "no metadata".into(),
         false => v.metadata.join(", "),
@@ -668,8 +674,18 @@ pub fn summary_line(f: &ScrubFile) -> String {
             .collect();
         why.join("; ")
     };
+    let covered = match (f.removed.face_regions.len(), f.removed.text_regions.len()) {
+        (0, 0) => String::new(),
+        (n, 0) => format!("{} covered, ", plural(n, "face region")),
+        (0, t) => format!("{} covered, ", plural(t, "text region")),
+        (n, t) => format!(
+            "{} and {} covered, ",
+            plural(n, "face region"),
+            plural(t, "text region")
+        ),
+    };
     let outcome = match (f.written, v.passed, &f.error) {
-        (true, true, _) => format!("written to {}", f.output),
+        (true, true, _) => format!("{covered}written to {}", f.output),
         (true, false, _) => format!(
             "written to {} although verification failed (--write-failed): {}",
             f.output,
@@ -765,7 +781,7 @@ pub fn cli(a: ScrubArgs) -> Result<std::process::ExitCode, ScrubError> {
             n => format!(", {n} written unverified"),
         };
         println!(
-            "{good} of {} copies written and verified in {} ({} faces and {} text lines covered; {} failed verification{unverified}, {} errors); report: {}",
+            "{good} of {} copies written and verified in {} ({} face regions and {} text regions covered; {} failed verification{unverified}, {} errors); report: {}",
             s.files,
             cfg.out.display(),
             s.faces_covered,
