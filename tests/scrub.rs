@@ -322,12 +322,16 @@ fn planted_metadata_is_gone_a_truncated_file_is_reported_and_nothing_is_overwrit
     );
     assert!(dir.join("planted.png").exists());
 
-    // An --out inside an input, or holding one, is refused.
-    for out in [inputs.join("copies"), tmp.path().to_path_buf()] {
+    // An --out that is an input, lies inside one or holds one is refused.
+    for (out, why) in [
+        (inputs.clone(), "that is, or is inside, the input"),
+        (inputs.join("copies"), "that is, or is inside, the input"),
+        (tmp.path().to_path_buf(), "it holds the input"),
+    ] {
         let o = run(&[&inputs, Path::new("--out"), &out]);
         assert_eq!(o.status.code(), Some(2), "{}", out.display());
         let stderr = String::from_utf8_lossy(&o.stderr);
-        assert!(stderr.contains("input"), "{stderr}");
+        assert!(stderr.contains(why), "{}: {stderr}", out.display());
     }
     assert!(!inputs.join("copies").exists());
     assert_eq!(hashes(&inputs), before);
