@@ -32,6 +32,9 @@ pub(crate) enum Command {
     /// Rank every face in PATHs (default: samples/) by similarity to the
     /// face in REFERENCE
     Find(FindArgs),
+    /// Write copies of images with faces and text covered and no metadata,
+    /// each checked by analysing it again
+    Scrub(onlooker::scrub::ScrubArgs),
 }
 
 #[derive(Args)]

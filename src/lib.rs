@@ -25,6 +25,7 @@ pub mod report;
 pub mod result;
 pub mod run;
 pub mod runtime;
+pub mod scrub;
 pub mod stream;
 pub mod text;
 pub mod video;

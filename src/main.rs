@@ -29,6 +29,7 @@ fn main() -> ExitCode {
         Command::Models(m) => models(m),
         Command::Bench(b) => bench(b),
         Command::Find(f) => find(f),
+        Command::Scrub(s) => onlooker::scrub::cli(s).map_err(Into::into),
     };
     match outcome {
         Ok(code) => code,

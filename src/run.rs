@@ -162,7 +162,7 @@ impl Outcome {
 
 /// `path` made absolute with symlinks resolved as far as it exists, so an
 /// output path can be compared with the inputs even before it is created.
-fn resolve(path: &Path) -> PathBuf {
+pub(crate) fn resolve(path: &Path) -> PathBuf {
     if let Ok(c) = std::fs::canonicalize(path) {
         return c;
     }
