@@ -24,6 +24,7 @@ pub mod report;
 pub mod result;
 pub mod run;
 pub mod runtime;
+pub mod serve;
 pub mod stream;
 pub mod text;
 pub mod video;

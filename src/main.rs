@@ -14,11 +14,12 @@ use onlooker::imageio::DecodeLimits;
 use onlooker::manifest::{self, FileState};
 use onlooker::projection;
 use onlooker::run::{self, print_stdout, RunConfig};
+use onlooker::serve;
 use onlooker::{runtime, Options, Runtime};
 
 mod cli;
 
-use cli::{AnalyzeArgs, BenchArgs, Cli, Command, FindArgs, ModelsArgs};
+use cli::{AnalyzeArgs, BenchArgs, Cli, Command, FindArgs, ModelsArgs, ServeArgs};
 
 fn main() -> ExitCode {
     // Before any thread exists: setting the environment is only sound then.
@@ -29,6 +30,7 @@ fn main() -> ExitCode {
         Command::Models(m) => models(m),
         Command::Bench(b) => bench(b),
         Command::Find(f) => find(f),
+        Command::Serve(s) => serve(s),
     };
     match outcome {
         Ok(code) => code,
@@ -89,6 +91,23 @@ fn find(f: FindArgs) -> anyhow::Result<ExitCode> {
     };
     let rt = Runtime::load(&runtime::models_dir(f.models.as_deref()))?;
     Ok(ExitCode::from(find::find(&rt, &config)?.exit_code()))
+}
+
+fn serve(s: ServeArgs) -> anyhow::Result<ExitCode> {
+    let config = serve::ServeConfig {
+        addr: std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, s.port)),
+        max_upload_bytes: s.max_upload_mib.saturating_mul(1 << 20),
+        max_file_bytes: s.max_file_mib.saturating_mul(1 << 20),
+        threads: s.threads.unwrap_or_else(batch::default_threads),
+        queue: s.queue,
+        verbose: s.verbose,
+        ..serve::ServeConfig::new(Options::default())
+    };
+    let rt = Runtime::load(&runtime::models_dir(s.models.as_deref()))?;
+    // One runtime for the life of the process, shared by every request.
+    let rt: &'static Runtime = Box::leak(Box::new(rt));
+    serve::serve(rt, config)?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn bench(b: BenchArgs) -> anyhow::Result<ExitCode> {
