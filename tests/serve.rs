@@ -382,3 +382,354 @@ fn a_full_queue_answers_503_with_retry_after() {
     let (status, _) = server.stop();
     assert!(status.success());
 }
+
+// ---- the page in a real browser ----
+
+fn chromium() -> Option<std::path::PathBuf> {
+    if let Some(p) = std::env::var_os("ONLOOKER_CHROMIUM") {
+        return Some(p.into());
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .flat_map(|d| {
+            ["chromium", "chromium-browser", "google-chrome", "chrome"].map(|n| d.join(n))
+        })
+        .find(|p| p.is_file())
+}
+
+/// Headless Chromium driven over the DevTools protocol on a pipe
+/// (`--remote-debugging-pipe`: commands on its fd 3, answers on fd 4, each
+/// message ended by a NUL), so no port and no WebSocket client are needed.
+struct Browser {
+    child: std::process::Child,
+    commands: std::fs::File,
+    answers: std::sync::mpsc::Receiver<Value>,
+    next: u64,
+    netlog: std::path::PathBuf,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    fn open(exe: &std::path::Path, url: &str) -> Browser {
+        use std::os::fd::FromRawFd;
+        use std::os::unix::process::CommandExt;
+        let profile = tempfile::tempdir().unwrap();
+        let netlog = profile.path().join("netlog.json");
+        let pipe = || {
+            let mut fds = [0; 2];
+            assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+            (fds[0], fds[1])
+        };
+        let (cmd_r, cmd_w) = pipe();
+        let (ans_r, ans_w) = pipe();
+        let mut command = std::process::Command::new(exe);
+        command
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--disable-quic",
+                "--disable-extensions",
+                "--remote-debugging-pipe",
+                "--window-size=390,844",
+                // Any host but the server's loopback address is unknown.
+                "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+            ])
+            .arg(format!(
+                "--user-data-dir={}",
+                profile.path().join("p").display()
+            ))
+            .arg(format!("--log-net-log={}", netlog.display()))
+            .arg(url)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        unsafe {
+            command.pre_exec(move || {
+                let a = libc::fcntl(cmd_r, libc::F_DUPFD, 10);
+                let b = libc::fcntl(ans_w, libc::F_DUPFD, 10);
+                if a < 0 || b < 0 || libc::dup2(a, 3) < 0 || libc::dup2(b, 4) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let child = command.spawn().expect("start chromium");
+        unsafe {
+            libc::close(cmd_r);
+            libc::close(ans_w);
+        }
+        let commands = unsafe { std::fs::File::from_raw_fd(cmd_w) };
+        let mut reader = BufReader::new(unsafe { std::fs::File::from_raw_fd(ans_r) });
+        let (tx, answers) = std::sync::mpsc::channel();
+        std::thread::spawn(move || loop {
+            let mut buf = Vec::new();
+            match reader.read_until(0, &mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {
+                    buf.pop();
+                    if let Ok(v) = serde_json::from_slice::<Value>(&buf) {
+                        if tx.send(v).is_err() {
+                            break;
+                        }
+                    }
+                }
+            }
+        });
+        Browser {
+            child,
+            commands,
+            answers,
+            next: 0,
+            netlog,
+            _profile: profile,
+        }
+    }
+
+    fn call(&mut self, session: Option<&str>, method: &str, params: Value) -> Value {
+        self.try_call(session, method, params)
+            .unwrap_or_else(|e| panic!("{method}: {e}"))
+    }
+
+    fn try_call(
+        &mut self,
+        session: Option<&str>,
+        method: &str,
+        params: Value,
+    ) -> Result<Value, Value> {
+        self.next += 1;
+        let id = self.next;
+        let mut msg = serde_json::json!({"id": id, "method": method, "params": params});
+        if let Some(s) = session {
+            msg["sessionId"] = Value::from(s);
+        }
+        let mut bytes = serde_json::to_vec(&msg).unwrap();
+        bytes.push(0);
+        self.commands.write_all(&bytes).unwrap();
+        loop {
+            let v = self
+                .answers
+                .recv_timeout(Duration::from_secs(60))
+                .unwrap_or_else(|_| panic!("no answer to {method}"));
+            if v["id"].as_u64() == Some(id) {
+                if !v["error"].is_null() {
+                    return Err(v["error"].clone());
+                }
+                return Ok(v["result"].clone());
+            }
+        }
+    }
+
+    /// A script's value in the page.
+    fn eval(&mut self, session: &str, expression: &str) -> Value {
+        let r = self.call(
+            Some(session),
+            "Runtime.evaluate",
+            serde_json::json!({"expression": expression, "returnByValue": true}),
+        );
+        r["result"]["value"].clone()
+    }
+
+    /// Closes the browser; the URLs of the requests the page started.
+    fn close(mut self) -> Vec<String> {
+        let _ = self.call(None, "Browser.close", serde_json::json!({}));
+        let start = Instant::now();
+        while self.child.try_wait().unwrap().is_none() {
+            if start.elapsed() > Duration::from_secs(30) {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let text = std::fs::read_to_string(&self.netlog).expect("network log");
+        let log: Value = serde_json::from_str(&text).unwrap_or_else(|_| {
+            let t = text.trim_end().trim_end_matches(',');
+            serde_json::from_str(&format!("{t}]}}")).expect("network log is JSON")
+        });
+        let start_job = log["constants"]["logEventTypes"]["URL_REQUEST_START_JOB"].as_u64();
+        log["events"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|e| e["type"].as_u64() == start_job)
+            // The browser's own traffic has no initiating page.
+            .filter(|e| {
+                e["params"]["initiator"].as_str().unwrap_or("not an origin") != "not an origin"
+            })
+            .filter_map(|e| e["params"]["url"].as_str().map(str::to_owned))
+            .filter(|u| !u.starts_with("data:") && !u.starts_with("blob:"))
+            .collect()
+    }
+}
+
+#[test]
+fn the_page_shows_two_uploaded_photos_in_chromium() {
+    let Some(exe) = chromium() else {
+        if std::env::var_os("ONLOOKER_REQUIRE_BROWSER").is_some() {
+            panic!("Chromium not found, and ONLOOKER_REQUIRE_BROWSER is set");
+        }
+        eprintln!("SKIPPED the_page_shows_two_uploaded_photos_in_chromium: Chromium not found");
+        return;
+    };
+    let server = Server::start(&["--threads", "2"]);
+    let mut b = Browser::open(&exe, &server.url);
+    let start = Instant::now();
+    let target = loop {
+        let targets = b.call(None, "Target.getTargets", serde_json::json!({}));
+        let page = targets["targetInfos"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["type"] == "page" && t["url"].as_str().unwrap_or("").starts_with("http"))
+            .map(|t| t["targetId"].as_str().unwrap().to_string());
+        if let Some(p) = page {
+            break p;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no page: {targets}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let session = b.call(
+        None,
+        "Target.attachToTarget",
+        serde_json::json!({"targetId": target, "flatten": true}),
+    )["sessionId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    b.call(Some(&session), "Page.enable", serde_json::json!({}));
+    b.call(
+        Some(&session),
+        "Page.navigate",
+        serde_json::json!({"url": server.url}),
+    );
+    // Until the page has a document, evaluating fails.
+    while b
+        .try_call(
+            Some(&session),
+            "Runtime.evaluate",
+            serde_json::json!({
+                "expression": "document.URL.indexOf('http') === 0 && document.readyState",
+                "returnByValue": true
+            }),
+        )
+        .map_or(true, |r| r["result"]["value"] != "complete")
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "page did not load"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // The stylesheets came from the server and apply under the policy.
+    assert_eq!(
+        b.eval(
+            &session,
+            "getComputedStyle(document.getElementById('drop')).borderTopStyle"
+        ),
+        "dashed"
+    );
+    let root =
+        b.call(Some(&session), "DOM.getDocument", serde_json::json!({}))["root"]["nodeId"].clone();
+    let input = b.call(
+        Some(&session),
+        "DOM.querySelector",
+        serde_json::json!({"nodeId": root, "selector": "#files"}),
+    )["nodeId"]
+        .clone();
+    let photos = [
+        samples().join("day_out/DSCF0412.jpg"),
+        samples().join("grace_hopper.jpg"),
+    ];
+    let files: Vec<String> = photos.iter().map(|p| p.display().to_string()).collect();
+    b.call(
+        Some(&session),
+        "DOM.setFileInputFiles",
+        serde_json::json!({"nodeId": input, "files": files}),
+    );
+    let state = loop {
+        let s = b.eval(
+            &session,
+            "JSON.stringify(Array.prototype.map.call(document.querySelectorAll('#progress li'), function (l) { return l.className + ': ' + l.innerText; }))",
+        );
+        let rows: Vec<String> = serde_json::from_str(s.as_str().unwrap()).unwrap();
+        if rows.len() == 2
+            && rows
+                .iter()
+                .all(|r| r.starts_with("done") || r.starts_with("failed"))
+        {
+            break rows;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(180),
+            "uploads did not finish: {rows:?}"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    assert!(state.iter().all(|r| r.starts_with("done")), "{state:?}");
+    let text = b
+        .eval(&session, "document.getElementById('results').textContent")
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Per photo, in upload order: its name, its findings, faces and objects.
+    let first = text.find("DSCF0412.jpg").expect("first photo shown");
+    let second = text.find("grace_hopper.jpg").expect("second photo shown");
+    assert!(first < second, "{text}");
+    let (one, two) = text.split_at(second);
+    assert!(one.contains("Anyone holding these files learns"), "{one}");
+    assert!(
+        one.contains("Alex Example"),
+        "the camera owner finding: {one}"
+    );
+    assert!(two.contains("1 face"), "{two}");
+    assert!(
+        two.contains("tie"),
+        "Grace Hopper's tie among the objects: {two}"
+    );
+    assert!(one.contains("objects"), "{one}");
+    // The annotated copies arrived inline and were drawn.
+    let drawn = b.eval(
+        &session,
+        "Array.prototype.filter.call(document.querySelectorAll('#results img'), function (i) { return i.src.indexOf('data:image/jpeg;base64,') === 0 && i.complete && i.naturalWidth > 0; }).length",
+    );
+    assert!(
+        drawn.as_u64().unwrap() >= 2,
+        "annotated copies drawn: {drawn}"
+    );
+    let shot = b.call(
+        Some(&session),
+        "Page.captureScreenshot",
+        serde_json::json!({"format": "png"}),
+    );
+    use base64::Engine as _;
+    let png = base64::engine::general_purpose::STANDARD
+        .decode(shot["data"].as_str().unwrap())
+        .unwrap();
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("serve-390.png");
+    std::fs::write(&path, png).unwrap();
+    eprintln!("screenshot: {}", path.display());
+
+    let requests = b.close();
+    assert!(
+        !requests.is_empty(),
+        "the network log shows the page's own requests"
+    );
+    let outside: Vec<&String> = requests
+        .iter()
+        .filter(|u| !u.starts_with(&server.url))
+        .collect();
+    assert!(
+        outside.is_empty(),
+        "requests outside the server: {outside:?}"
+    );
+    let (status, _) = server.stop();
+    assert!(status.success());
+}

@@ -11,7 +11,8 @@ use axum::response::{IntoResponse, Response};
 use tokio::sync::OwnedSemaphorePermit;
 
 use super::App;
-use crate::report;
+use crate::pipeline::{self, Options};
+use crate::report::{self, annotate, html::Annotated};
 use crate::result::{ImageResult, Summary};
 use crate::run;
 
@@ -78,11 +79,13 @@ pub(crate) struct Upload {
 /// batch summary (as `analyze` computes it).
 pub(crate) struct Analysed {
     pub(crate) results: Vec<ImageResult>,
+    /// The annotated copies, when asked for (else empty).
+    pub(crate) copies: Vec<Annotated>,
     pub(crate) summary: Summary,
 }
 
 pub(crate) async fn analyze(State(app): State<Arc<App>>, request: Request) -> Response {
-    match analyze_request(&app, request).await {
+    match analyze_request(&app, request, false).await {
         Ok(a) => match report::to_json(&a.results, &a.summary) {
             Ok(json) => ([(header::CONTENT_TYPE, "application/json")], json).into_response(),
             Err(e) => ApiError::Internal(e.to_string()).into_response(),
@@ -92,9 +95,12 @@ pub(crate) async fn analyze(State(app): State<Arc<App>>, request: Request) -> Re
 }
 
 /// Admits the request (or answers 503), reads its files and analyses them.
+/// With `with_copies`, each image's annotated copy is drawn in memory and
+/// kept as a `data:` URL in `copies`.
 pub(crate) async fn analyze_request(
     app: &Arc<App>,
     request: Request,
+    with_copies: bool,
 ) -> Result<Analysed, ApiError> {
     let multipart = request
         .headers()
@@ -132,7 +138,8 @@ pub(crate) async fn analyze_request(
     } else {
         Vec::new()
     };
-    let results = analyze_uploads(app, uploads, &admitted).await?;
+    let analysed = analyze_uploads(app, uploads, &admitted, with_copies).await?;
+    let (results, copies): (Vec<ImageResult>, Vec<Annotated>) = analysed.into_iter().unzip();
     let seconds = start.elapsed().as_secs_f64();
     if app.config.verbose {
         eprintln!(
@@ -143,7 +150,11 @@ pub(crate) async fn analyze_request(
     }
     let mut results = results;
     let summary = run::complete(&mut results, seconds, app.config.analysis.identity);
-    Ok(Analysed { results, summary })
+    Ok(Analysed {
+        results,
+        copies,
+        summary,
+    })
 }
 
 /// The `file` parts of the body, each whole in memory; other parts are
@@ -225,7 +236,8 @@ pub(crate) async fn analyze_uploads(
     app: &Arc<App>,
     uploads: Vec<Upload>,
     admitted: &Arc<OwnedSemaphorePermit>,
-) -> Result<Vec<ImageResult>, ApiError> {
+    with_copies: bool,
+) -> Result<Vec<(ImageResult, Annotated)>, ApiError> {
     let mut tasks = Vec::with_capacity(uploads.len());
     for upload in uploads {
         let app = Arc::clone(app);
@@ -240,9 +252,18 @@ pub(crate) async fn analyze_uploads(
                 .map_err(|e| ApiError::Internal(e.to_string()))?;
             let engine_app = Arc::clone(&app);
             tokio::task::spawn_blocking(move || {
-                engine_app
+                let app = engine_app;
+                let copy = with_copies.then(|| upload.bytes.clone());
+                let result = app
                     .engine
-                    .analyze_bytes(Path::new(&upload.name), upload.bytes)
+                    .analyze_bytes(Path::new(&upload.name), upload.bytes)?;
+                let annotated = match copy {
+                    Some(bytes) if result.error.is_none() => {
+                        annotated_copy(bytes, &result, app.engine.options())
+                    }
+                    _ => Annotated::None,
+                };
+                Ok::<_, crate::error::SetupError>((result, annotated))
             })
             .await
             .map_err(|e| ApiError::Internal(e.to_string()))?
@@ -257,4 +278,22 @@ pub(crate) async fn analyze_uploads(
         );
     }
     Ok(results)
+}
+
+/// The annotated copy of an analysed upload, drawn and encoded in memory,
+/// as a `data:` URL.
+fn annotated_copy(bytes: Vec<u8>, result: &ImageResult, options: &Options) -> Annotated {
+    use base64::Engine as _;
+    let mut loaded = match pipeline::decode(bytes, options) {
+        Ok(l) => l,
+        Err(e) => return Annotated::Failed(e.to_string()),
+    };
+    annotate::annotate(&mut loaded.rgb, result);
+    match annotate::encode_jpeg(&loaded.rgb) {
+        Ok(jpeg) => Annotated::Written(format!(
+            "data:image/jpeg;base64,{}",
+            base64::engine::general_purpose::STANDARD.encode(jpeg)
+        )),
+        Err(e) => Annotated::Failed(e),
+    }
 }

@@ -24,8 +24,10 @@ use crate::pipeline::Options;
 use crate::runtime::Runtime;
 
 mod api;
+mod page;
 
 pub use api::ApiError;
+pub use page::{fragment, CSP};
 
 /// The port `onlooker serve` listens on unless told otherwise.
 pub const DEFAULT_PORT: u16 = 8737;
@@ -118,11 +120,20 @@ pub fn router(rt: &'static Runtime, config: ServeConfig) -> Result<Router, Serve
     });
     let body_limit = usize::try_from(app.config.max_upload_bytes).unwrap_or(usize::MAX);
     Ok(Router::new()
+        .route("/", get(page::index))
+        .route("/app.js", get(page::script))
+        .route("/page.css", get(page::style))
+        .route("/report.css", get(page::report_style))
         .route("/healthz", get(|| async { "ok\n" }))
         .route(
             "/api/analyze",
             post(api::analyze).layer(DefaultBodyLimit::max(body_limit)),
         )
+        .route(
+            "/api/report",
+            post(page::report).layer(DefaultBodyLimit::max(body_limit)),
+        )
+        .layer(axum::middleware::from_fn(page::headers))
         .with_state(app))
 }
 
