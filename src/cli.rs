@@ -42,6 +42,10 @@ pub(crate) struct ServeArgs {
     /// Port on 127.0.0.1 (0: any free port)
     #[arg(long, value_name = "P", default_value_t = onlooker::serve::DEFAULT_PORT)]
     pub(crate) port: u16,
+    /// Listen on ADDR:PORT instead (a room network: 0.0.0.0:8737); every
+    /// request then needs the random token in the printed address
+    #[arg(long, value_name = "ADDR:PORT", conflicts_with = "port")]
+    pub(crate) listen: Option<std::net::SocketAddr>,
     /// Folder holding the runtime and model files [env: ONLOOKER_MODELS]
     #[arg(long, value_name = "DIR")]
     pub(crate) models: Option<PathBuf>,

@@ -95,7 +95,13 @@ fn find(f: FindArgs) -> anyhow::Result<ExitCode> {
 
 fn serve(s: ServeArgs) -> anyhow::Result<ExitCode> {
     let config = serve::ServeConfig {
-        addr: std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, s.port)),
+        addr: s
+            .listen
+            .unwrap_or_else(|| std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, s.port))),
+        token: match s.listen {
+            Some(_) => Some(serve::new_token()?),
+            None => None,
+        },
         max_upload_bytes: s.max_upload_mib.saturating_mul(1 << 20),
         max_file_bytes: s.max_file_mib.saturating_mul(1 << 20),
         threads: s.threads.unwrap_or_else(batch::default_threads),

@@ -26,13 +26,20 @@ struct Server {
 
 impl Server {
     fn start(extra: &[&str]) -> Server {
+        let mut args = vec!["--port", "0"];
+        args.extend_from_slice(extra);
+        Server::start_with(&args)
+    }
+
+    /// Started with exactly these arguments after `serve --models DIR`.
+    fn start_with(args: &[&str]) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let mut child = common::onlooker()
             .env("TMPDIR", dir.path())
             .current_dir(dir.path())
-            .args(["serve", "--port", "0", "--models"])
+            .args(["serve", "--models"])
             .arg(onlooker::runtime::default_models_dir())
-            .args(extra)
+            .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -381,6 +388,66 @@ fn a_full_queue_answers_503_with_retry_after() {
     }
     let (status, _) = server.stop();
     assert!(status.success());
+}
+
+#[test]
+fn listen_mode_refuses_requests_without_its_token() {
+    let server = Server::start_with(&["--listen", "127.0.0.1:0", "--threads", "1"]);
+    let (base, token) = server
+        .url
+        .split_once("?token=")
+        .expect("the URL carries a token");
+    assert_eq!(token.len(), 32, "{token}");
+    assert!(token.bytes().all(|c| c.is_ascii_hexdigit()));
+    let status = |path: &str, cookie: Option<&str>| {
+        let mut r = agent().get(format!("{base}{path}"));
+        if let Some(c) = cookie {
+            r = r.header("Cookie", c);
+        }
+        r.call().unwrap().status().as_u16()
+    };
+    for path in ["", "healthz", "app.js"] {
+        assert_eq!(status(path, None), 401, "/{path} without the token");
+        assert_eq!(
+            status(&format!("{path}?token=0123"), None),
+            403,
+            "/{path}, wrong token"
+        );
+        assert_eq!(
+            status(&format!("{path}?token={token}"), None),
+            200,
+            "/{path} with it"
+        );
+    }
+    // The page's own requests carry it in the cookie it was given.
+    let page = agent().get(format!("{base}?token={token}")).call().unwrap();
+    let cookie = page
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(cookie.ends_with(token));
+    assert_eq!(status("app.js", Some(&cookie)), 200);
+    assert_eq!(status("app.js", Some("onlooker_token=nope")), 403);
+    let dog = std::fs::read(samples().join("dog.jpg")).unwrap();
+    let without = post_form(base, &[("file", "dog.jpg", &dog)]);
+    assert_eq!(without.status, 401);
+    let r = agent()
+        .post(format!("{base}api/analyze?token={token}"))
+        .header(
+            "Content-Type",
+            &format!("multipart/form-data; boundary={BOUNDARY}"),
+        )
+        .send(&form(&[("file", "dog.jpg", &dog)])[..])
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let (status, stderr) = server.stop();
+    assert!(status.success());
+    assert!(stderr.contains("WARNING"), "{stderr}");
 }
 
 // ---- the page in a real browser ----

@@ -23,9 +23,11 @@ use crate::error::SetupError;
 use crate::pipeline::Options;
 use crate::runtime::Runtime;
 
+mod access;
 mod api;
 mod page;
 
+pub use access::new_token;
 pub use api::ApiError;
 pub use page::{fragment, CSP};
 
@@ -54,6 +56,9 @@ pub struct ServeConfig {
     pub analysis: Options,
     /// Print one line per request, naming its files.
     pub verbose: bool,
+    /// The access token every request must carry (`--listen`): in the
+    /// query (`?token=`), then in a cookie the server sets.
+    pub token: Option<String>,
 }
 
 impl ServeConfig {
@@ -66,6 +71,7 @@ impl ServeConfig {
             queue: DEFAULT_QUEUE,
             analysis,
             verbose: false,
+            token: None,
         }
     }
 }
@@ -133,6 +139,10 @@ pub fn router(rt: &'static Runtime, config: ServeConfig) -> Result<Router, Serve
             "/api/report",
             post(page::report).layer(DefaultBodyLimit::max(body_limit)),
         )
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&app),
+            access::check,
+        ))
         .layer(axum::middleware::from_fn(page::headers))
         .with_state(app))
 }
@@ -141,6 +151,7 @@ pub fn router(rt: &'static Runtime, config: ServeConfig) -> Result<Router, Serve
 /// and returns. Prints the page's address once listening.
 pub fn serve(rt: &'static Runtime, config: ServeConfig) -> Result<(), ServeError> {
     let addr = config.addr;
+    let token = config.token.clone();
     let router = router(rt, config)?;
     let tokio = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -152,7 +163,24 @@ pub fn serve(rt: &'static Runtime, config: ServeConfig) -> Result<(), ServeError
             .await
             .map_err(|source| ServeError::Bind { addr, source })?;
         let local = listener.local_addr()?;
-        println!("onlooker serve: http://{local}/");
+        match &token {
+            None => println!("onlooker serve: http://{local}/"),
+            Some(t) => {
+                println!("onlooker serve: http://{local}/?token={t}");
+                eprintln!(
+                    "onlooker serve: WARNING: listening on {local}, not only on this computer: \
+                     anyone on this network who has the address above (with its token) can \
+                     upload photos; without the token every request is refused"
+                );
+                if local.ip().is_unspecified() {
+                    eprintln!(
+                        "onlooker serve: {} means every interface: give phones this \
+                         computer's address on the room network instead",
+                        local.ip()
+                    );
+                }
+            }
+        }
         println!("onlooker serve: photos are analysed in memory and not kept; Ctrl-C stops");
         axum::serve(listener, router)
             .with_graceful_shutdown(shutdown_signal())
