@@ -450,6 +450,96 @@ fn listen_mode_refuses_requests_without_its_token() {
     assert!(stderr.contains("WARNING"), "{stderr}");
 }
 
+/// The server under load: 200 uploads from 16 clients at once, each
+/// answered 200 or 503 (nothing else), the server's peak memory and the
+/// latency of the analysed ones printed. A measurement (about a minute on
+/// two cores): `cargo test --release --test serve -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn under_load_every_upload_is_200_or_503() {
+    let server = Server::start(&["--threads", "2"]);
+    let photos: Vec<(&str, Vec<u8>)> = ["grace_hopper.jpg", "dog.jpg", "person.jpg"]
+        .into_iter()
+        .map(|n| (n, std::fs::read(samples().join(n)).unwrap()))
+        .collect();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let start = Instant::now();
+    let outcomes: Vec<(u16, Duration)> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..16)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        if i >= 200 {
+                            break;
+                        }
+                        let (name, bytes) = &photos[i % photos.len()];
+                        let t = Instant::now();
+                        let r = post_form(&server.url, &[("file", name, bytes)]);
+                        mine.push((r.status, t.elapsed()));
+                    }
+                    mine
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap())
+            .collect()
+    });
+    let wall = start.elapsed();
+    let status = std::fs::read_to_string(format!("/proc/{}/status", server.child.id())).unwrap();
+    let peak = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .unwrap_or("VmHWM: ?")
+        .to_string();
+    assert_eq!(outcomes.len(), 200);
+    let other: Vec<u16> = outcomes
+        .iter()
+        .map(|o| o.0)
+        .filter(|&c| c != 200 && c != 503)
+        .collect();
+    assert!(other.is_empty(), "answers other than 200 or 503: {other:?}");
+    let mut ok: Vec<Duration> = outcomes
+        .iter()
+        .filter(|o| o.0 == 200)
+        .map(|o| o.1)
+        .collect();
+    let mut busy: Vec<Duration> = outcomes
+        .iter()
+        .filter(|o| o.0 == 503)
+        .map(|o| o.1)
+        .collect();
+    ok.sort();
+    busy.sort();
+    let pct = |v: &[Duration], p: usize| {
+        v.get((v.len() * p / 100).min(v.len().saturating_sub(1)))
+            .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+    };
+    eprintln!(
+        "load: 200 uploads, 16 clients, --threads 2 --queue 8: {} answered 200, {} answered 503, in {:.1} s",
+        ok.len(),
+        busy.len(),
+        wall.as_secs_f64()
+    );
+    eprintln!(
+        "load: 200 latency p50 {:.0} ms, p95 {:.0} ms; 503 latency p50 {:.0} ms, p95 {:.0} ms",
+        pct(&ok, 50),
+        pct(&ok, 95),
+        pct(&busy, 50),
+        pct(&busy, 95)
+    );
+    eprintln!(
+        "load: server peak resident memory {}",
+        peak.trim_start_matches("VmHWM:").trim()
+    );
+    assert!(!ok.is_empty());
+    let (status, _) = server.stop();
+    assert!(status.success());
+}
+
 // ---- the page in a real browser ----
 
 fn chromium() -> Option<std::path::PathBuf> {
