@@ -63,6 +63,18 @@ pub(crate) async fn check(State(app): State<Arc<App>>, request: Request, next: N
     };
     let query = from_query(&request);
     let given = query.clone().or_else(|| from_cookie(&request));
+    if given.as_deref().is_none_or(|g| !same(g, token)) {
+        // Read and dropped (within the upload limit), so a client sees the
+        // refusal rather than a connection closed under its upload.
+        super::api::drain(request.into_body(), app.config.max_upload_bytes).await;
+        return match given {
+            None => refuse(
+                StatusCode::UNAUTHORIZED,
+                "this server needs its access token: open the address it printed",
+            ),
+            Some(_) => refuse(StatusCode::FORBIDDEN, "wrong access token"),
+        };
+    }
     match given {
         None => refuse(
             StatusCode::UNAUTHORIZED,

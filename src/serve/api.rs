@@ -216,7 +216,7 @@ async fn read_uploads(app: &Arc<App>, request: Request) -> Result<Vec<Upload>, A
 }
 
 /// Reads and drops up to `limit` bytes of a body nobody will use.
-async fn drain(body: axum::body::Body, limit: u64) {
+pub(crate) async fn drain(body: axum::body::Body, limit: u64) {
     use http_body_util::BodyExt;
     let mut body = body;
     let mut read = 0u64;
