@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Mutex};
 
-use crate::error::SetupError;
+use crate::error::{ImageError, SetupError};
 use crate::pipeline::{self, display_path, Analyzer, Options};
 use crate::result::ImageResult;
 use crate::runtime::Runtime;
@@ -451,6 +451,51 @@ impl Engine<'_> {
             .into_iter()
             .filter_map(|m| m.into_inner().unwrap_or_else(|p| p.into_inner()))
             .collect())
+    }
+}
+
+// ---- in-memory files (see `serve`) ----
+
+impl Engine<'_> {
+    /// Analyses one in-memory file on the calling thread, with an idle
+    /// analyzer of this engine (built if none is idle) or the shared one:
+    /// the same pipeline as a file on disk ([`Analyzer::analyze_bytes`]),
+    /// nothing written anywhere. `name` only labels the result. At most as
+    /// many analyzers are ever built as calls run at once: a caller that
+    /// bounds its concurrent calls (the server does) bounds the sessions.
+    /// A panic costs this image only, as in [`Engine::run`].
+    pub fn analyze_bytes(&self, name: &Path, bytes: Vec<u8>) -> Result<ImageResult, SetupError> {
+        // The checks `imageio::read_file` makes on a file's bytes.
+        let refused = if bytes.len() as u64 > self.options.limits.max_file_bytes {
+            Some(ImageError::FileTooBig {
+                size_bytes: bytes.len() as u64,
+                limit_mib: self.options.limits.max_file_bytes >> 20,
+            })
+        } else if bytes.is_empty() {
+            Some(ImageError::Empty)
+        } else {
+            None
+        };
+        if let Some(e) = refused {
+            return Ok(ImageResult::failed(name, &e));
+        }
+        if let Some(shared) = &self.shared {
+            let prepared = match catch(|| pipeline::prepare_bytes(name, bytes, &self.options)) {
+                Some(p) => p,
+                None => return Ok(panicked(name)),
+            };
+            let mut analyzer = lock(shared);
+            return Ok(catch(|| analyzer.analyze_prepared(name, prepared))
+                .unwrap_or_else(|| panicked(name)));
+        }
+        let mut own = None;
+        let analyzer = self.acquire(&mut own)?;
+        let result = catch(|| analyzer.analyze_bytes(name, bytes));
+        // A panicked analyzer's sessions may be mid-run: it is dropped.
+        if result.is_some() {
+            self.give_back(own);
+        }
+        Ok(result.unwrap_or_else(|| panicked(name)))
     }
 }
 

@@ -35,6 +35,40 @@ pub(crate) enum Command {
     /// Write copies of images with faces and text covered and no metadata,
     /// each checked by analysing it again
     Scrub(onlooker::scrub::ScrubArgs),
+    /// A local web page (and API) where people drop their own photos;
+    /// nothing is kept
+    Serve(ServeArgs),
+}
+
+#[derive(Args)]
+pub(crate) struct ServeArgs {
+    /// Port on 127.0.0.1 (0: any free port)
+    #[arg(long, value_name = "P", default_value_t = onlooker::serve::DEFAULT_PORT)]
+    pub(crate) port: u16,
+    /// Listen on ADDR:PORT instead (a room network: 0.0.0.0:8737); every
+    /// request then needs the random token in the printed address
+    #[arg(long, value_name = "ADDR:PORT", conflicts_with = "port")]
+    pub(crate) listen: Option<std::net::SocketAddr>,
+    /// Folder holding the runtime and model files [env: ONLOOKER_MODELS]
+    #[arg(long, value_name = "DIR")]
+    pub(crate) models: Option<PathBuf>,
+    /// Images analysed at once (default: all cores)
+    #[arg(long, value_name = "N", value_parser = at_least_one)]
+    pub(crate) threads: Option<usize>,
+    /// Requests waiting for a free worker before the server answers 503
+    #[arg(long, value_name = "N", default_value_t = onlooker::serve::DEFAULT_QUEUE)]
+    pub(crate) queue: usize,
+    /// Largest request (all its files), in MiB; larger ones get 413
+    #[arg(long, value_name = "MIB", default_value_t = onlooker::serve::DEFAULT_MAX_UPLOAD_MIB,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) max_upload_mib: u64,
+    /// Largest single file, in MiB; larger ones get 413
+    #[arg(long, value_name = "MIB", default_value_t = onlooker::serve::DEFAULT_MAX_FILE_MIB,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) max_file_mib: u64,
+    /// Print a line per request, naming its files
+    #[arg(long, short)]
+    pub(crate) verbose: bool,
 }
 
 #[derive(Args)]

@@ -26,6 +26,7 @@ pub mod result;
 pub mod run;
 pub mod runtime;
 pub mod scrub;
+pub mod serve;
 pub mod stream;
 pub mod text;
 pub mod video;

@@ -14,11 +14,12 @@ use onlooker::imageio::DecodeLimits;
 use onlooker::manifest::{self, FileState};
 use onlooker::projection;
 use onlooker::run::{self, print_stdout, RunConfig};
+use onlooker::serve;
 use onlooker::{runtime, Options, Runtime};
 
 mod cli;
 
-use cli::{AnalyzeArgs, BenchArgs, Cli, Command, FindArgs, ModelsArgs};
+use cli::{AnalyzeArgs, BenchArgs, Cli, Command, FindArgs, ModelsArgs, ServeArgs};
 
 fn main() -> ExitCode {
     // Before any thread exists: setting the environment is only sound then.
@@ -30,6 +31,7 @@ fn main() -> ExitCode {
         Command::Bench(b) => bench(b),
         Command::Find(f) => find(f),
         Command::Scrub(s) => onlooker::scrub::cli(s).map_err(Into::into),
+        Command::Serve(s) => serve(s),
     };
     match outcome {
         Ok(code) => code,
@@ -90,6 +92,29 @@ fn find(f: FindArgs) -> anyhow::Result<ExitCode> {
     };
     let rt = Runtime::load(&runtime::models_dir(f.models.as_deref()))?;
     Ok(ExitCode::from(find::find(&rt, &config)?.exit_code()))
+}
+
+fn serve(s: ServeArgs) -> anyhow::Result<ExitCode> {
+    let config = serve::ServeConfig {
+        addr: s
+            .listen
+            .unwrap_or_else(|| std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, s.port))),
+        token: match s.listen {
+            Some(_) => Some(serve::new_token()?),
+            None => None,
+        },
+        max_upload_bytes: s.max_upload_mib.saturating_mul(1 << 20),
+        max_file_bytes: s.max_file_mib.saturating_mul(1 << 20),
+        threads: s.threads.unwrap_or_else(batch::default_threads),
+        queue: s.queue,
+        verbose: s.verbose,
+        ..serve::ServeConfig::new(Options::default())
+    };
+    let rt = Runtime::load(&runtime::models_dir(s.models.as_deref()))?;
+    // One runtime for the life of the process, shared by every request.
+    let rt: &'static Runtime = Box::leak(Box::new(rt));
+    serve::serve(rt, config)?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn bench(b: BenchArgs) -> anyhow::Result<ExitCode> {

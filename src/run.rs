@@ -485,6 +485,41 @@ pub fn analyze(rt: &Runtime, cfg: &RunConfig) -> Result<Outcome, RunError> {
     })
 }
 
+/// The batch work `analyze` does once every image result is in, for
+/// results that come from elsewhere (the uploads of `serve`), in input
+/// order: the totals and findings, the repeated pictures (`duplicate_of`)
+/// and, when `identity` ran, who is who (person ids and `summary.persons`).
+/// `seconds` is the time the images took. What `--json` would write is
+/// then `report::to_json(&results, &summary)`.
+pub fn complete(results: &mut [ImageResult], seconds: f64, identity: bool) -> Summary {
+    let tally = Tally::of(results.iter());
+    let mut embedded = Vec::new();
+    for (input, r) in results.iter().enumerate() {
+        for (face, f) in r.faces.iter().enumerate() {
+            if let Some(e) = &f.embedding {
+                embedded.push(Embedded {
+                    input,
+                    face,
+                    path: r.path.clone(),
+                    embedding: e.0,
+                    track: None,
+                });
+            }
+        }
+    }
+    let mut summary = tally.summary(seconds);
+    let mut kept: Vec<(usize, ImageResult)> =
+        results.iter_mut().map(std::mem::take).enumerate().collect();
+    doubts::mark_duplicates(kept.iter_mut().map(|(_, r)| r));
+    if identity {
+        persons_pass(embedded, &mut kept, &mut [], &mut summary);
+    }
+    for (slot, (_, r)) in results.iter_mut().zip(kept) {
+        *slot = r;
+    }
+    summary
+}
+
 /// One embedded face as the persons pass sees it.
 struct Embedded {
     /// Index of the input: the order person ids follow.
