@@ -273,7 +273,7 @@ document.getElementById('f').addEventListener('load', function () {{
            map_width: d.querySelector('#map svg') ? d.querySelector('#map svg').getBoundingClientRect().width : 0,
            map_stops: Array.prototype.filter.call(d.querySelectorAll('#map circle.stop'), function (c) {{ return c.getBoundingClientRect().width > 0; }}).length,
            map_towns: d.querySelectorAll('#map .town-t').length,
-           strip: Array.prototype.map.call(d.querySelectorAll('.strip img'), function (i) {{ var r = i.getBoundingClientRect(); return [r.left, r.right, r.width]; }})}};
+           strip: Array.prototype.map.call(d.querySelectorAll('.day-strip img'), function (i) {{ var r = i.getBoundingClientRect(); return [r.left, r.right, r.width]; }})}};
     d.querySelectorAll('details').forEach(function (x) {{ x.open = true; }});
     out.opened = measure(w, d);
   }} catch (e) {{ out = {{error: String(e)}}; }}

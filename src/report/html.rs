@@ -1837,7 +1837,7 @@ mod tests {
             h.contains("<td>near Vincennes, 6.4 km east of central Paris (Ile-de-France, FR)</td>")
         );
         assert!(h.contains(">GeoNames</a>"));
-        let strip = &h[h.find("<ol class=\"strip\"").unwrap()..];
+        let strip = &h[h.find("<ol class=\"day-strip\"").unwrap()..];
         let strip = &strip[..strip.find("</ol>").unwrap()];
         let order: Vec<usize> = ["images/a.jpg", "images/b.jpg", "images/c.jpg"]
             .iter()

@@ -44,6 +44,8 @@ pub const REPORT: &str = "scrub-report.json";
 /// finds (a face next to a covered one, text at a covered line's edge) is
 /// covered in the next round.
 pub const ROUNDS: usize = 3;
+/// Why a video in the inputs gets no copy.
+const VIDEO_SKIPPED: &str = "a video: scrub covers photos, no copy made";
 
 /// Why a scrub run stopped before (or after) the images.
 #[derive(Debug, thiserror::Error)]
@@ -127,6 +129,8 @@ pub struct ScrubSummary {
     /// Inputs that could not be read or decoded, and copies that could not
     /// be written.
     pub errors: usize,
+    /// Videos: left alone, no copy made (scrub covers photos).
+    pub skipped: usize,
     pub faces_covered: usize,
     pub text_covered: usize,
 }
@@ -135,7 +139,8 @@ pub struct ScrubSummary {
 #[derive(Debug, Clone, Default, Serialize, JsonSchema)]
 pub struct ScrubFile {
     pub input: String,
-    /// Where the copy goes (written only when `written`).
+    /// Where the copy goes (written only when `written`; empty for a
+    /// skipped video).
     pub output: String,
     /// Set when the copy is in another format than the input (only JPEG
     /// and PNG are written).
@@ -149,6 +154,9 @@ pub struct ScrubFile {
     /// Why the input could not be scrubbed (unreadable, undecodable, ...).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Why the input was left alone on purpose (a video): no copy is made.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
 }
 
 /// What the original gave away.
@@ -294,6 +302,8 @@ struct Job {
     format: ImageFormat,
     /// Why no copy can be made before reading (unreadable, a duplicate).
     problem: Option<String>,
+    /// A video, left alone.
+    video: bool,
 }
 
 /// The copy's format from the input's name: JPEG names stay JPEG,
@@ -320,13 +330,14 @@ fn jobs(paths: &[PathBuf], out: &Path) -> Vec<Job> {
                 Input::File(p) => (p, None),
                 Input::Unreadable { path, reason } => (path, Some(reason)),
             };
+            let video = problem.is_none() && crate::video::is_video(&path);
             let rel = match (is_dir, path.strip_prefix(root)) {
                 (true, Ok(r)) => r.to_path_buf(),
                 _ => PathBuf::from(path.file_name().unwrap_or(path.as_os_str())),
             };
             let (rel, format) = target(&rel);
             let output = out.join(rel);
-            if !seen.insert(output.clone()) && problem.is_none() {
+            if !video && !seen.insert(output.clone()) && problem.is_none() {
                 problem = Some(format!(
                     "another input is already copied to {}",
                     output.display()
@@ -337,6 +348,7 @@ fn jobs(paths: &[PathBuf], out: &Path) -> Vec<Job> {
                 output,
                 format,
                 problem,
+                video,
             });
         }
     }
@@ -365,7 +377,11 @@ fn check_out(cfg: &ScrubConfig, paths: &[PathBuf], jobs: &[Job]) -> Result<(), S
     }
     if !cfg.force {
         let report = cfg.out.join(REPORT);
-        let mut targets = jobs.iter().map(|j| &j.output).chain([&report]);
+        let mut targets = jobs
+            .iter()
+            .filter(|j| !j.video)
+            .map(|j| &j.output)
+            .chain([&report]);
         if let Some(existing) = targets.find(|p| p.symlink_metadata().is_ok()) {
             return Err(ScrubError::Exists(existing.clone()));
         }
@@ -412,10 +428,14 @@ pub fn scrub(
         };
         if let Some(p) = &job.problem {
             file.error = Some(p.clone());
+        } else if job.video {
+            file.output = String::new();
+            file.skipped = Some(VIDEO_SKIPPED.into());
         } else if let Err(e) = scrub_one(&mut models, cfg, job, &mut file) {
             file.error = Some(e);
         }
         summary.files += 1;
+        summary.skipped += usize::from(file.skipped.is_some());
         summary.written += usize::from(file.written);
         summary.errors += usize::from(file.error.is_some());
         if file.verification.as_ref().is_some_and(|v| !v.passed) {
@@ -638,6 +658,9 @@ pub fn summary_line(f: &ScrubFile) -> String {
     }
     before.extend(f.found.metadata.iter().cloned());
     before.extend(f.found.blocks.iter().map(|b| b.name().to_string()));
+    if let Some(why) = &f.skipped {
+        return format!("{}: left alone: {why}", f.input);
+    }
     let Some(v) = &f.verification else {
         return format!(
             "{}: not scrubbed: {}",
@@ -767,7 +790,11 @@ pub fn cli(a: ScrubArgs) -> Result<std::process::ExitCode, ScrubError> {
     let rt = Runtime::load(&runtime::models_dir(a.models.as_deref()))?;
     let quiet = a.quiet;
     let report = scrub(&rt, &cfg, |f| {
-        if !verified(f) {
+        if f.skipped.is_some() {
+            if !quiet {
+                println!("{}", summary_line(f));
+            }
+        } else if !verified(f) {
             eprintln!("onlooker scrub: {}", summary_line(f));
         } else if !quiet {
             println!("{}", summary_line(f));
@@ -780,9 +807,14 @@ pub fn cli(a: ScrubArgs) -> Result<std::process::ExitCode, ScrubError> {
             0 => String::new(),
             n => format!(", {n} written unverified"),
         };
+        let skipped = match s.skipped {
+            0 => String::new(),
+            1 => "; 1 video left alone".into(),
+            n => format!("; {n} videos left alone"),
+        };
         println!(
-            "{good} of {} copies written and verified in {} ({} face regions and {} text regions covered; {} failed verification{unverified}, {} errors); report: {}",
-            s.files,
+            "{good} of {} copies written and verified in {} ({} face regions and {} text regions covered; {} failed verification{unverified}, {} errors{skipped}); report: {}",
+            s.files - s.skipped,
             cfg.out.display(),
             s.faces_covered,
             s.text_covered,
@@ -791,7 +823,8 @@ pub fn cli(a: ScrubArgs) -> Result<std::process::ExitCode, ScrubError> {
             cfg.out.join(REPORT).display()
         );
     }
-    Ok(u8::from(s.files == 0 || good < s.files).into())
+    let photos = s.files - s.skipped;
+    Ok(u8::from(photos == 0 || good < photos).into())
 }
 
 /// Whether a file's copy was written and passed every check.
