@@ -115,9 +115,10 @@ pub fn videos_text(videos: &[VideoResult]) -> String {
     };
     let failed = videos.iter().filter(|v| v.error.is_some()).count();
     let frames: u64 = videos.iter().map(|v| v.frames_analysed).sum();
+    let n = videos.len();
     let mut s = format!(
-        "\n{} videos, {frames} frames analysed, {failed} with problems\n",
-        videos.len()
+        "\n{n} video{}, {frames} frames analysed, {failed} with problems\n",
+        if n == 1 { "" } else { "s" }
     );
     for v in videos.iter().filter(|v| v.frames_analysed > 0) {
         s.push_str(&format!(
