@@ -48,6 +48,16 @@ pub fn round1(v: f32) -> f32 {
 }
 
 impl BBox {
+    /// The box in an image scaled by `s` (both axes).
+    pub fn scaled(self, s: f32) -> BBox {
+        BBox {
+            x: self.x * s,
+            y: self.y * s,
+            w: self.w * s,
+            h: self.h * s,
+        }
+    }
+
     pub fn from_center(cx: f32, cy: f32, w: f32, h: f32) -> Self {
         BBox {
             x: cx - w / 2.0,

@@ -154,10 +154,85 @@ struct Label {
     anchor: [f32; 4],
 }
 
+/// Longer side of an annotated copy, pixels. A page shows a photo at most
+/// about 1000 px wide (twice that on a high-density screen); a larger copy
+/// only makes the report folder and the workshop page's answers heavier.
+pub const SCREEN_SIDE: u32 = 1600;
+
 /// Draws the detections of `image` on `rgb`, which must be the upright
 /// image they were found on; faces are labelled by their number.
 pub fn annotate(rgb: &mut RgbImage, image: &ImageResult) {
     annotate_labelled(rgb, image, face_label);
+}
+
+/// The annotated copy at screen size: `rgb` (the upright image `image` was
+/// found on) brought down to at most [`SCREEN_SIDE`] on its longer side,
+/// the detections scaled with it, then drawn as [`annotate`] does, so
+/// labels keep their share of the picture.
+pub fn annotate_screen(rgb: RgbImage, image: &ImageResult) -> RgbImage {
+    let (w, h) = rgb.dimensions();
+    let long = w.max(h);
+    if long <= SCREEN_SIDE {
+        let mut rgb = rgb;
+        annotate(&mut rgb, image);
+        return rgb;
+    }
+    let s = SCREEN_SIDE as f32 / long as f32;
+    let side = |v: u32| ((v as f32 * s).round() as u32).clamp(1, SCREEN_SIDE);
+    let mut small = crate::preprocess::resize(&rgb, side(w), side(h));
+    drop(rgb);
+    annotate(&mut small, &scaled(image, s));
+    small
+}
+
+/// The detections of `image` (faces, objects, text) in an image scaled by
+/// `s`; nothing else is kept.
+fn scaled(image: &ImageResult, s: f32) -> ImageResult {
+    let pt = |p: crate::result::Point| crate::result::Point(p.0 * s, p.1 * s);
+    let faces = image
+        .faces
+        .iter()
+        .map(|f| {
+            let mut f = f.clone();
+            f.bbox = f.bbox.scaled(s);
+            let l = &mut f.landmarks;
+            for p in [
+                &mut l.left_eye,
+                &mut l.right_eye,
+                &mut l.nose,
+                &mut l.mouth_left,
+                &mut l.mouth_right,
+            ] {
+                *p = pt(*p);
+            }
+            f
+        })
+        .collect();
+    let objects = image
+        .objects
+        .iter()
+        .map(|o| {
+            let mut o = o.clone();
+            o.bbox = o.bbox.scaled(s);
+            o
+        })
+        .collect();
+    let text = image
+        .text
+        .iter()
+        .map(|t| {
+            let mut t = t.clone();
+            t.bbox = t.bbox.scaled(s);
+            t.polygon = t.polygon.map(|[x, y]| [x * s, y * s]);
+            t
+        })
+        .collect();
+    ImageResult {
+        faces,
+        objects,
+        text,
+        ..Default::default()
+    }
 }
 
 /// [`annotate`] with the faces labelled by `label` (index, face): a
@@ -538,6 +613,32 @@ mod tests {
             colour,
             "box without a face missing"
         );
+    }
+
+    #[test]
+    fn a_large_photo_is_annotated_at_screen_size_with_its_boxes_scaled() {
+        let img = RgbImage::from_pixel(3200, 2000, Rgb([0, 0, 0]));
+        let dog = Object {
+            label: "dog",
+            class_id: 16,
+            score: 0.8,
+            bbox: bbox(400.0, 200.0, 800.0, 600.0),
+        };
+        let r = ImageResult {
+            width: 3200,
+            height: 2000,
+            objects: vec![dog],
+            ..Default::default()
+        };
+        let copy = annotate_screen(img, &r);
+        assert_eq!(copy.dimensions(), (SCREEN_SIDE, 1000));
+        let colour = class_colour("dog", Some(16));
+        // The box's right edge, at half the coordinates, mid-height.
+        assert_eq!(*copy.get_pixel(599, 250), colour);
+        assert_ne!(*copy.get_pixel(1199, 500), colour, "unscaled box drawn");
+        // A photo within the screen size keeps its size.
+        let small = annotate_screen(RgbImage::new(1600, 900), &ImageResult::default());
+        assert_eq!(small.dimensions(), (1600, 900));
     }
 
     #[test]

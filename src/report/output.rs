@@ -450,9 +450,9 @@ fn annotated_copy(
         })
         .map(|(j, _)| *j)
         .collect();
-    annotate::annotate(&mut loaded.rgb, result);
-    let jpeg = annotate::encode_jpeg(&loaded.rgb)?;
-    drop(loaded);
+    let copy = annotate::annotate_screen(loaded.rgb, result);
+    let jpeg = annotate::encode_jpeg(&copy)?;
+    drop(copy);
     write_atomic_unsynced(dest, &jpeg)
         .map_err(|e| format!("cannot write {}: {e}", dest.display()))?;
     Ok(written)

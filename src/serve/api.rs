@@ -284,12 +284,12 @@ pub(crate) async fn analyze_uploads(
 /// as a `data:` URL.
 fn annotated_copy(bytes: Vec<u8>, result: &ImageResult, options: &Options) -> Annotated {
     use base64::Engine as _;
-    let mut loaded = match pipeline::decode(bytes, options) {
+    let loaded = match pipeline::decode(bytes, options) {
         Ok(l) => l,
         Err(e) => return Annotated::Failed(e.to_string()),
     };
-    annotate::annotate(&mut loaded.rgb, result);
-    match annotate::encode_jpeg(&loaded.rgb) {
+    let copy = annotate::annotate_screen(loaded.rgb, result);
+    match annotate::encode_jpeg(&copy) {
         Ok(jpeg) => Annotated::Written(format!(
             "data:image/jpeg;base64,{}",
             base64::engine::general_purpose::STANDARD.encode(jpeg)
