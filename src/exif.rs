@@ -10,7 +10,7 @@ use std::fmt;
 use std::io::Cursor;
 
 use schemars::JsonSchema;
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 // `::exif` is the kamadak-exif crate; plain `exif` would be this module.
 use ::exif::{Exif, In, Reader, Tag, Value};
@@ -31,7 +31,7 @@ pub enum MetadataError {
 
 /// Everything onlooker reads from a file's EXIF block. Absent tags are
 /// absent from the JSON (see README.md, "metadata").
-#[derive(Debug, Clone, Default, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Metadata {
     /// DateTimeOriginal: when the photo was taken, by the camera's clock,
     /// with the UTC offset appended when the file records it.
@@ -65,7 +65,7 @@ pub struct Metadata {
     pub description: Option<String>,
     /// Tags that were present but unusable (out of range, wrong type) and
     /// so left out, and parse problems in a partly readable block.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
     /// Why the EXIF block could not be read at all.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -92,7 +92,7 @@ impl Metadata {
 }
 
 /// The GPS block: where the device was when the photo was taken.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Gps {
     /// Signed decimal degrees, north positive.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -110,7 +110,7 @@ pub struct Gps {
 }
 
 /// The device and lens, as the file names them.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Camera {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub make: Option<String>,
@@ -256,6 +256,28 @@ impl JsonSchema for Timestamp {
 impl Serialize for Timestamp {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(self)
+    }
+}
+
+/// From the serialised form, "2026-05-01T08:05:12+02:00" (results come
+/// back from the workshop page for the batch findings, `serve`).
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        let bad = || serde::de::Error::custom(format!("not a date and time: {s:?}"));
+        let (date, rest) = s.split_once('T').ok_or_else(bad)?;
+        let (time, offset) = match rest.find(['+', '-']) {
+            Some(i) => (&rest[..i], Some(&rest[i..])),
+            None => (rest, None),
+        };
+        if date.len() != 10 || time.len() != 8 {
+            return Err(bad());
+        }
+        // The EXIF form the camera wrote, parsed and checked as it was.
+        let exif = format!("{} {time}", date.replace('-', ":"));
+        parse_datetime(exif.as_bytes(), offset.map(str::as_bytes))
+            .map_err(serde::de::Error::custom)?
+            .ok_or_else(bad)
     }
 }
 

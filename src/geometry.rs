@@ -1,7 +1,7 @@
 //! Boxes, overlap, non-maximum suppression and the letterbox mapping shared
 //! by the detectors.
 
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// An axis-aligned box in pixels of the upright image. Serialised as
 /// `[x, y, width, height]`, the form used everywhere in the JSON.
@@ -38,6 +38,15 @@ impl Serialize for BBox {
             round1(self.h),
         ]
         .serialize(s)
+    }
+}
+
+/// From `[x, y, width, height]`: results come back from the workshop
+/// page (`serve`) for the batch findings.
+impl<'de> Deserialize<'de> for BBox {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let [x, y, w, h] = <[f32; 4]>::deserialize(d)?;
+        Ok(BBox { x, y, w, h })
     }
 }
 

@@ -23,7 +23,7 @@ pub mod persons;
 
 use image::RgbImage;
 use ndarray::Array4;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::align;
 use crate::error::{ImageError, SetupError};
@@ -64,6 +64,23 @@ pub struct Embedding(pub [f32; DIM]);
 impl Serialize for Embedding {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         self.0.as_slice().serialize(s)
+    }
+}
+
+/// From 128 finite numbers: only the workshop page sends embeddings back,
+/// for the persons across the photos dropped in it (`serve`).
+impl<'de> Deserialize<'de> for Embedding {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = Vec::<f32>::deserialize(d)?;
+        let a: [f32; DIM] = v
+            .try_into()
+            .map_err(|v: Vec<f32>| serde::de::Error::invalid_length(v.len(), &"128 numbers"))?;
+        if a.iter().any(|x| !x.is_finite()) {
+            return Err(serde::de::Error::custom(
+                "an embedding holds a number that is not finite",
+            ));
+        }
+        Ok(Embedding(a))
     }
 }
 
@@ -137,7 +154,7 @@ pub fn input(crop: &RgbImage) -> Result<Array4<f32>, ImageError> {
 
 /// Why a face gets no identity. Serialised as e.g.
 /// `{"reason": "too_small", "value": 24, "limit": 40}`.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "reason", rename_all = "snake_case")]
 pub enum Unreliable {
     /// Shorter side of the face box, pixels, under the minimum.
@@ -151,7 +168,10 @@ pub enum Unreliable {
     /// The object detector found an animal (or a teddy bear) holding the
     /// face and no person holding it: a face detector also finds cat
     /// faces, and their embeddings can come close to a person's.
-    NotAPerson { label: &'static str },
+    NotAPerson {
+        #[serde(deserialize_with = "crate::result::known_label")]
+        label: crate::result::Label,
+    },
 }
 
 impl std::fmt::Display for Unreliable {

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::exif::{Metadata, Timestamp};
 use crate::geometry::{round1, BBox};
@@ -56,8 +56,15 @@ impl Serialize for Point {
     }
 }
 
+impl<'de> Deserialize<'de> for Point {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let [x, y] = <[f32; 2]>::deserialize(d)?;
+        Ok(Point(x, y))
+    }
+}
+
 /// YuNet's five landmarks; left and right as seen in the image.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
 pub struct Landmarks {
     pub left_eye: Point,
     pub right_eye: Point,
@@ -104,7 +111,7 @@ impl Landmarks {
 /// Field order is the JSON order. New fields should implement `Default` so
 /// that `Face { bbox, score, landmarks, ..Default::default() }` keeps
 /// working.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
 pub struct Face {
     #[serde(rename = "box")]
     pub bbox: BBox,
@@ -136,7 +143,7 @@ pub struct Face {
     /// per image after every detector ran (`doubts::judge`); every view
     /// shows these, and faces doubted as [`Doubt::NoPerson`] stay out of
     /// the headline counts.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub doubts: Vec<Doubt>,
     /// The embedding as written, only when the user asks for it
     /// (`--embeddings` with `--json`/`--jsonl`): 128 numbers,
@@ -148,7 +155,9 @@ pub struct Face {
 
 /// Evidence in this run that a face, or what was guessed about it, may be
 /// wrong.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Doubt {
     /// The object model found no person anywhere in the photo: the "face"
@@ -166,7 +175,7 @@ pub enum Doubt {
 }
 
 /// Who a face is, as far as the batch tells.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
 pub struct FaceIdentity {
     /// Person id (from 1, numbered by first appearance in input order) once
     /// the batch's persons pass has run; `null` for faces with no
@@ -203,7 +212,7 @@ pub struct FaceIdentity {
 /// perspective), so expect errors of 10-15 degrees, more beyond 45 degrees
 /// of yaw where the landmarks themselves degrade.
 // The schema is the derived one: serialisation only rounds the same fields.
-#[derive(Debug, Clone, Copy, PartialEq, Default, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Deserialize, JsonSchema)]
 pub struct HeadPose {
     pub roll: f32,
     pub yaw: f32,
@@ -227,7 +236,7 @@ impl Serialize for HeadPose {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum BlurLevel {
     #[default]
@@ -237,14 +246,14 @@ pub enum BlurLevel {
 }
 
 /// How blurred the face is: `value` 0 (sharp) .. 1 (no detail left).
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
 pub struct Blur {
     pub level: BlurLevel,
     #[serde(serialize_with = "round2")]
     pub value: f32,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ExposureLevel {
     Under,
@@ -254,7 +263,7 @@ pub enum ExposureLevel {
 }
 
 /// How the face is exposed: `value` 0 (black) .. 1 (white), 0.5 ideal.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
 pub struct Exposure {
     pub level: ExposureLevel,
     #[serde(serialize_with = "round2")]
@@ -274,23 +283,26 @@ pub enum Attribute {
 }
 
 /// The binary gender output: the model's label and its probability.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Gender {
-    pub label: &'static str,
+    #[serde(deserialize_with = "known_label")]
+    pub label: Label,
     pub confidence: f32,
 }
 
 /// The expression output: the most likely label and the probability of
 /// every label.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Expression {
-    pub label: &'static str,
+    #[serde(deserialize_with = "known_label")]
+    pub label: Label,
+    #[serde(deserialize_with = "known_labels")]
     pub scores: BTreeMap<&'static str, f32>,
 }
 
 /// What the attribute models say about one face. Flattened into the face's
 /// JSON object; a field that was not computed is left out.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
 pub struct FaceAttributes {
     /// Estimated age in years, one decimal.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -346,9 +358,10 @@ pub struct Caveat {
 // ---- one object, one image ----
 
 /// A detected object in upright image pixels.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Object {
-    pub label: &'static str,
+    #[serde(deserialize_with = "known_label")]
+    pub label: Label,
     pub class_id: usize,
     pub score: f32,
     #[serde(rename = "box")]
@@ -359,7 +372,9 @@ pub struct Object {
 
 /// An identifying kind of text line. A line gets the first kind that
 /// matches, in the order of this enum (patterns in `text::kind`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum TextKind {
     /// `name@domain.tld` anywhere in the line.
@@ -403,7 +418,7 @@ impl TextKind {
 }
 
 /// One line of text read in the image.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct TextLine {
     /// What the line says, as recognised: untrusted, escape it wherever it
     /// is shown.
@@ -423,7 +438,7 @@ pub struct TextLine {
 }
 
 /// What onlooker learned from one image. Field order is the JSON order.
-#[derive(Debug, Clone, Serialize, JsonSchema, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, Default)]
 pub struct ImageResult {
     pub path: String,
     /// Size of the upright image (after EXIF orientation); 0 when undecodable.
@@ -435,6 +450,7 @@ pub struct ImageResult {
     /// empty when text reading is off.
     pub text: Vec<TextLine>,
     pub people: usize,
+    #[serde(deserialize_with = "known_labels")]
     pub object_counts: BTreeMap<&'static str, usize>,
     pub scene: String,
     /// What the file's EXIF block says (see `exif`); kept even when the
@@ -451,6 +467,43 @@ pub struct ImageResult {
     /// totals count them once. Always absent in `--jsonl` lines.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub duplicate_of: Option<usize>,
+}
+
+/// One of a model's labels (a fixed table's strings). An alias so that
+/// the derived `Deserialize` does not take the field for one borrowed
+/// from the input (it is read with [`known_label`]).
+pub type Label = &'static str;
+
+/// A model's label read back (results the workshop page sends back for
+/// the batch findings, `serve`): one of the labels the models give, the
+/// only strings a label can be.
+pub(crate) fn known_label<'de, D: Deserializer<'de>>(d: D) -> Result<&'static str, D::Error> {
+    let s = String::deserialize(d)?;
+    static_label(&s)
+        .ok_or_else(|| serde::de::Error::custom(format!("not a label the models give: {s:?}")))
+}
+
+/// A map keyed by the models' labels, read back (see [`known_label`]).
+fn known_labels<'de, D: Deserializer<'de>, V: Deserialize<'de>>(
+    d: D,
+) -> Result<BTreeMap<&'static str, V>, D::Error> {
+    BTreeMap::<String, V>::deserialize(d)?
+        .into_iter()
+        .map(|(k, v)| {
+            static_label(&k).map(|k| (k, v)).ok_or_else(|| {
+                serde::de::Error::custom(format!("not a label the models give: {k:?}"))
+            })
+        })
+        .collect()
+}
+
+fn static_label(s: &str) -> Option<&'static str> {
+    crate::objects::COCO_LABELS
+        .iter()
+        .chain(&crate::attributes::GENDER_LABELS)
+        .chain(&crate::attributes::EXPRESSION_LABELS)
+        .find(|l| **l == s)
+        .copied()
 }
 
 // ---- a batch ----

@@ -366,6 +366,67 @@ fn bad_bodies_are_400_oversize_413_and_a_corrupt_image_is_its_own_error() {
 }
 
 #[test]
+fn results_sent_back_give_the_findings_across_the_photos() {
+    // The page's way: each photo on its own to /api/report, then all the
+    // results it holds to /api/findings (the server keeps nothing).
+    let server = Server::start(&["--threads", "2"]);
+    let mut names: Vec<_> = std::fs::read_dir(samples().join("day_out"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "jpg"))
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 5);
+    let mut held: Vec<Value> = Vec::new();
+    for path in &names {
+        let name = path.file_name().unwrap().to_str().unwrap();
+        let bytes = std::fs::read(path).unwrap();
+        let mut r = agent()
+            .post(format!("{}api/report", server.url))
+            .header(
+                "Content-Type",
+                format!("multipart/form-data; boundary={BOUNDARY}"),
+            )
+            .send(&form(&[("file", name, &bytes)])[..])
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+        let reply: Value = serde_json::from_str(&r.body_mut().read_to_string().unwrap()).unwrap();
+        assert!(reply["html"].as_str().unwrap().contains(name));
+        let images = reply["images"].as_array().unwrap();
+        assert_eq!(images.len(), 1);
+        assert_eq!(images[0]["path"], name);
+        // Alone, a photo ties nothing together.
+        assert!(!reply["html"].as_str().unwrap().contains("together"));
+        held.extend(images.iter().cloned());
+    }
+    let post_findings = |body: &[u8], content_type: &str| {
+        let mut r = agent()
+            .post(format!("{}api/findings", server.url))
+            .header("Content-Type", content_type)
+            .send(body)
+            .unwrap();
+        (r.status().as_u16(), r.body_mut().read_to_string().unwrap())
+    };
+    let body = serde_json::to_vec(&serde_json::json!({ "images": held })).unwrap();
+    let (status, html) = post_findings(&body, "application/json");
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("id=\"verdict\""), "{html}");
+    assert!(
+        html.contains("ties 5 photos together") || html.contains("ties 5 photos to one"),
+        "one camera ties the five photos: {html}"
+    );
+    assert!(html.contains("5</strong> photos"), "{html}");
+    // Not the results: 400 with a JSON error; not JSON: 400.
+    let (status, body) = post_findings(b"{\"images\": [{\"path\": 3}]}", "application/json");
+    assert_eq!(status, 400, "{body}");
+    assert!(serde_json::from_str::<Value>(&body).unwrap()["error"].is_string());
+    let (status, _) = post_findings(b"images", "text/plain");
+    assert_eq!(status, 400);
+    let (status, _) = server.stop();
+    assert!(status.success());
+}
+
+#[test]
 fn a_full_queue_answers_503_with_retry_after() {
     // One worker, no waiting place: while one upload is analysed, the
     // others are refused at once rather than buffered.
@@ -804,6 +865,7 @@ fn the_page_shows_two_uploaded_photos_in_chromium() {
     let photos = [
         samples().join("day_out/DSCF0412.jpg"),
         samples().join("grace_hopper.jpg"),
+        samples().join("day_out/DSCF0418.jpg"),
     ];
     let files: Vec<String> = photos.iter().map(|p| p.display().to_string()).collect();
     b.call(
@@ -817,7 +879,7 @@ fn the_page_shows_two_uploaded_photos_in_chromium() {
             "JSON.stringify(Array.prototype.map.call(document.querySelectorAll('#progress li'), function (l) { return l.className + ': ' + l.innerText; }))",
         );
         let rows: Vec<String> = serde_json::from_str(s.as_str().unwrap()).unwrap();
-        if rows.len() == 2
+        if rows.len() == 3
             && rows
                 .iter()
                 .all(|r| r.starts_with("done") || r.starts_with("failed"))
@@ -852,6 +914,34 @@ fn the_page_shows_two_uploaded_photos_in_chromium() {
         "Grace Hopper's tie among the objects: {two}"
     );
     assert!(one.contains("objects"), "{one}");
+    // The findings across the photos dropped in this tab: the camera's
+    // serial ties the two day-out photos together.
+    let across = loop {
+        let t = b.eval(
+            &session,
+            "document.getElementById('across').hidden ? '' : document.getElementById('across').textContent",
+        );
+        let t = t.as_str().unwrap_or("").to_string();
+        if t.contains("ties 2 photos") {
+            break t;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(180),
+            "no cross-photo findings: {t}"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    assert!(across.contains("Across your photos"), "{across}");
+    assert!(
+        across.contains("Anyone holding these files learns"),
+        "{across}"
+    );
+    // Several reports on one page, and still no id twice.
+    let dupes = b.eval(
+        &session,
+        "(function () { var seen = {}, d = []; Array.prototype.forEach.call(document.querySelectorAll('[id]'), function (e) { if (seen[e.id]) d.push(e.id); seen[e.id] = 1; }); return d.join(' '); })()",
+    );
+    assert_eq!(dupes, "", "duplicate ids");
     // The annotated copies arrived inline and were drawn.
     let drawn = b.eval(
         &session,

@@ -24,6 +24,8 @@ pub enum ApiError {
     NotMultipart,
     #[error("no `file` part in the form")]
     NoFile,
+    #[error("expected an application/json body")]
+    NotJson,
     #[error("malformed multipart body: {0}")]
     Malformed(String),
     #[error("the upload is larger than the server's limit of {limit_mib} MiB per request")]
@@ -39,9 +41,10 @@ pub enum ApiError {
 impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::NotMultipart | ApiError::NoFile | ApiError::Malformed(_) => {
-                StatusCode::BAD_REQUEST
-            }
+            ApiError::NotMultipart
+            | ApiError::NoFile
+            | ApiError::NotJson
+            | ApiError::Malformed(_) => StatusCode::BAD_REQUEST,
             ApiError::RequestTooLarge { .. } | ApiError::FileTooLarge { .. } => {
                 StatusCode::PAYLOAD_TOO_LARGE
             }

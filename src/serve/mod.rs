@@ -139,6 +139,10 @@ pub fn router(rt: &'static Runtime, config: ServeConfig) -> Result<Router, Serve
             "/api/report",
             post(page::report).layer(DefaultBodyLimit::max(body_limit)),
         )
+        .route(
+            "/api/findings",
+            post(page::findings).layer(DefaultBodyLimit::max(body_limit)),
+        )
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&app),
             access::check,

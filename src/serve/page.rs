@@ -1,8 +1,16 @@
 //! The workshop page: its embedded assets (the binary holds them; the
 //! page loads nothing else), the security headers every answer carries,
-//! and `POST /api/report`, which answers the uploads with the HTML report's
+//! `POST /api/report`, which answers the uploads with the HTML report's
 //! own sections for them, rendered by the report's askama template from
-//! the typed results, annotated copies inline as `data:` URLs.
+//! the typed results, annotated copies inline as `data:` URLs, and
+//! `POST /api/findings`, the same report's batch sections for the results
+//! the page sends back.
+//!
+//! The server keeps nothing between requests, so what ties the photos
+//! dropped in one browser tab together lives in that tab: `/api/report`
+//! also answers each upload's typed results, face embeddings included (the
+//! persons across the photos need them), the page holds them in memory
+//! only, and sends all it holds to `/api/findings` after each upload.
 
 use std::sync::Arc;
 
@@ -10,10 +18,14 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
 
 use super::api;
+use super::api::ApiError;
 use super::App;
 use crate::report::html;
+use crate::result::ImageResult;
+use crate::run;
 
 /// Every answer's Content-Security-Policy: scripts, styles and requests
 /// from the server only; pictures also from `data:` and `blob:` URLs (the
@@ -70,20 +82,121 @@ pub(crate) async fn headers(request: Request, next: Next) -> Response {
     response
 }
 
+/// What `/api/report` answers, and (`images` only) what `/api/findings`
+/// is sent back.
+#[derive(Serialize)]
+struct ReportReply<'a> {
+    /// The report's sections for the uploads (an HTML fragment).
+    html: String,
+    /// Their typed results, each face's embedding included: the page keeps
+    /// them in the tab's memory for `/api/findings`.
+    images: &'a [ImageResult],
+}
+
 /// `POST /api/report`: the uploads analysed as by `/api/analyze`, answered
-/// with the report's sections for them (an HTML fragment).
+/// with the report's sections for them and their results (JSON).
 pub(crate) async fn report(State(app): State<Arc<App>>, request: Request) -> Response {
     match api::analyze_request(&app, request, true).await {
-        Ok(a) => {
+        Ok(mut a) => {
             let page = html::render(&a.results, &a.summary, &a.copies, None);
-            (
-                [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-                fragment(&page),
-            )
-                .into_response()
+            for face in a.results.iter_mut().flat_map(|r| r.faces.iter_mut()) {
+                face.embedding_written = face.embedding.take();
+            }
+            let reply = ReportReply {
+                html: fragment(&page),
+                images: &a.results,
+            };
+            match serde_json::to_string(&reply) {
+                Ok(json) => ([(header::CONTENT_TYPE, "application/json")], json).into_response(),
+                Err(e) => ApiError::Internal(e.to_string()).into_response(),
+            }
         }
         Err(e) => e.into_response(),
     }
+}
+
+/// The body of `POST /api/findings`: the results the page holds.
+#[derive(Deserialize)]
+struct Held {
+    images: Vec<ImageResult>,
+}
+
+/// `POST /api/findings`: the results of the photos dropped in one tab,
+/// sent back by the page, answered with the report's batch sections for
+/// them (verdict, findings, people), as `analyze` would give for the same
+/// photos. Nothing of them is kept.
+pub(crate) async fn findings(State(app): State<Arc<App>>, request: Request) -> Response {
+    match across_photos(&app, request).await {
+        Ok(html) => ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn across_photos(app: &Arc<App>, request: Request) -> Result<String, ApiError> {
+    let json = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("application/json"));
+    if !json {
+        return Err(ApiError::NotJson);
+    }
+    let limit = app.config.max_upload_bytes;
+    let too_large = ApiError::RequestTooLarge {
+        limit_mib: limit >> 20,
+    };
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(too_large);
+    }
+    // Admitted like an upload: many faces make the persons pass costly.
+    let Ok(admitted) = app.admitted.clone().try_acquire_owned() else {
+        api::drain(request.into_body(), limit).await;
+        return Err(ApiError::Busy);
+    };
+    let bytes = axum::body::to_bytes(
+        request.into_body(),
+        usize::try_from(limit).unwrap_or(usize::MAX),
+    )
+    .await
+    .map_err(|_| too_large)?;
+    let held: Held =
+        serde_json::from_slice(&bytes).map_err(|e| ApiError::Malformed(e.to_string()))?;
+    drop(bytes);
+    let identity = app.config.analysis.identity;
+    tokio::task::spawn_blocking(move || {
+        let _admitted = admitted;
+        let mut results = held.images;
+        for face in results.iter_mut().flat_map(|r| r.faces.iter_mut()) {
+            face.embedding = face.embedding_written.take();
+        }
+        let summary = run::complete(&mut results, 0.0, identity);
+        let page = html::render(&results, &summary, &[], None);
+        sections(&page, &["verdict", "learns", "people"])
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+/// The report page's sections with these ids, in this order (each ends at
+/// its first `</section>`: none of them holds another); absent ones are
+/// left out.
+pub(crate) fn sections(page: &str, ids: &[&str]) -> String {
+    let mut out = String::new();
+    for id in ids {
+        let Some(start) = page.find(&format!("<section id=\"{id}\"")) else {
+            continue;
+        };
+        let end = page[start..]
+            .find("</section>")
+            .map_or(page.len(), |i| start + i + "</section>".len());
+        out.push_str(&page[start..end]);
+    }
+    out
 }
 
 /// The report page's header and main sections, without the document
@@ -119,6 +232,16 @@ mod tests {
         assert_eq!(
             fragment(page),
             "<header><h1>t</h1></header><div class=\"report-main\"><p>m</p></div>"
+        );
+    }
+
+    #[test]
+    fn sections_are_cut_by_id_in_the_order_asked() {
+        let page = "<header><section id=\"verdict\" class=\"v\"><p>v</p></section></header>\
+            <main><section id=\"learns\"><p>l</p></section><section id=\"wrong\"><p>w</p></section></main>";
+        assert_eq!(
+            sections(page, &["learns", "people", "verdict"]),
+            "<section id=\"learns\"><p>l</p></section><section id=\"verdict\" class=\"v\"><p>v</p></section>"
         );
     }
 
