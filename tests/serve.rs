@@ -328,13 +328,25 @@ fn bad_bodies_are_400_oversize_413_and_a_corrupt_image_is_its_own_error() {
         TcpStream::connect(url.trim_start_matches("http://").trim_end_matches('/')).unwrap();
     write!(
         s,
-        "POST /api/analyze HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary={BOUNDARY}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        "POST /api/analyze HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary={BOUNDARY}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         3u64 << 20
     )
     .unwrap();
     let mut head = String::new();
     BufReader::new(&s).read_line(&mut head).unwrap();
     assert!(head.starts_with("HTTP/1.1 413"), "{head}");
+    // A request naming another host (a page elsewhere whose name was made
+    // to resolve to 127.0.0.1: DNS rebinding) is refused.
+    let mut s =
+        TcpStream::connect(url.trim_start_matches("http://").trim_end_matches('/')).unwrap();
+    write!(
+        s,
+        "GET / HTTP/1.1\r\nHost: rebound.example:8737\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut head = String::new();
+    BufReader::new(&s).read_line(&mut head).unwrap();
+    assert!(head.starts_with("HTTP/1.1 403"), "{head}");
     // A corrupt image among good ones: 200, its error on it alone.
     let dog = std::fs::read(samples().join("dog.jpg")).unwrap();
     // A PNG signature over bytes that are no PNG.

@@ -1,7 +1,8 @@
 //! The access token of `--listen`: on a room network, every request must
 //! carry it, in the query of the printed URL (`?token=`) or in the cookie
 //! the server then sets, so the page's own assets and uploads carry it
-//! too. Missing: 401; wrong: 403.
+//! too. Missing: 401; wrong: 403. Without a token (the loopback bind), a
+//! request naming another host is refused (403).
 
 use std::sync::Arc;
 
@@ -57,8 +58,37 @@ fn refuse(status: StatusCode, message: &str) -> Response {
     (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
+/// Whether a request's `Host` names this computer. On the loopback bind
+/// (no token) this is the defence against DNS rebinding: a web page
+/// elsewhere whose name is made to resolve to 127.0.0.1 would otherwise
+/// reach the server from the visitor's browser, with `Host` its own name.
+/// A request without `Host` (not a browser's) is let through.
+fn local_host(request: &Request) -> bool {
+    let Some(host) = request.headers().get(header::HOST) else {
+        return true;
+    };
+    let Ok(host) = host.to_str() else {
+        return false;
+    };
+    let name = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => host.split(':').next().unwrap_or(""),
+    };
+    matches!(
+        name.to_ascii_lowercase().as_str(),
+        "127.0.0.1" | "localhost" | "::1"
+    )
+}
+
 pub(crate) async fn check(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
     let Some(token) = app.config.token.as_deref() else {
+        if !local_host(&request) {
+            super::api::drain(request.into_body(), app.config.max_upload_bytes).await;
+            return refuse(
+                StatusCode::FORBIDDEN,
+                "this server answers only addresses of this computer (127.0.0.1, localhost)",
+            );
+        }
         return next.run(request).await;
     };
     let query = from_query(&request);
@@ -89,6 +119,36 @@ pub(crate) async fn check(State(app): State<Arc<App>>, request: Request, next: N
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_this_computers_names_are_local_hosts() {
+        let with = |host: Option<&str>| {
+            let mut r = Request::new(axum::body::Body::empty());
+            if let Some(h) = host {
+                r.headers_mut()
+                    .insert(header::HOST, HeaderValue::from_str(h).unwrap());
+            }
+            local_host(&r)
+        };
+        for ok in [
+            None,
+            Some("127.0.0.1:8737"),
+            Some("localhost:8737"),
+            Some("LOCALHOST"),
+            Some("[::1]:8737"),
+        ] {
+            assert!(with(ok), "{ok:?}");
+        }
+        for bad in [
+            "attacker.example:8737",
+            "127.0.0.1.attacker.example",
+            "localhost.attacker.example:8737",
+            "[::2]:8737",
+            "",
+        ] {
+            assert!(!with(Some(bad)), "{bad}");
+        }
+    }
 
     #[test]
     fn tokens_are_fresh_hex() {
