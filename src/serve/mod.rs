@@ -26,6 +26,7 @@ use crate::runtime::Runtime;
 mod access;
 mod api;
 mod page;
+mod qr;
 
 pub use access::new_token;
 pub use api::ApiError;
@@ -179,9 +180,12 @@ pub fn serve(rt: &'static Runtime, config: ServeConfig) -> Result<(), ServeError
                 if local.ip().is_unspecified() {
                     eprintln!(
                         "onlooker serve: {} means every interface: give phones this \
-                         computer's address on the room network instead",
+                         computer's address on the room network instead (listen on that \
+                         address to get a QR code for it)",
                         local.ip()
                     );
+                } else if let Some(code) = qr::text(&format!("http://{local}/?token={t}")) {
+                    println!("onlooker serve: the same address for a phone's camera:\n{code}");
                 }
             }
         }
