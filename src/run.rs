@@ -485,13 +485,20 @@ pub fn analyze(rt: &Runtime, cfg: &RunConfig) -> Result<Outcome, RunError> {
     })
 }
 
-/// The batch work `analyze` does once every image result is in, for
-/// results that come from elsewhere (the uploads of `serve`), in input
-/// order: the totals and findings, the repeated pictures (`duplicate_of`)
-/// and, when `identity` ran, who is who (person ids and `summary.persons`).
-/// `seconds` is the time the images took. What `--json` would write is
-/// then `report::to_json(&results, &summary)`.
-pub fn complete(results: &mut [ImageResult], seconds: f64, identity: bool) -> Summary {
+/// The batch work `analyze` does once every result is in, for results
+/// that come from elsewhere (the uploads of `serve`), in input order: the
+/// totals and findings, the repeated pictures (`duplicate_of`)
+/// and, when `identity` ran, who is who across the photos and the videos
+/// (person ids, `summary.persons`, each video's persons on screen; videos
+/// count as inputs after the photos). `seconds` is the time the images
+/// took. What `--json` would write is then
+/// `report::to_json_with_videos(&results, &videos, &summary)`.
+pub fn complete(
+    results: &mut [ImageResult],
+    videos: &mut [video::Analysed],
+    seconds: f64,
+    identity: bool,
+) -> Summary {
     let tally = Tally::of(results.iter());
     let mut embedded = Vec::new();
     for (input, r) in results.iter().enumerate() {
@@ -507,17 +514,41 @@ pub fn complete(results: &mut [ImageResult], seconds: f64, identity: bool) -> Su
             }
         }
     }
+    for (slot, v) in videos.iter().enumerate() {
+        embedded.extend(video_tracks(results.len() + slot, slot, v));
+    }
     let mut summary = tally.summary(seconds);
     let mut kept: Vec<(usize, ImageResult)> =
         results.iter_mut().map(std::mem::take).enumerate().collect();
     doubts::mark_duplicates(kept.iter_mut().map(|(_, r)| r));
     if identity {
-        persons_pass(embedded, &mut kept, &mut [], &mut summary);
+        persons_pass(embedded, &mut kept, videos, &mut summary);
     }
     for (slot, (_, r)) in results.iter_mut().zip(kept) {
         *slot = r;
     }
+    let shown: Vec<VideoResult> = videos.iter().map(|v| v.result.clone()).collect();
+    summary.findings.sentences.extend(video::sentences(&shown));
     summary
+}
+
+/// A video's face tracks that have an embedding, as the persons pass sees
+/// them (`input`: the video's index among all inputs; `slot`: among the
+/// run's videos).
+fn video_tracks(input: usize, slot: usize, v: &video::Analysed) -> Vec<Embedded> {
+    v.tracks
+        .iter()
+        .enumerate()
+        .filter_map(|(t, track)| {
+            track.embedding().map(|e| Embedded {
+                input,
+                face: t,
+                path: v.result.path.clone(),
+                embedding: e.0,
+                track: Some((slot, t)),
+            })
+        })
+        .collect()
 }
 
 /// One embedded face as the persons pass sees it.
@@ -642,17 +673,7 @@ fn analyze_videos(
         if !cfg.quiet {
             eprint!("{}", report::video_line(&analysed.result));
         }
-        for (t, track) in analysed.tracks.iter().enumerate() {
-            if let Some(e) = track.embedding() {
-                embedded.push(Embedded {
-                    input: *input,
-                    face: t,
-                    path: analysed.result.path.clone(),
-                    embedding: e.0,
-                    track: Some((slot, t)),
-                });
-            }
-        }
+        embedded.extend(video_tracks(*input, slot, &analysed));
         out.push(analysed);
     }
     Ok(out)

@@ -284,6 +284,96 @@ fn uploads_give_the_clis_document_and_nothing_is_written() {
 }
 
 #[test]
+fn a_video_upload_gives_the_clis_timeline_and_nothing_is_written() {
+    let video = std::fs::read(samples().join("video/people_cuts.mp4")).unwrap();
+    let photo = std::fs::read(samples().join("grace_hopper.jpg")).unwrap();
+    // The MP4's first box (`ftyp`) over zeros: content says video, ffmpeg
+    // finds none.
+    let ftyp = u32::from_be_bytes(video[..4].try_into().unwrap()) as usize;
+    let mut broken = video[..ftyp].to_vec();
+    broken.resize(ftyp + 4096, 0);
+    let server = Server::start(&["--threads", "2"]);
+    let r = post_form(
+        &server.url,
+        &[
+            ("file", "people_cuts.mp4", &video),
+            ("file", "grace_hopper.jpg", &photo),
+            ("file", "broken.mp4", &broken),
+        ],
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let served = json(&r);
+    common::validate_document(&served).unwrap();
+
+    // The CLI on the same files (photos first, as the server numbers them).
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("cli.json");
+    let o = common::onlooker()
+        .arg("analyze")
+        .arg(samples().join("grace_hopper.jpg"))
+        .arg(samples().join("video/people_cuts.mp4"))
+        .arg("--json")
+        .arg(&out)
+        .args(["--threads", "2", "--quiet", "--models"])
+        .arg(onlooker::runtime::default_models_dir())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let cli: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+
+    let images = served["images"].as_array().unwrap();
+    assert_eq!(images.len(), 1, "the videos are not images");
+    assert_eq!(images[0]["path"], "grace_hopper.jpg");
+    let videos = served["videos"].as_array().unwrap();
+    assert_eq!(videos.len(), 2);
+    let (s, c) = (&videos[0], &cli["videos"][0]);
+    assert_eq!(s["path"], "people_cuts.mp4", "named after the upload");
+    assert!(s["error"].is_null(), "{}", s["error"]);
+    for key in [
+        "duration_seconds",
+        "frames_analysed",
+        "width",
+        "height",
+        "persons",
+        "objects",
+    ] {
+        assert_eq!(s[key], c[key], "videos[0].{key}");
+    }
+    assert!(
+        !s["persons"].as_array().unwrap().is_empty(),
+        "people on screen: {s}"
+    );
+    assert_eq!(
+        s["text"].as_array().unwrap().len(),
+        c["text"].as_array().unwrap().len()
+    );
+    let sentences = |doc: &Value| -> Vec<String> {
+        doc["summary"]["findings"]["sentences"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["text"].as_str().unwrap().to_string())
+            .filter(|t| t.contains("on screen"))
+            .collect()
+    };
+    assert!(!sentences(&served).is_empty());
+    assert_eq!(sentences(&served), sentences(&cli));
+    // The broken one: its own error, naming the upload, never the
+    // in-memory file ffmpeg read.
+    assert_eq!(videos[1]["path"], "broken.mp4");
+    let error = videos[1]["error"].as_str().expect("an error");
+    assert!(!error.contains("/proc/"), "{error}");
+
+    let left: Vec<_> = std::fs::read_dir(server.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert!(left.is_empty(), "the server wrote {left:?}");
+    let (status, stderr) = server.stop();
+    assert!(status.success(), "{stderr}");
+}
+
+#[test]
 fn bad_bodies_are_400_oversize_413_and_a_corrupt_image_is_its_own_error() {
     let server = Server::start(&[
         "--threads",
@@ -798,12 +888,14 @@ impl Browser {
 }
 
 #[test]
-fn the_page_shows_two_uploaded_photos_in_chromium() {
+fn the_page_shows_uploaded_photos_and_a_video_in_chromium() {
     let Some(exe) = chromium() else {
         if std::env::var_os("ONLOOKER_REQUIRE_BROWSER").is_some() {
             panic!("Chromium not found, and ONLOOKER_REQUIRE_BROWSER is set");
         }
-        eprintln!("SKIPPED the_page_shows_two_uploaded_photos_in_chromium: Chromium not found");
+        eprintln!(
+            "SKIPPED the_page_shows_uploaded_photos_and_a_video_in_chromium: Chromium not found"
+        );
         return;
     };
     let server = Server::start(&["--threads", "2"]);
@@ -878,6 +970,7 @@ fn the_page_shows_two_uploaded_photos_in_chromium() {
         samples().join("day_out/DSCF0412.jpg"),
         samples().join("grace_hopper.jpg"),
         samples().join("day_out/DSCF0418.jpg"),
+        samples().join("video/people_cuts.mp4"),
     ];
     let files: Vec<String> = photos.iter().map(|p| p.display().to_string()).collect();
     b.call(
@@ -891,7 +984,7 @@ fn the_page_shows_two_uploaded_photos_in_chromium() {
             "JSON.stringify(Array.prototype.map.call(document.querySelectorAll('#progress li'), function (l) { return l.className + ': ' + l.innerText; }))",
         );
         let rows: Vec<String> = serde_json::from_str(s.as_str().unwrap()).unwrap();
-        if rows.len() == 3
+        if rows.len() == photos.len()
             && rows
                 .iter()
                 .all(|r| r.starts_with("done") || r.starts_with("failed"))
@@ -926,6 +1019,24 @@ fn the_page_shows_two_uploaded_photos_in_chromium() {
         "Grace Hopper's tie among the objects: {two}"
     );
     assert!(one.contains("objects"), "{one}");
+    // The video's timeline, its lanes' pictures cut from its keyframes.
+    let video = text.find("people_cuts.mp4").expect("the video shown");
+    assert!(text[video..].contains("The videos"), "{}", &text[video..]);
+    assert!(text[video..].contains("on screen"), "{}", &text[video..]);
+    let lanes = b.eval(
+        &session,
+        "Array.prototype.filter.call(document.querySelectorAll('#results .video img'), function (i) { return i.src.indexOf('data:image/jpeg;base64,') === 0 && i.complete && i.naturalWidth > 0; }).length",
+    );
+    assert!(lanes.as_u64().unwrap() >= 2, "lane pictures drawn: {lanes}");
+    // Links to the full-size pictures open (a page may not open a data:
+    // URL): they became blob: URLs.
+    let links = b.eval(
+        &session,
+        "JSON.stringify([document.querySelectorAll('#results a[href^=\"data:\"]').length, document.querySelectorAll('#results a[href^=\"blob:\"][target=\"_blank\"]').length])",
+    );
+    let links: Vec<u64> = serde_json::from_str(links.as_str().unwrap()).unwrap();
+    assert_eq!(links[0], 0, "data: links left");
+    assert!(links[1] >= 3, "blob: links: {links:?}");
     // The findings across the photos dropped in this tab: the camera's
     // serial ties the two day-out photos together.
     let across = loop {

@@ -1,4 +1,5 @@
-//! A video's keyframes in the report folder. Each sample the page shows
+//! A video's keyframes in the report folder (or inline, as `data:` URLs, on
+//! the workshop page, which writes nothing). Each sample the page shows
 //! (every person's best face, every object kind's surest sighting) is read
 //! again from the video (`video::keyframes::Keyframes::read`: ffmpeg seeks
 //! to it, one short child process per sample, frames over a pipe); the
@@ -63,6 +64,36 @@ enum Whose {
     Object(usize),
 }
 
+/// Where the keyframes go: files in a report folder, or `data:` URLs for
+/// the workshop page (which writes nothing).
+#[derive(Clone, Copy)]
+enum Sink<'a> {
+    Folder(&'a Path),
+    Inline,
+}
+
+impl Sink<'_> {
+    /// Stores one JPEG; returns what the page links (a path relative to
+    /// the report folder, or a `data:` URL).
+    fn store(self, name: &str, jpeg: &[u8]) -> Result<String, String> {
+        match self {
+            Sink::Folder(folder) => {
+                let dest = folder.join(name);
+                write_atomic_unsynced(&dest, jpeg)
+                    .map_err(|e| format!("cannot write {}: {e}", dest.display()))?;
+                Ok(format!("{KEYFRAMES}/{name}"))
+            }
+            Sink::Inline => {
+                use base64::Engine as _;
+                Ok(format!(
+                    "data:image/jpeg;base64,{}",
+                    base64::engine::general_purpose::STANDARD.encode(jpeg)
+                ))
+            }
+        }
+    }
+}
+
 /// Writes the keyframes of `videos` (`keyframes[i]` belongs to
 /// `videos[i]`; `None`: nothing analysed) into `dir/keyframes`, on
 /// `pool`; with `clean` (the folder held an earlier report), keyframe files
@@ -76,6 +107,43 @@ pub fn write(
     pool: &rayon::ThreadPool,
     clean: bool,
 ) -> Vec<VideoFiles> {
+    let folder = dir.join(KEYFRAMES);
+    let jobs = jobs(videos, keyframes);
+    if jobs.is_empty() {
+        if clean {
+            remove_stale(&folder, &HashSet::new());
+        }
+        return vec![VideoFiles::default(); videos.len()];
+    }
+    if let Err(e) = std::fs::create_dir_all(&folder) {
+        let problem = format!("cannot create {}: {e}", folder.display());
+        let mut files = vec![VideoFiles::default(); videos.len()];
+        for j in &jobs {
+            files[j.video]
+                .problem
+                .get_or_insert_with(|| problem.clone());
+        }
+        return files;
+    }
+    let (files, written) = make_all(&jobs, videos.len(), pool, Sink::Folder(&folder));
+    if clean {
+        remove_stale(&folder, &written);
+    }
+    files
+}
+
+/// The same keyframes as [`write`], as `data:` URLs: nothing is written.
+pub fn inline(
+    videos: &[VideoResult],
+    keyframes: &[Option<Keyframes>],
+    pool: &rayon::ThreadPool,
+) -> Vec<VideoFiles> {
+    make_all(&jobs(videos, keyframes), videos.len(), pool, Sink::Inline).0
+}
+
+/// One job per sample to read again: every person's best face and every
+/// object lane's surest sighting, grouped by the sample they are on.
+fn jobs<'a>(videos: &[VideoResult], keyframes: &'a [Option<Keyframes>]) -> Vec<Job<'a>> {
     let mut jobs: Vec<Job> = Vec::new();
     for (v, (video, k)) in videos.iter().zip(keyframes).enumerate() {
         let Some(k) = k else { continue };
@@ -108,41 +176,34 @@ pub fn write(
             thumbs,
         }));
     }
-    let mut files = vec![VideoFiles::default(); videos.len()];
-    if jobs.is_empty() {
-        if clean {
-            remove_stale(&dir.join(KEYFRAMES), &HashSet::new());
-        }
-        return files;
-    }
-    let folder = dir.join(KEYFRAMES);
-    if let Err(e) = std::fs::create_dir_all(&folder) {
-        let problem = format!("cannot create {}: {e}", folder.display());
-        for j in &jobs {
-            files[j.video]
-                .problem
-                .get_or_insert_with(|| problem.clone());
-        }
-        return files;
-    }
+    jobs
+}
+
+/// Makes every job on `pool`; returns what the page links per video and
+/// the names of the files stored.
+fn make_all(
+    jobs: &[Job],
+    videos: usize,
+    pool: &rayon::ThreadPool,
+    sink: Sink,
+) -> (Vec<VideoFiles>, HashSet<String>) {
+    let mut files = vec![VideoFiles::default(); videos];
     let done: Vec<Result<Made, String>> =
-        pool.install(|| jobs.par_iter().map(|j| make(&folder, j)).collect());
+        pool.install(|| jobs.par_iter().map(|j| make(sink, j)).collect());
     let mut written: HashSet<String> = HashSet::new();
     for (j, made) in jobs.iter().zip(done) {
         let f = &mut files[j.video];
         match made {
             Ok(m) => {
-                let frame = format!("{KEYFRAMES}/{}", m.frame);
-                for (name, whose) in m.thumbs {
-                    let thumb = format!("{KEYFRAMES}/{name}");
+                for (src, name, whose) in m.thumbs {
                     match whose {
-                        Whose::Person(id) => f.persons.insert(id, (thumb, frame.clone())),
-                        Whose::Object(lane) => f.objects.insert(lane, (thumb, frame.clone())),
+                        Whose::Person(id) => f.persons.insert(id, (src, m.frame.clone())),
+                        Whose::Object(lane) => f.objects.insert(lane, (src, m.frame.clone())),
                     };
                     written.insert(name);
                 }
-                f.keyframes.push((frame, m.time, m.caption));
-                written.insert(m.frame);
+                f.keyframes.push((m.frame, m.time, m.caption));
+                written.insert(m.name);
             }
             Err(e) => {
                 f.problem.get_or_insert_with(|| {
@@ -154,21 +215,21 @@ pub fn write(
             }
         }
     }
-    if clean {
-        remove_stale(&folder, &written);
-    }
-    files
+    (files, written)
 }
 
-/// What one job wrote.
+/// What one job stored.
 struct Made {
+    /// What the page links for the annotated keyframe, and its file name.
     frame: String,
+    name: String,
     time: f64,
     caption: String,
-    thumbs: Vec<(String, Whose)>,
+    /// Per thumbnail: what the page links, its file name, whose.
+    thumbs: Vec<(String, String, Whose)>,
 }
 
-fn make(folder: &Path, job: &Job) -> Result<Made, String> {
+fn make(sink: Sink, job: &Job) -> Result<Made, String> {
     let k = job.keyframes;
     let mut rgb = k.read(job.sample).map_err(|e| e.to_string())?;
     if rgb.dimensions() != job.size {
@@ -183,23 +244,22 @@ fn make(folder: &Path, job: &Job) -> Result<Made, String> {
     let thumbs = job
         .thumbs
         .iter()
-        .filter(|(name, bbox, _)| {
-            thumbs::jpeg(&rgb, bbox)
-                .is_ok_and(|jpeg| write_atomic_unsynced(&folder.join(name), &jpeg).is_ok())
+        .filter_map(|(name, bbox, whose)| {
+            let jpeg = thumbs::jpeg(&rgb, bbox).ok()?;
+            let src = sink.store(name, &jpeg).ok()?;
+            Some((src, name.clone(), *whose))
         })
-        .map(|(name, _, whose)| (name.clone(), *whose))
         .collect();
     let empty = ImageResult::default();
     let found = k.frames.get(&job.sample).unwrap_or(&empty);
     annotate::annotate_labelled(&mut rgb, found, person_label);
     let jpeg = annotate::encode_jpeg(&rgb)?;
-    let frame = format!("v{}-f{}.jpg", job.video + 1, job.sample);
-    let dest = folder.join(&frame);
-    write_atomic_unsynced(&dest, &jpeg)
-        .map_err(|e| format!("cannot write {}: {e}", dest.display()))?;
+    let name = format!("v{}-f{}.jpg", job.video + 1, job.sample);
+    let frame = sink.store(&name, &jpeg)?;
     let time = job.sample as f64 / k.fps;
     Ok(Made {
         frame,
+        name,
         time,
         caption: caption(time, found),
         thumbs,

@@ -10,11 +10,13 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use tokio::sync::OwnedSemaphorePermit;
 
-use super::App;
+use super::{memfile, App};
 use crate::pipeline::{self, Options};
+use crate::report::keyframes::{self, VideoFiles};
 use crate::report::{self, annotate, html::Annotated};
-use crate::result::{ImageResult, Summary};
+use crate::result::{ImageResult, Summary, VideoResult};
 use crate::run;
+use crate::video::{self, probe::Container, VideoOptions};
 
 /// Why a request got no analysis: each is one status and a JSON
 /// `{"error": "..."}` body.
@@ -78,18 +80,22 @@ pub(crate) struct Upload {
     pub(crate) bytes: Vec<u8>,
 }
 
-/// The analysed uploads of one request, in upload order, with their
-/// batch summary (as `analyze` computes it).
+/// The analysed uploads of one request, photos and videos each in upload
+/// order, with their batch summary (as `analyze` computes it).
 pub(crate) struct Analysed {
     pub(crate) results: Vec<ImageResult>,
     /// The annotated copies, when asked for (else empty).
     pub(crate) copies: Vec<Annotated>,
+    pub(crate) videos: Vec<VideoResult>,
+    /// Each video's keyframes as `data:` URLs, when copies were asked for
+    /// (else empty).
+    pub(crate) video_files: Vec<VideoFiles>,
     pub(crate) summary: Summary,
 }
 
 pub(crate) async fn analyze(State(app): State<Arc<App>>, request: Request) -> Response {
     match analyze_request(&app, request, false).await {
-        Ok(a) => match report::to_json(&a.results, &a.summary) {
+        Ok(a) => match report::to_json_with_videos(&a.results, &a.videos, &a.summary) {
             Ok(json) => ([(header::CONTENT_TYPE, "application/json")], json).into_response(),
             Err(e) => ApiError::Internal(e.to_string()).into_response(),
         },
@@ -141,23 +147,108 @@ pub(crate) async fn analyze_request(
     } else {
         Vec::new()
     };
-    let analysed = analyze_uploads(app, uploads, &admitted, with_copies).await?;
-    let (results, copies): (Vec<ImageResult>, Vec<Annotated>) = analysed.into_iter().unzip();
+    // Videos are told by their content, as `analyze` tells them.
+    let (videos, images): (Vec<Upload>, Vec<Upload>) = uploads
+        .into_iter()
+        .partition(|u| Container::sniff(&u.bytes).is_some());
+    let analysed = analyze_uploads(app, images, &admitted, with_copies).await?;
+    let (mut results, copies): (Vec<ImageResult>, Vec<Annotated>) = analysed.into_iter().unzip();
     let seconds = start.elapsed().as_secs_f64();
+    let mut videos_analysed = Vec::with_capacity(videos.len());
+    let mut held = Vec::with_capacity(videos.len());
+    for upload in videos {
+        let (analysed, file) = analyze_video(app, upload).await?;
+        videos_analysed.push(analysed);
+        held.push(file);
+    }
     if app.config.verbose {
         eprintln!(
-            "onlooker serve: analysed {} files in {seconds:.2} s: {}",
-            results.len(),
+            "onlooker serve: analysed {} files in {:.2} s: {}",
+            names.len(),
+            start.elapsed().as_secs_f64(),
             names.join(", ")
         );
     }
-    let mut results = results;
-    let summary = run::complete(&mut results, seconds, app.config.analysis.identity);
+    let summary = run::complete(
+        &mut results,
+        &mut videos_analysed,
+        seconds,
+        app.config.analysis.identity,
+    );
+    let (videos, frames): (Vec<VideoResult>, Vec<_>) = videos_analysed
+        .into_iter()
+        .map(|v| (v.result, v.keyframes))
+        .unzip();
+    let video_files = if with_copies && !videos.is_empty() {
+        let app = Arc::clone(app);
+        let shown = videos.clone();
+        tokio::task::spawn_blocking(move || {
+            let files = keyframes::inline(&shown, &frames, app.engine.pool());
+            // The in-memory copies of the videos go only now: the
+            // keyframes were read from them again.
+            drop(held);
+            files
+        })
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+    } else {
+        Vec::new()
+    };
     Ok(Analysed {
         results,
         copies,
+        videos,
+        video_files,
         summary,
     })
+}
+
+/// Analyses one uploaded video on all the engine's workers (it waits for
+/// every image under way to finish first), from an in-memory file that
+/// ffmpeg reads by path: nothing is written to disk. The file is returned
+/// with the result, for the keyframes; a problem with the video is in the
+/// result's `error`, named after the upload, as for a photo.
+async fn analyze_video(
+    app: &Arc<App>,
+    upload: Upload,
+) -> Result<(video::Analysed, Option<memfile::MemFile>), ApiError> {
+    let all = u32::try_from(app.config.threads).unwrap_or(u32::MAX);
+    let workers = app
+        .workers
+        .clone()
+        .acquire_many_owned(all)
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let app = Arc::clone(app);
+    tokio::task::spawn_blocking(move || {
+        let _workers = workers;
+        let name = upload.name;
+        let file = match memfile::from_bytes(&upload.bytes) {
+            Ok(f) => f,
+            Err(e) => {
+                let error = video::VideoError::Read(e);
+                return Ok((video::Analysed::failed(Path::new(&name), error), None));
+            }
+        };
+        drop(upload.bytes);
+        let options = app.engine.options();
+        let mut analysed = video::analyze(
+            &app.engine,
+            file.path(),
+            &VideoOptions::default(),
+            &options.limits,
+        )
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+        // Messages name the upload, not the in-memory file.
+        let inner = file.path().display().to_string();
+        analysed.result.path = name.clone();
+        if let Some(e) = analysed.result.error.as_mut() {
+            *e = e.replace(&inner, &name);
+        }
+        Ok((analysed, Some(file)))
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))?
 }
 
 /// The `file` parts of the body, each whole in memory; other parts are

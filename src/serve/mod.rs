@@ -25,6 +25,7 @@ use crate::runtime::Runtime;
 
 mod access;
 mod api;
+mod memfile;
 mod page;
 mod qr;
 

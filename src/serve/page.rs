@@ -12,6 +12,7 @@
 //! persons across the photos need them), the page holds them in memory
 //! only, and sends all it holds to `/api/findings` after each upload.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
@@ -98,7 +99,15 @@ struct ReportReply<'a> {
 pub(crate) async fn report(State(app): State<Arc<App>>, request: Request) -> Response {
     match api::analyze_request(&app, request, true).await {
         Ok(mut a) => {
-            let page = html::render(&a.results, &a.summary, &a.copies, None);
+            let page = html::render_full(
+                &a.results,
+                &a.videos,
+                &a.video_files,
+                &a.summary,
+                &a.copies,
+                None,
+                &BTreeMap::new(),
+            );
             for face in a.results.iter_mut().flat_map(|r| r.faces.iter_mut()) {
                 face.embedding_written = face.embedding.take();
             }
@@ -174,7 +183,7 @@ async fn across_photos(app: &Arc<App>, request: Request) -> Result<String, ApiEr
         for face in results.iter_mut().flat_map(|r| r.faces.iter_mut()) {
             face.embedding = face.embedding_written.take();
         }
-        let summary = run::complete(&mut results, 0.0, identity);
+        let summary = run::complete(&mut results, &mut [], 0.0, identity);
         let page = html::render(&results, &summary, &[], None);
         sections(&page, &["verdict", "learns", "people"])
     })

@@ -141,7 +141,7 @@ pub struct Analysed {
 }
 
 impl Analysed {
-    fn failed(path: &Path, error: VideoError) -> Self {
+    pub(crate) fn failed(path: &Path, error: VideoError) -> Self {
         Analysed {
             result: VideoResult {
                 path: display_path(path),

@@ -175,8 +175,30 @@
     var title = el('h2', 'upload-name', job.file.name);
     job.section.textContent = '';
     job.section.appendChild(title);
+    openable(doc);
     var nodes = Array.prototype.slice.call(doc.body.childNodes);
     nodes.forEach(function (n) { job.section.appendChild(document.adoptNode(n)); });
+  }
+
+  // Links to full-size copies and keyframes arrive as data: URLs, which
+  // browsers will not open as a page; each becomes a blob: URL (held in
+  // this tab's memory, one per distinct picture) opened in a new tab.
+  function openable(doc) {
+    var made = {};
+    Array.prototype.forEach.call(doc.querySelectorAll('a[href^="data:image/"]'), function (a) {
+      var href = a.getAttribute('href');
+      if (!made[href]) {
+        var comma = href.indexOf(',');
+        var type = href.slice('data:'.length, href.indexOf(';'));
+        var bytes = atob(href.slice(comma + 1));
+        var buf = new Uint8Array(bytes.length);
+        for (var i = 0; i < bytes.length; i++) buf[i] = bytes.charCodeAt(i);
+        made[href] = URL.createObjectURL(new Blob([buf], { type: type }));
+      }
+      a.setAttribute('href', made[href]);
+      a.setAttribute('target', '_blank');
+      a.setAttribute('rel', 'noopener');
+    });
   }
 
   input.addEventListener('change', function () {
