@@ -10,7 +10,7 @@
 //! and a Content-Security-Policy forbids any other load should a future
 //! edit add one.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use askama::Template;
 
@@ -73,6 +73,72 @@ fn clean(s: &str) -> String {
         .collect()
 }
 
+/// Past this many photos the report is paged: the front page shows the
+/// most revealing photos and the rest of the report, and every photo has
+/// its section on one of the photo pages (`photos-1.html`, ...), this many
+/// to a page, so that no page grows with the folder.
+pub const PHOTOS_PER_PAGE: usize = 100;
+
+/// Lists on the front page that grow with the folder stop here, saying how
+/// many more there are (all are in `report.json`): the photos behind one
+/// finding, one person's photos, the names in a Places or Devices row.
+const LIST_SHOWN: usize = 12;
+
+/// Rows of the Timeline table shown, and folded findings listed, before
+/// the rest is left to `report.json`.
+const ROWS_SHOWN: usize = 100;
+
+/// Persons listed in the People section, of each kind (several photos,
+/// one photo), in order of first appearance.
+const PERSONS_SHOWN: usize = 50;
+
+/// How many photos the front page of a paged report shows.
+const SHOWN_WHEN_PAGED: usize = 24;
+
+/// The file of the `k`-th photo page (from 1).
+pub fn photo_page_file(k: usize) -> String {
+    format!("photos-{k}.html")
+}
+
+/// A photo number as templates hand it over (by value or behind
+/// references).
+trait Number {
+    fn get(&self) -> usize;
+}
+
+impl Number for usize {
+    fn get(&self) -> usize {
+        *self
+    }
+}
+
+impl<T: Number + ?Sized> Number for &T {
+    fn get(&self) -> usize {
+        (**self).get()
+    }
+}
+
+/// Where each photo's section is, for links: on this page, or on the
+/// photo page that holds it.
+#[derive(Debug, Default)]
+struct Links {
+    /// Photo numbers (from 1) whose sections are on this page.
+    here: BTreeSet<usize>,
+    /// Photos per photo page; 0 when the report is one page.
+    per_page: usize,
+}
+
+impl Links {
+    fn href(&self, number: usize) -> String {
+        if self.per_page == 0 || self.here.contains(&number) {
+            format!("#image-{number}")
+        } else {
+            let page = photo_page_file(1 + number.saturating_sub(1) / self.per_page);
+            format!("{page}#image-{number}")
+        }
+    }
+}
+
 /// How many findings the verdict states, one per kind, strongest first.
 const VERDICT_SIZE: usize = 4;
 
@@ -129,6 +195,8 @@ struct Page {
     object_totals: Vec<(&'static str, usize, usize)>,
     findings: Vec<FindingView>,
     more_findings: Vec<FindingView>,
+    /// Findings past the folded ones, not shown.
+    findings_left_out: usize,
     /// Concrete cases in this run where the evidence shows an error or a doubt.
     wrong: Vec<WrongCase>,
     /// The busiest located day's trail, drawn.
@@ -138,12 +206,19 @@ struct Page {
     /// Whether any place is named from GeoNames (credited in the footer).
     geonames: bool,
     timeline: Vec<[String; 4]>,
+    /// Timeline rows not shown.
+    timeline_more: usize,
     places: Vec<[String; 4]>,
     devices: Vec<[String; 5]>,
     /// Persons seen in two photos or more, with their contact sheets.
     persons: Vec<PersonView>,
     /// Persons seen in one photo only (collapsed on the page).
     persons_once: Vec<PersonView>,
+    /// How many persons were seen in one photo only (some may not be
+    /// listed).
+    persons_once_total: usize,
+    /// Persons not listed (past [`PERSONS_SHOWN`] of either kind).
+    persons_left_out: usize,
     /// What is known about face identification's errors and rules.
     identity_caveats: Vec<(&'static str, &'static str)>,
     caveats: Vec<(&'static str, &'static str)>,
@@ -153,10 +228,19 @@ struct Page {
     any_text: bool,
     lazy: bool,
     images: Vec<ImageView>,
+    /// In a paged report: why the front page shows only some photos.
+    images_note: Option<String>,
+    /// In a paged report: every photo page, (file, "1–100").
+    photo_pages: Vec<(String, String)>,
+    links: Links,
     videos: Vec<VideoView>,
 }
 
 impl Page {
+    fn image_href(&self, number: impl Number) -> String {
+        self.links.href(number.get())
+    }
+
     fn more_caption(&self) -> String {
         let n = self.more_findings.len();
         format!("{n} more {}", plural(n, "finding", "findings"))
@@ -177,8 +261,11 @@ struct PersonView {
     id: u32,
     what: String,
     when: String,
-    /// (image number in the page, file name, capture time or "").
+    /// (image number in the page, file name, capture time or ""), the
+    /// first [`LIST_SHOWN`].
     photos: Vec<(usize, String, String)>,
+    /// Photos of this person not listed.
+    more_photos: usize,
     /// (thumbnail path in the report folder, image number, face number).
     thumbs: Vec<(String, usize, usize)>,
     /// Faces of this person without a thumbnail.
@@ -192,6 +279,8 @@ struct FindingView {
     text: String,
     /// (image number in the page, when shown; file name; fields).
     evidence: Vec<(Option<usize>, String, String)>,
+    /// Photos behind the finding not listed.
+    more_evidence: usize,
 }
 
 /// A day's trail as an inline SVG (no tiles, nothing loaded): the
@@ -533,18 +622,208 @@ pub fn render_full(
     scale: Option<&PageProjection>,
     faces: &BTreeMap<(usize, usize), String>,
 ) -> String {
+    let all: Vec<usize> = (0..results.len()).collect();
+    render_page(
+        results,
+        videos,
+        video_files,
+        summary,
+        copies,
+        scale,
+        faces,
+        &all,
+        Links::default(),
+    )
+}
+
+/// The pages of a report folder: the front page and, for more than
+/// [`PHOTOS_PER_PAGE`] photos, the photo pages as (file name, page).
+#[derive(Debug)]
+pub struct Pages {
+    pub index: String,
+    pub photos: Vec<(String, String)>,
+}
+
+/// [`render_full`] for a report folder: up to [`PHOTOS_PER_PAGE`] photos,
+/// one page; past that, a front page showing the photos that give most
+/// away (see [`most_revealing`]) and photo pages holding every photo's
+/// section, which the front page's links lead to.
+#[allow(clippy::too_many_arguments)]
+pub fn render_report(
+    results: &[ImageResult],
+    videos: &[VideoResult],
+    video_files: &[VideoFiles],
+    summary: &Summary,
+    copies: &[Annotated],
+    scale: Option<&PageProjection>,
+    faces: &BTreeMap<(usize, usize), String>,
+) -> Pages {
+    let n = results.len();
+    if n <= PHOTOS_PER_PAGE {
+        let index = render_full(results, videos, video_files, summary, copies, scale, faces);
+        return Pages {
+            index,
+            photos: Vec::new(),
+        };
+    }
+    let shown = most_revealing(results, summary, SHOWN_WHEN_PAGED);
+    let links = Links {
+        here: shown.iter().map(|i| i + 1).collect(),
+        per_page: PHOTOS_PER_PAGE,
+    };
+    let index = render_page(
+        results,
+        videos,
+        video_files,
+        summary,
+        copies,
+        scale,
+        faces,
+        &shown,
+        links,
+    );
+    let pages = photo_pages(n);
+    let photos = pages
+        .iter()
+        .enumerate()
+        .map(|(k, (file, label))| {
+            let start = k * PHOTOS_PER_PAGE;
+            let end = (start + PHOTOS_PER_PAGE).min(n);
+            let page = PhotosPage {
+                version: env!("CARGO_PKG_VERSION"),
+                photos: count_of(n, "photo", "photos"),
+                label: label.clone(),
+                current: k + 1,
+                prev: k.checked_sub(1).map(|p| pages[p].0.clone()),
+                next: pages.get(k + 1).map(|p| p.0.clone()),
+                photo_pages: pages.clone(),
+                any_faces: results[start..end].iter().any(|r| !r.faces.is_empty()),
+                any_text: results[start..end].iter().any(|r| !r.text.is_empty()),
+                geonames: summary.findings.places.iter().any(|p| p.name.is_some()),
+                lazy: true,
+                images: (start..end)
+                    .map(|i| {
+                        let copy = copies.get(i).unwrap_or(&Annotated::None);
+                        image_view(i, &results[i], results, copy)
+                    })
+                    .collect(),
+                links: Links {
+                    here: (start + 1..=end).collect(),
+                    per_page: PHOTOS_PER_PAGE,
+                },
+            };
+            let mut html = page.render().unwrap_or_default();
+            html.push('\n');
+            (file.clone(), html)
+        })
+        .collect();
+    Pages { index, photos }
+}
+
+/// The photo pages of `n` photos: (file, "101–200").
+fn photo_pages(n: usize) -> Vec<(String, String)> {
+    (0..n.div_ceil(PHOTOS_PER_PAGE))
+        .map(|k| {
+            let first = k * PHOTOS_PER_PAGE + 1;
+            let last = ((k + 1) * PHOTOS_PER_PAGE).min(n);
+            (photo_page_file(k + 1), format!("{first}\u{2013}{last}"))
+        })
+        .collect()
+}
+
+/// The photos the front page of a paged report shows, at most `k`, in
+/// input order: those the findings cite most (each citation counts 4),
+/// then identifying text (2 per line), a stated position (2) and faces (1
+/// each); failed and repeated pictures never.
+fn most_revealing(results: &[ImageResult], summary: &Summary, k: usize) -> Vec<usize> {
+    let mut cited: BTreeMap<&str, usize> = BTreeMap::new();
+    for e in summary
+        .findings
+        .sentences
+        .iter()
+        .flat_map(|s| s.evidence.iter())
+    {
+        *cited.entry(e.image.as_str()).or_default() += 1;
+    }
+    let mut scored: Vec<(usize, usize)> = results
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.error.is_none() && r.duplicate_of.is_none())
+        .map(|(i, r)| {
+            let score = 4 * cited.get(r.path.as_str()).copied().unwrap_or(0)
+                + 2 * r.text.iter().filter(|t| t.kind.is_some()).count()
+                + 2 * usize::from(r.metadata.gps.is_some())
+                + r.faces.len();
+            (i, score)
+        })
+        .collect();
+    scored.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let mut shown: Vec<usize> = scored.into_iter().take(k).map(|(i, _)| i).collect();
+    shown.sort_unstable();
+    shown
+}
+
+/// One photo page of a paged report.
+#[derive(Template)]
+#[template(path = "photos.html")]
+struct PhotosPage {
+    version: &'static str,
+    /// "5,000 photos".
+    photos: String,
+    /// "101–200".
+    label: String,
+    /// This page's number, from 1.
+    current: usize,
+    prev: Option<String>,
+    next: Option<String>,
+    photo_pages: Vec<(String, String)>,
+    any_faces: bool,
+    any_text: bool,
+    geonames: bool,
+    lazy: bool,
+    images: Vec<ImageView>,
+    links: Links,
+}
+
+impl PhotosPage {
+    fn image_href(&self, number: impl Number) -> String {
+        self.links.href(number.get())
+    }
+}
+
+/// One page of the report showing the photos `shown` (indices, in order).
+#[allow(clippy::too_many_arguments)]
+fn render_page(
+    results: &[ImageResult],
+    videos: &[VideoResult],
+    video_files: &[VideoFiles],
+    summary: &Summary,
+    copies: &[Annotated],
+    scale: Option<&PageProjection>,
+    faces: &BTreeMap<(usize, usize), String>,
+    shown: &[usize],
+    links: Links,
+) -> String {
     let n = results.len();
     let face_count = summary.faces.saturating_sub(summary.faces_without_person);
     let mut findings: Vec<FindingView> = findings::by_severity(&summary.findings.sentences)
         .into_iter()
         .map(|s| finding_view(s, results))
         .collect();
-    let more_findings = findings.split_off(findings.len().min(FINDINGS_SHOWN));
+    let mut more_findings = findings.split_off(findings.len().min(FINDINGS_SHOWN));
+    let findings_left_out = more_findings.len().saturating_sub(ROWS_SHOWN);
+    more_findings.truncate(ROWS_SHOWN);
     let (persons, persons_once): (Vec<PersonView>, Vec<PersonView>) = summary
         .persons
         .iter()
         .map(|p| person_view(p, results, faces))
-        .partition(|p| p.photos.len() > 1);
+        .partition(|p| p.photos.len() + p.more_photos > 1);
+    let (mut persons, mut persons_once) = (persons, persons_once);
+    let persons_left_out = persons.len().saturating_sub(PERSONS_SHOWN)
+        + persons_once.len().saturating_sub(PERSONS_SHOWN);
+    let persons_once_total = persons_once.len();
+    persons.truncate(PERSONS_SHOWN);
+    persons_once.truncate(PERSONS_SHOWN);
     let mut map = map_view(results, &summary.findings);
     if let Some(m) = map.as_mut() {
         m.strip = m
@@ -598,11 +877,13 @@ pub fn render_full(
         object_totals: object_totals(results),
         findings,
         more_findings,
+        findings_left_out,
         wrong: wrong_cases(results, summary),
         map,
         places_unnamed: summary.findings.places_unnamed.as_deref().map(clean),
         geonames: summary.findings.places.iter().any(|p| p.name.is_some()),
         timeline: timeline(&summary.findings),
+        timeline_more: summary.findings.timeline.len().saturating_sub(ROWS_SHOWN),
         places: summary
             .findings
             .places
@@ -614,7 +895,7 @@ pub fn render_full(
                         .map_or_else(String::new, |n| clean(&n.words)),
                     format!("{:.5}, {:.5}", p.latitude, p.longitude),
                     fmt_number(p.radius_km),
-                    clean(&p.images.join(", ")),
+                    clean(&names_list(&p.images)),
                 ]
             })
             .collect(),
@@ -629,12 +910,14 @@ pub fn render_full(
                     opt(&d.make),
                     opt(&d.model),
                     opt(&d.serial),
-                    clean(&d.images.join(", ")),
+                    clean(&names_list(&d.images)),
                 ]
             })
             .collect(),
         persons,
         persons_once,
+        persons_once_total,
+        persons_left_out,
         identity_caveats: crate::identity::CAVEATS
             .iter()
             .map(|c| (c.source, c.text))
@@ -649,11 +932,20 @@ pub fn render_full(
         any_faces: results.iter().any(|r| !r.faces.is_empty()),
         any_text: results.iter().any(|r| !r.text.is_empty()),
         lazy: n >= LAZY_FROM,
-        images: results
+        images: shown
             .iter()
-            .enumerate()
-            .map(|(i, r)| image_view(i, r, results, copies.get(i).unwrap_or(&Annotated::None)))
+            .map(|&i| image_view(i, &results[i], results, copies.get(i).unwrap_or(&Annotated::None)))
             .collect(),
+        images_note: (links.per_page > 0).then(|| {
+            format!(
+                "The {} of the {} that give most away (cited by the findings, with identifying text, a position or faces). Every photo is on the photo pages, {} to a page:",
+                count_of(shown.len(), "photo", "photos"),
+                count_of(n, "photo", "photos"),
+                PHOTOS_PER_PAGE
+            )
+        }),
+        photo_pages: if links.per_page > 0 { photo_pages(n) } else { Vec::new() },
+        links,
         videos: videos
             .iter()
             .enumerate()
@@ -704,9 +996,11 @@ fn person_view(
             count_of(p.images.len(), "photo", "photos")
         ),
         when,
+        more_photos: p.images.len().saturating_sub(LIST_SHOWN),
         photos: p
             .images
             .iter()
+            .take(LIST_SHOWN)
             .filter_map(|path| {
                 let i = results.iter().position(|r| &r.path == path)?;
                 let when = results[i]
@@ -815,9 +1109,11 @@ fn finding_view(s: &Sentence, results: &[ImageResult]) -> FindingView {
     FindingView {
         headline: clean(&s.headline),
         text: clean(&s.text),
+        more_evidence: s.evidence.len().saturating_sub(LIST_SHOWN),
         evidence: s
             .evidence
             .iter()
+            .take(LIST_SHOWN)
             .map(|e| {
                 let number = results
                     .iter()
@@ -962,9 +1258,19 @@ fn object_totals(results: &[ImageResult]) -> Vec<(&'static str, usize, usize)> {
 
 /// The timeline with its place and device indices resolved to a position
 /// and a camera name.
+/// "a.jpg, b.jpg and 40 more": the first [`LIST_SHOWN`] names.
+fn names_list(names: &[String]) -> String {
+    let shown = names[..names.len().min(LIST_SHOWN)].join(", ");
+    match names.len().saturating_sub(LIST_SHOWN) {
+        0 => shown,
+        more => format!("{shown} and {more} more"),
+    }
+}
+
 fn timeline(f: &Findings) -> Vec<[String; 4]> {
     f.timeline
         .iter()
+        .take(ROWS_SHOWN)
         .map(|t| {
             let place =
                 t.place
@@ -1782,6 +2088,97 @@ mod tests {
         assert!(!h.contains("id=\"scale\""));
         assert!(!h.contains("<h3>Timeline</h3>"));
         assert!(h.contains("What an onlooker learns from 0 photos"));
+    }
+
+    #[test]
+    fn a_large_report_is_paged_and_every_link_reaches_its_photo() {
+        use crate::exif::Gps;
+        // 250 photos; 30 of them located (the findings cite them), more
+        // than the front page shows.
+        let mut results: Vec<ImageResult> = (0..250)
+            .map(|i| ImageResult {
+                path: format!("p{i:03}.jpg"),
+                ..Default::default()
+            })
+            .collect();
+        for k in 0..30 {
+            let i = [7, 130, 249].get(k).copied().unwrap_or(8 * k);
+            let when = format!("2026:05:01 {:02}:{:02}:00", 8 + k / 6, k % 6 * 10);
+            let r = &mut results[i];
+            r.metadata.taken_at = crate::exif::parse_datetime(when.as_bytes(), None).unwrap();
+            r.metadata.gps = Some(Gps {
+                latitude: Some(48.84 + i as f64 * 1e-4),
+                longitude: Some(2.39 + i as f64 * 1e-4),
+                ..Default::default()
+            });
+        }
+        let summary = Summary {
+            findings: Findings::of(&results),
+            ..Default::default()
+        };
+        let pages = render_report(&results, &[], &[], &summary, &[], None, &BTreeMap::new());
+        let files: Vec<&str> = pages.photos.iter().map(|(f, _)| f.as_str()).collect();
+        assert_eq!(files, ["photos-1.html", "photos-2.html", "photos-3.html"]);
+        let articles = |h: &str| h.matches("<article class=\"image\"").count();
+        // The front page: the located photos first among the few shown.
+        let shown = articles(&pages.index);
+        assert_eq!(shown, SHOWN_WHEN_PAGED);
+        assert!(pages.index.contains("id=\"image-8\""));
+        assert!(!pages.index.contains("id=\"image-2\""), "not located");
+        // Some cited photos are on the photo pages only.
+        assert!(pages.index.contains(".html#image-"));
+        // Lists that grow with the folder stop, saying how many more.
+        assert!(
+            pages.index.contains("and 18 more photos (all are in"),
+            "30 photos behind one finding, 12 listed"
+        );
+        assert!(pages
+            .index
+            .contains("href=\"photos-3.html\">201\u{2013}250</a>"));
+        // Every photo's section on exactly its page.
+        for (k, (_, page)) in pages.photos.iter().enumerate() {
+            assert_eq!(articles(page), if k < 2 { 100 } else { 50 });
+            assert!(page.contains(&format!("id=\"image-{}\"", k * 100 + 1)));
+            assert!(page.contains("href=\"index.html\""));
+        }
+        // Each link to a photo lands on a page holding it.
+        let all = std::iter::once(("index.html", pages.index.as_str()))
+            .chain(pages.photos.iter().map(|(f, p)| (f.as_str(), p.as_str())));
+        let mut checked = 0;
+        for (here, page) in all {
+            for part in page.split("href=\"").skip(1) {
+                let href = &part[..part.find('"').unwrap()];
+                let Some((file, anchor)) = href.split_once('#') else {
+                    continue;
+                };
+                if !anchor.starts_with("image-") {
+                    continue;
+                }
+                let target = if file.is_empty() {
+                    page
+                } else {
+                    &pages.photos.iter().find(|(f, _)| f == file).unwrap().1
+                };
+                assert!(
+                    target.contains(&format!("id=\"{anchor}\"")),
+                    "{here}: {href}"
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked > 30, "{checked} links checked");
+        // Up to the page size, one page as before.
+        let one = render_report(
+            &results[..PHOTOS_PER_PAGE],
+            &[],
+            &[],
+            &Summary::default(),
+            &[],
+            None,
+            &BTreeMap::new(),
+        );
+        assert!(one.photos.is_empty());
+        assert_eq!(articles(&one.index), PHOTOS_PER_PAGE);
     }
 
     /// A day of three located photos (given out of time order), their

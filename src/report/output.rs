@@ -74,6 +74,7 @@ fn holds_only_a_report(dir: &Path) -> Result<bool, ReportError> {
     for (name, is_file) in names(dir)? {
         let ours = match name.as_str() {
             MARKER | INDEX | JSON | CSV => is_file,
+            n if is_photo_page_name(n) => is_file,
             IMAGES | FACES | KEYFRAMES => !is_file && dir.join(&name).is_dir(),
             _ => false,
         };
@@ -106,6 +107,29 @@ fn holds_only_a_report(dir: &Path) -> Result<bool, ReportError> {
         }
     }
     Ok(true)
+}
+
+/// Whether `name` has the form of a photo page: `photos-<digits>.html`.
+fn is_photo_page_name(name: &str) -> bool {
+    name.strip_prefix("photos-")
+        .and_then(|n| n.strip_suffix(".html"))
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Over an earlier report: its photo pages this run did not write.
+fn remove_stale_pages(dir: &Path, written: &[(String, String)]) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if is_photo_page_name(&name)
+            && !written.iter().any(|(f, _)| *f == name)
+            && e.file_type().is_ok_and(|t| t.is_file())
+        {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
 }
 
 /// Whether `name` has the form of a face thumbnail: `p<digits>-<digits>.jpg`.
@@ -368,9 +392,10 @@ pub fn write_with_videos(
         source: std::io::Error::other(e),
     })?;
     write_atomic(&csv_path, &csv).map_err(write_err(&csv_path))?;
-    // The page last: when it is there, everything it points to is too.
+    // The front page last: when it is there, everything it points to is
+    // too.
     let index = out.index();
-    let page = html::render_full(
+    let pages = html::render_report(
         results,
         videos,
         &video_files,
@@ -379,7 +404,14 @@ pub fn write_with_videos(
         page_projection(summary).as_ref(),
         &faces,
     );
-    write_atomic(&index, page.as_bytes()).map_err(write_err(&index))?;
+    for (name, page) in &pages.photos {
+        let path = dir.join(name);
+        write_atomic_unsynced(&path, page.as_bytes()).map_err(write_err(&path))?;
+    }
+    if was_report {
+        remove_stale_pages(dir, &pages.photos);
+    }
+    write_atomic(&index, pages.index.as_bytes()).map_err(write_err(&index))?;
     Ok(Written {
         index,
         copies,
@@ -645,10 +677,16 @@ mod tests {
             std::fs::write(out.join(f), b"old").unwrap();
         }
         std::fs::write(out.join(IMAGES).join("001-dog.jpg"), b"old").unwrap();
+        std::fs::write(out.join("photos-2.html"), b"old").unwrap();
         assert!(OutputDir::check(&out, false, &[]).is_ok());
 
         // Anything the report does not write makes it the user's folder.
-        for extra in ["notes.txt", "images/holiday.jpg", "images/002-x.png"] {
+        for extra in [
+            "notes.txt",
+            "images/holiday.jpg",
+            "images/002-x.png",
+            "photos-.html",
+        ] {
             let p = out.join(extra);
             std::fs::write(&p, b"mine").unwrap();
             assert!(
