@@ -133,10 +133,9 @@ fn sample_video_copy_has_no_face_on_any_frame_no_metadata_and_no_audio() {
     // Every frame of the sample shows a face (people_cuts.tsv).
     assert_eq!(v["frames_with_faces"], 450, "{f}");
     assert_eq!(v["frames_covered"], 450, "{f}");
-    assert!(
-        v["face_regions_covered"].as_u64().unwrap() >= 5 * 450,
-        "each frame covers the faces of five frames: {f}"
-    );
+    // Overlapping regions of neighbouring frames are merged: at least one
+    // region a frame.
+    assert!(v["face_regions_covered"].as_u64().unwrap() >= 450, "{f}");
 
     // The copy: every frame there, no tag that says when or where, no
     // encoder named anywhere in the bytes, no audio stream.

@@ -32,6 +32,8 @@ pub const FACE_REACH: usize = 2;
 /// takes about a quarter of a second a frame on one core, so every frame
 /// would cost several times the footage's length).
 pub const TEXT_SAMPLES_PER_SECOND: f64 = 2.0;
+/// Face regions overlapping this much are covered as one (see [`merge`]).
+const MERGE_IOU: f32 = 0.3;
 /// The rate assumed when ffprobe states none.
 const FALLBACK_FPS: f64 = 25.0;
 
@@ -65,7 +67,8 @@ pub struct VideoScrub {
     /// Faces found at the scrub threshold, summed over the frames.
     pub face_detections: u64,
     /// Face regions covered, summed over the frames (a frame covers the
-    /// faces of the frames [`FACE_REACH`] either side too).
+    /// faces of the frames [`FACE_REACH`] either side too, overlapping
+    /// regions merged into one).
     pub face_regions_covered: u64,
     /// Frames on which text was looked for.
     pub text_samples: u64,
@@ -136,6 +139,39 @@ fn held(samples: &[(u64, Vec<BBox>)], t: u64, reach: u64) -> Vec<BBox> {
         .take_while(|(s, _)| *s <= t + reach)
         .flat_map(|(_, b)| b.iter().copied())
         .collect()
+}
+
+/// Regions that overlap by [`MERGE_IOU`] or more become the box holding
+/// both: the same face seen on neighbouring frames is then covered once,
+/// not five times (a blur or pixelation of a blur is slow and no safer),
+/// and everything the separate regions covered is still covered.
+fn merge(mut boxes: Vec<BBox>) -> Vec<BBox> {
+    let mut i = 0;
+    while i < boxes.len() {
+        let mut merged = false;
+        let mut j = i + 1;
+        while j < boxes.len() {
+            if boxes[i].iou(&boxes[j]) >= MERGE_IOU {
+                let (a, b) = (boxes[i], boxes.swap_remove(j));
+                let (x0, y0) = (a.x.min(b.x), a.y.min(b.y));
+                let (x1, y1) = ((a.x + a.w).max(b.x + b.w), (a.y + a.h).max(b.y + b.h));
+                boxes[i] = BBox {
+                    x: x0,
+                    y: y0,
+                    w: x1 - x0,
+                    h: y1 - y0,
+                };
+                merged = true;
+            } else {
+                j += 1;
+            }
+        }
+        // A grown box may now overlap one it was checked against.
+        if !merged {
+            i += 1;
+        }
+    }
+    boxes
 }
 
 fn quad_box(q: &crate::text::Quad) -> BBox {
@@ -421,7 +457,7 @@ fn regions(
             false => text.push(cover::text_region(&x.bbox, w, h)),
         }
     }
-    (faces, text)
+    (merge(faces), text)
 }
 
 /// Second pass: every frame covered and encoded into `out`; the frames
@@ -623,6 +659,19 @@ mod tests {
         assert_eq!(xs(window(&faces, 6, 2)), [4.0, 5.0, 6.0]);
         assert_eq!(xs(window(&faces, 3, 0)), Vec::<f32>::new());
         assert!(window(&faces, 40, 2).is_empty());
+    }
+
+    #[test]
+    fn overlapping_regions_are_covered_once_by_the_box_holding_them() {
+        let r = |x: f32, y: f32, w: f32, h: f32| BBox { x, y, w, h };
+        let m = merge(vec![
+            r(0.0, 0.0, 10.0, 10.0),
+            r(100.0, 0.0, 10.0, 10.0),
+            r(1.0, 1.0, 10.0, 10.0),
+            r(2.0, 0.0, 10.0, 10.0),
+        ]);
+        assert_eq!(m, [r(0.0, 0.0, 12.0, 11.0), r(100.0, 0.0, 10.0, 10.0)]);
+        assert!(merge(Vec::new()).is_empty());
     }
 
     #[test]
