@@ -59,32 +59,28 @@ fn samples_scrubbed_copies_pass_verification_and_inputs_are_untouched() {
 
     let r = report(&dir);
     let all = r["files"].as_array().unwrap();
-    // The sample video is left alone, said so, and given no copy.
+    // The sample video is scrubbed too (tests/scrub_video.rs checks the
+    // copy itself).
     let (videos, files): (Vec<_>, Vec<_>) = all
         .iter()
         .partition(|f| f["input"].as_str().unwrap().ends_with(".mp4"));
     assert_eq!(videos.len(), 1, "{videos:?}");
-    assert_eq!(videos[0]["written"], false);
-    assert!(videos[0]["skipped"].as_str().unwrap().contains("a video"));
-    assert!(videos[0].get("error").is_none());
-    assert_eq!(r["summary"]["skipped"], 1);
+    assert_eq!(videos[0]["written"], true, "{}", videos[0]);
+    assert_eq!(videos[0]["verification"]["passed"], true, "{}", videos[0]);
+    assert_eq!(videos[0]["video"]["frames"], 450, "{}", videos[0]);
+    assert!(dir.join("video/people_cuts.mp4").is_file());
+    assert_eq!(r["summary"]["videos"], 1);
     assert!(
-        !dir.join("video").exists(),
-        "a folder made for a skipped video"
-    );
-    assert!(
-        stdout.contains("people_cuts.mp4: left alone: a video"),
+        stdout.contains("people_cuts.mp4: 450 frames, faces on "),
         "{stdout}"
     );
-    assert!(stdout.contains("; 1 video left alone)"), "{stdout}");
     assert!(files.len() >= 30, "{} files", files.len());
     for f in &files {
-        assert!(f.get("skipped").is_none(), "{f}");
         assert_eq!(f["written"], true, "{f}");
         assert_eq!(f["verification"]["passed"], true, "{f}");
         assert_eq!(f["verification"]["faces"], 0, "{f}");
     }
-    assert_eq!(r["summary"]["written"], files.len());
+    assert_eq!(r["summary"]["written"], all.len());
 
     // The checks again, independently of the scrub code: the full
     // pipeline at its defaults on each written copy finds no face, and the

@@ -166,44 +166,87 @@ fn mean(img: &RgbImage, (x0, y0, x1, y1): (u32, u32, u32, u32)) -> Rgb<u8> {
 /// One horizontal then one vertical box-blur pass inside the region, the
 /// edges clamped to the region (nothing outside it is read).
 fn box_blur(img: &mut RgbImage, (x0, y0, x1, y1): (u32, u32, u32, u32), r: u32) {
-    let r = r as i64;
-    let (x0, y0, x1, y1) = (x0 as i64, y0 as i64, x1 as i64, y1 as i64);
     let mut line: Vec<[u32; 3]> = Vec::new();
+    let mut sums: Vec<[u64; 3]> = Vec::new();
     for y in y0..y1 {
         line.clear();
-        line.extend((x0..x1).map(|x| img.get_pixel(x as u32, y as u32).0.map(u32::from)));
-        for x in x0..x1 {
-            let mut s = [0u32; 3];
-            for k in -r..=r {
-                let p = line[((x + k).clamp(x0, x1 - 1) - x0) as usize];
-                for c in 0..3 {
-                    s[c] += p[c];
-                }
-            }
-            let n = (2 * r + 1) as u32;
-            img.put_pixel(x as u32, y as u32, Rgb(s.map(|v| (v / n) as u8)));
+        line.extend((x0..x1).map(|x| img.get_pixel(x, y).0.map(u32::from)));
+        for (i, p) in blur_line(&line, r, &mut sums).enumerate() {
+            img.put_pixel(x0 + i as u32, y, p);
         }
     }
     for x in x0..x1 {
         line.clear();
-        line.extend((y0..y1).map(|y| img.get_pixel(x as u32, y as u32).0.map(u32::from)));
-        for y in y0..y1 {
-            let mut s = [0u32; 3];
-            for k in -r..=r {
-                let p = line[((y + k).clamp(y0, y1 - 1) - y0) as usize];
-                for c in 0..3 {
-                    s[c] += p[c];
-                }
-            }
-            let n = (2 * r + 1) as u32;
-            img.put_pixel(x as u32, y as u32, Rgb(s.map(|v| (v / n) as u8)));
+        line.extend((y0..y1).map(|y| img.get_pixel(x, y).0.map(u32::from)));
+        for (i, p) in blur_line(&line, r, &mut sums).enumerate() {
+            img.put_pixel(x, y0 + i as u32, p);
         }
     }
+}
+
+/// The mean of the `2r + 1` values around each of `line`'s, indices
+/// clamped to the line, from running sums (`sums` is scratch): the cost
+/// does not grow with the radius, which for a large face box is hundreds
+/// of pixels and, on every frame of a video, was most of the time.
+fn blur_line<'a>(
+    line: &'a [[u32; 3]],
+    r: u32,
+    sums: &'a mut Vec<[u64; 3]>,
+) -> impl Iterator<Item = Rgb<u8>> + 'a {
+    sums.clear();
+    sums.push([0; 3]);
+    let mut acc = [0u64; 3];
+    for p in line {
+        for c in 0..3 {
+            acc[c] += u64::from(p[c]);
+        }
+        sums.push(acc);
+    }
+    let (len, r) = (line.len() as i64, i64::from(r));
+    let n = (2 * r + 1) as u64;
+    let sums = &*sums;
+    (0..len).map(move |i| {
+        let (lo, hi) = (i - r, i + r);
+        // Indices before the start count the first value again, past the
+        // end the last one.
+        let before = (-lo).max(0) as u64;
+        let after = (hi - (len - 1)).max(0) as u64;
+        let (a, b) = (lo.max(0) as usize, (hi.min(len - 1) + 1) as usize);
+        let (first, last) = (line[0], line[(len - 1) as usize]);
+        Rgb(std::array::from_fn(|c| {
+            let s =
+                sums[b][c] - sums[a][c] + before * u64::from(first[c]) + after * u64::from(last[c]);
+            (s / n) as u8
+        }))
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn running_sum_blur_is_the_plain_box_blur() {
+        let line: Vec<[u32; 3]> = (0..37u32)
+            .map(|i| [i * 7 % 256, (i * i) % 256, 255 - i])
+            .collect();
+        let mut sums = Vec::new();
+        for r in [1, 2, 5, 36, 80] {
+            let fast: Vec<Rgb<u8>> = blur_line(&line, r, &mut sums).collect();
+            let (len, r) = (line.len() as i64, i64::from(r));
+            for (i, got) in fast.iter().enumerate() {
+                let mut s = [0u32; 3];
+                for k in -r..=r {
+                    let p = line[(i as i64 + k).clamp(0, len - 1) as usize];
+                    for c in 0..3 {
+                        s[c] += p[c];
+                    }
+                }
+                let want = Rgb(s.map(|v| (v / (2 * r + 1) as u32) as u8));
+                assert_eq!(*got, want, "r {r}, i {i}");
+            }
+        }
+    }
 
     #[test]
     fn face_region_grows_for_hair_and_ears_and_stays_inside() {

@@ -9,6 +9,7 @@
 
 pub mod container;
 pub mod cover;
+pub mod video;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -44,8 +45,6 @@ pub const REPORT: &str = "scrub-report.json";
 /// finds (a face next to a covered one, text at a covered line's edge) is
 /// covered in the next round.
 pub const ROUNDS: usize = 3;
-/// Why a video in the inputs gets no copy.
-const VIDEO_SKIPPED: &str = "a video: scrub covers photos, no copy made";
 
 /// Why a scrub run stopped before (or after) the images.
 #[derive(Debug, thiserror::Error)]
@@ -78,6 +77,8 @@ pub struct ScrubConfig {
     pub keep_faces: bool,
     pub keep_text: bool,
     pub keep_icc: bool,
+    /// Keep a video's sound (re-encoded, without its tags).
+    pub keep_audio: bool,
     pub force: bool,
     /// Write a copy that fails verification too (it is still reported as
     /// failed).
@@ -96,6 +97,7 @@ impl ScrubConfig {
             keep_faces: false,
             keep_text: false,
             keep_icc: false,
+            keep_audio: false,
             force: false,
             write_failed: false,
             rounds: ROUNDS,
@@ -129,9 +131,11 @@ pub struct ScrubSummary {
     /// Inputs that could not be read or decoded, and copies that could not
     /// be written.
     pub errors: usize,
-    /// Videos: left alone, no copy made (scrub covers photos).
-    pub skipped: usize,
+    /// Inputs that are videos.
+    pub videos: usize,
+    /// Face regions covered (for a video, summed over its frames).
     pub faces_covered: usize,
+    /// Text regions covered (for a video, summed over its frames).
     pub text_covered: usize,
 }
 
@@ -139,11 +143,10 @@ pub struct ScrubSummary {
 #[derive(Debug, Clone, Default, Serialize, JsonSchema)]
 pub struct ScrubFile {
     pub input: String,
-    /// Where the copy goes (written only when `written`; empty for a
-    /// skipped video).
+    /// Where the copy goes (written only when `written`).
     pub output: String,
     /// Set when the copy is in another format than the input (only JPEG
-    /// and PNG are written).
+    /// and PNG are written, and MP4 for videos).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub converted: Option<String>,
     pub found: Found,
@@ -154,9 +157,14 @@ pub struct ScrubFile {
     /// Why the input could not be scrubbed (unreadable, undecodable, ...).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    /// Why the input was left alone on purpose (a video): no copy is made.
+    /// A video's figures (frames, faces, covers, audio, time). For a video,
+    /// `found.faces` counts the frames with a face at the analysis
+    /// threshold, `found.faces_at_scrub_threshold` those at the scrub
+    /// threshold, `found.text_lines` the text regions on its samples, and
+    /// `removed.face_regions`/`text_regions` stay empty (they are per
+    /// frame: see `face_regions_covered`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub skipped: Option<String>,
+    pub video: Option<video::VideoScrub>,
 }
 
 /// What the original gave away.
@@ -206,6 +214,9 @@ pub struct Failure {
     pub check: Check,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub region: Option<BBox>,
+    /// Seconds into a video where the check failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time: Option<f64>,
     pub detail: String,
 }
 
@@ -302,7 +313,7 @@ struct Job {
     format: ImageFormat,
     /// Why no copy can be made before reading (unreadable, a duplicate).
     problem: Option<String>,
-    /// A video, left alone.
+    /// A video: scrubbed by `video::scrub_video` into an MP4.
     video: bool,
 }
 
@@ -335,9 +346,12 @@ fn jobs(paths: &[PathBuf], out: &Path) -> Vec<Job> {
                 (true, Ok(r)) => r.to_path_buf(),
                 _ => PathBuf::from(path.file_name().unwrap_or(path.as_os_str())),
             };
-            let (rel, format) = target(&rel);
+            let (rel, format) = match video {
+                true => (rel.with_extension("mp4"), ImageFormat::Png),
+                false => target(&rel),
+            };
             let output = out.join(rel);
-            if !video && !seen.insert(output.clone()) && problem.is_none() {
+            if !seen.insert(output.clone()) && problem.is_none() {
                 problem = Some(format!(
                     "another input is already copied to {}",
                     output.display()
@@ -377,11 +391,7 @@ fn check_out(cfg: &ScrubConfig, paths: &[PathBuf], jobs: &[Job]) -> Result<(), S
     }
     if !cfg.force {
         let report = cfg.out.join(REPORT);
-        let mut targets = jobs
-            .iter()
-            .filter(|j| !j.video)
-            .map(|j| &j.output)
-            .chain([&report]);
+        let mut targets = jobs.iter().map(|j| &j.output).chain([&report]);
         if let Some(existing) = targets.find(|p| p.symlink_metadata().is_ok()) {
             return Err(ScrubError::Exists(existing.clone()));
         }
@@ -429,13 +439,18 @@ pub fn scrub(
         if let Some(p) = &job.problem {
             file.error = Some(p.clone());
         } else if job.video {
-            file.output = String::new();
-            file.skipped = Some(VIDEO_SKIPPED.into());
+            let ext = |p: &Path| p.extension().map(|e| e.to_ascii_lowercase());
+            if ext(&job.input) != ext(&job.output) {
+                file.converted = Some("video written as MP4 (H.264)".into());
+            }
+            if let Err(e) = video::scrub_video(&mut models, cfg, job, &mut file) {
+                file.error = Some(e);
+            }
         } else if let Err(e) = scrub_one(&mut models, cfg, job, &mut file) {
             file.error = Some(e);
         }
         summary.files += 1;
-        summary.skipped += usize::from(file.skipped.is_some());
+        summary.videos += usize::from(job.video);
         summary.written += usize::from(file.written);
         summary.errors += usize::from(file.error.is_some());
         if file.verification.as_ref().is_some_and(|v| !v.passed) {
@@ -443,6 +458,10 @@ pub fn scrub(
         }
         summary.faces_covered += file.removed.face_regions.len();
         summary.text_covered += file.removed.text_regions.len();
+        if let Some(v) = &file.video {
+            summary.faces_covered += v.face_regions_covered as usize;
+            summary.text_covered += v.text_regions_covered as usize;
+        }
         progress(&file);
         files.push(file);
     }
@@ -591,6 +610,7 @@ fn verify(
     let fail = |check, region, detail: String| Failure {
         check,
         region,
+        time: None,
         detail,
     };
     let metadata = exif::read(written);
@@ -652,15 +672,22 @@ fn overlaps(a: &BBox, b: &BBox) -> bool {
 
 /// The terminal line of one file: before -> after.
 pub fn summary_line(f: &ScrubFile) -> String {
-    let mut before = vec![plural(f.found.faces, "face")];
+    let mut before = match &f.video {
+        Some(vid) => vec![
+            plural(vid.frames as usize, "frame"),
+            format!("faces on {}", vid.frames_with_faces_at_analysis_threshold),
+        ],
+        None => vec![plural(f.found.faces, "face")],
+    };
     if f.found.text_lines > 0 {
-        before.push(plural(f.found.text_lines, "text line"));
+        let what = match f.video {
+            Some(_) => "text region",
+            None => "text line",
+        };
+        before.push(plural(f.found.text_lines, what));
     }
     before.extend(f.found.metadata.iter().cloned());
     before.extend(f.found.blocks.iter().map(|b| b.name().to_string()));
-    if let Some(why) = &f.skipped {
-        return format!("{}: left alone: {why}", f.input);
-    }
     let Some(v) = &f.verification else {
         return format!(
             "{}: not scrubbed: {}",
@@ -672,10 +699,16 @@ pub fn summary_line(f: &ScrubFile) -> String {
     if f.found.text_lines > 0 || v.text_lines > 0 {
         after.push(plural(v.text_lines, "text line"));
     }
-    after.push(match v.metadata.is_empty() {
-        true => "no metadata".into(),
-        false => v.metadata.join(", "),
+    after.push(match (v.metadata.is_empty(), f.video.is_some()) {
+        (true, true) if !f.found.metadata.is_empty() => "metadata dropped".into(),
+        (true, _) => "no metadata".into(),
+        (false, _) => v.metadata.join(", "),
     });
+    match f.video.as_ref().map(|x| x.audio) {
+        Some(video::AudioOutcome::Dropped) => after.push("audio dropped".into()),
+        Some(video::AudioOutcome::Kept) => after.push("audio kept".into()),
+        _ => {}
+    }
     let icc = Block::IccProfile.name();
     if f.found.blocks.contains(&Block::IccProfile) && !f.removed.metadata.iter().any(|m| m == icc) {
         after.push(format!("{icc} kept"));
@@ -686,6 +719,10 @@ pub fn summary_line(f: &ScrubFile) -> String {
             .iter()
             .map(|x| {
                 let check = x.check.name();
+                let check = match x.time {
+                    Some(t) => format!("{check} at {t:.1} s"),
+                    None => check.to_string(),
+                };
                 match x.region {
                     Some(r) => format!(
                         "{check}: {} at [{:.0}, {:.0}, {:.0}, {:.0}]",
@@ -698,6 +735,15 @@ pub fn summary_line(f: &ScrubFile) -> String {
         why.join("; ")
     };
     let covered = match (f.removed.face_regions.len(), f.removed.text_regions.len()) {
+        _ if f.video.as_ref().is_some_and(|x| x.frames_covered > 0) => {
+            let x = f.video.as_ref().expect("checked just above");
+            format!(
+                "{} and {} covered on {}, ",
+                plural(x.face_regions_covered as usize, "face region"),
+                plural(x.text_regions_covered as usize, "text region"),
+                plural(x.frames_covered as usize, "frame")
+            )
+        }
         (0, 0) => String::new(),
         (n, 0) => format!("{} covered, ", plural(n, "face region")),
         (0, t) => format!("{} covered, ", plural(t, "text region")),
@@ -734,10 +780,10 @@ fn plural(n: usize, what: &str) -> String {
 #[derive(Debug, clap::Args)]
 #[command(
     about = "Write copies with faces and text covered and no metadata, each verified by analysing it again",
-    long_about = "Write copies with faces and text covered and no metadata, each verified by analysing it again.\n\nFaces are covered from detector score 0.3 (analysis reports from 0.6), each box widened by 25% of its width on both sides, raised by 45% and lowered by 15% of its height for hair, ears and chin. Every copy is analysed again at the default thresholds: a copy in which a face is detected, a face matches an original one (identity, \"possible\" threshold), text is read where text was, or any metadata is left, is reported and not written (unless --write-failed)."
+    long_about = "Write copies with faces and text covered and no metadata, each verified by analysing it again.\n\nFaces are covered from detector score 0.3 (analysis reports from 0.6), each box widened by 25% of its width on both sides, raised by 45% and lowered by 15% of its height for hair, ears and chin. Every copy is analysed again at the default thresholds: a copy in which a face is detected, a face matches an original one (identity, \"possible\" threshold), text is read where text was, or any metadata is left, is reported and not written (unless --write-failed).\n\nVideos (recognised by content) are written as H.264 MP4: faces are looked for on every frame and each frame covers the faces of the two frames either side of it too, text is looked for twice a second and covered from the sample before to the sample after, container metadata is dropped, and audio too unless --keep-audio. The copy is checked with ffprobe and analysed again twice a second of footage, as `onlooker analyze` samples videos. Needs the ffmpeg program (Debian package ffmpeg)."
 )]
 pub struct ScrubArgs {
-    /// Image files or folders (folders are searched recursively) [default: samples]
+    /// Image or video files, or folders (searched recursively) [default: samples]
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     /// Folder for the copies (same relative layout) and scrub-report.json;
@@ -756,6 +802,10 @@ pub struct ScrubArgs {
     /// Keep the colour profile (it can name the device or software that made it)
     #[arg(long)]
     pub keep_icc: bool,
+    /// Keep a video's sound in its copy (re-encoded to AAC, tags dropped);
+    /// by default a copy has no audio, since voices identify people too
+    #[arg(long)]
+    pub keep_audio: bool,
     /// Replace existing copies and report in DIR
     #[arg(long)]
     pub force: bool,
@@ -783,6 +833,7 @@ pub fn cli(a: ScrubArgs) -> Result<std::process::ExitCode, ScrubError> {
         keep_faces: a.keep_faces,
         keep_text: a.keep_text,
         keep_icc: a.keep_icc,
+        keep_audio: a.keep_audio,
         force: a.force,
         write_failed: a.write_failed,
         ..ScrubConfig::new(a.paths, a.out)
@@ -790,11 +841,7 @@ pub fn cli(a: ScrubArgs) -> Result<std::process::ExitCode, ScrubError> {
     let rt = Runtime::load(&runtime::models_dir(a.models.as_deref()))?;
     let quiet = a.quiet;
     let report = scrub(&rt, &cfg, |f| {
-        if f.skipped.is_some() {
-            if !quiet {
-                println!("{}", summary_line(f));
-            }
-        } else if !verified(f) {
+        if !verified(f) {
             eprintln!("onlooker scrub: {}", summary_line(f));
         } else if !quiet {
             println!("{}", summary_line(f));
@@ -807,14 +854,14 @@ pub fn cli(a: ScrubArgs) -> Result<std::process::ExitCode, ScrubError> {
             0 => String::new(),
             n => format!(", {n} written unverified"),
         };
-        let skipped = match s.skipped {
+        let videos = match s.videos {
             0 => String::new(),
-            1 => "; 1 video left alone".into(),
-            n => format!("; {n} videos left alone"),
+            1 => " (1 video)".into(),
+            n => format!(" ({n} videos)"),
         };
         println!(
-            "{good} of {} copies written and verified in {} ({} face regions and {} text regions covered; {} failed verification{unverified}, {} errors{skipped}); report: {}",
-            s.files - s.skipped,
+            "{good} of {}{videos} copies written and verified in {} ({} face regions and {} text regions covered, a video's counted on every frame; {} failed verification{unverified}, {} errors); report: {}",
+            s.files,
             cfg.out.display(),
             s.faces_covered,
             s.text_covered,
@@ -823,8 +870,7 @@ pub fn cli(a: ScrubArgs) -> Result<std::process::ExitCode, ScrubError> {
             cfg.out.join(REPORT).display()
         );
     }
-    let photos = s.files - s.skipped;
-    Ok(u8::from(photos == 0 || good < photos).into())
+    Ok(u8::from(s.files == 0 || good < s.files).into())
 }
 
 /// Whether a file's copy was written and passed every check.

@@ -36,7 +36,19 @@ pub fn open(
     info: &StreamInfo,
     fps: f64,
 ) -> Result<Frames, VideoError> {
-    start(path, container, info, fps, None)
+    start(path, container, info, Some(fps), None)
+}
+
+/// Starts decoding every frame of the stream `info` describes (no `fps`
+/// filter: ffmpeg's constant-rate output at the stream's own rate, which
+/// for a constant-rate file is each stored frame once), upright. What
+/// `scrub` covers: a face must be covered on every frame, not on samples.
+pub fn open_every(
+    path: &Path,
+    container: Container,
+    info: &StreamInfo,
+) -> Result<Frames, VideoError> {
+    start(path, container, info, None, None)
 }
 
 /// Sample `index` (at `fps`) of the video again, the very frame the
@@ -52,7 +64,13 @@ pub fn frame_at(
     index: u64,
 ) -> Result<RgbImage, VideoError> {
     let from = index.saturating_sub(SEEK_BACK);
-    let mut frames = start(path, container, info, fps, Some((from, index - from + 1)))?;
+    let mut frames = start(
+        path,
+        container,
+        info,
+        Some(fps),
+        Some((from, index - from + 1)),
+    )?;
     let mut last = None;
     while let Some((_, frame)) = frames.next_frame()? {
         last = Some(frame);
@@ -79,13 +97,14 @@ pub fn frame_at(
 /// fewer frames than the sampling rate.
 pub const SEEK_BACK: u64 = 2;
 
-/// ffmpeg decoding the stream, `fps` samples per second; with `part`
-/// `(first, count)`, only `count` samples from sample `first` (seeking).
+/// ffmpeg decoding the stream, `fps` samples per second (every frame with
+/// `None`); with `part` `(first, count)`, only `count` samples from sample
+/// `first` (seeking).
 fn start(
     path: &Path,
     container: Container,
     info: &StreamInfo,
-    fps: f64,
+    fps: Option<f64>,
     part: Option<(u64, u64)>,
 ) -> Result<Frames, VideoError> {
     let url = tool::file_url(path);
@@ -93,16 +112,17 @@ fn start(
     // `start_time=0`: sample k is the frame shown at k / fps from the start
     // of the stream, also after a seek (ffmpeg then counts from the seek
     // point, which is a whole number of samples).
-    let filter = format!(
-        "fps={fps}:start_time=0,scale={}:{}",
-        info.width, info.height
-    );
-    let (seek, count) = match part {
-        Some((first, count)) => (
+    let scale = format!("scale={}:{}", info.width, info.height);
+    let filter = match fps {
+        Some(fps) => format!("fps={fps}:start_time=0,{scale}"),
+        None => scale,
+    };
+    let (seek, count) = match (part, fps) {
+        (Some((first, count)), Some(fps)) => (
             Some(format!("{}", first as f64 / fps)),
             Some(count.to_string()),
         ),
-        None => (None, None),
+        _ => (None, None),
     };
     let os = OsStr::new;
     let mut args: Vec<&OsStr> = [
@@ -132,23 +152,7 @@ fn start(
         program: "ffmpeg",
         reason: "no output pipe".into(),
     })?;
-    // Read on its own thread so a chatty ffmpeg cannot block on a full
-    // pipe; capped, only the first lines are reported.
-    let stderr = child.stderr.take().map(|mut e| {
-        std::thread::spawn(move || {
-            let mut kept = Vec::new();
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = e.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                if kept.len() < 16 << 10 {
-                    kept.extend_from_slice(&buf[..n]);
-                }
-            }
-            kept
-        })
-    });
+    let stderr = tool::drain(child.stderr.take());
     Ok(Frames {
         stdout,
         stderr,

@@ -9,7 +9,8 @@
 //!
 //! - [`probe`]: the container sniffed from content; ffprobe's description.
 //! - [`tool`]: running ffprobe/ffmpeg; children killed and reaped on drop.
-//! - [`decode`]: raw RGB frames from ffmpeg's `fps` filter.
+//! - [`decode`]: raw RGB frames from ffmpeg's `fps` filter, or every frame.
+//! - [`encode`]: raw RGB frames into an H.264 MP4 with no metadata (scrub).
 //! - [`keyframes`]: the samples the report shows again (best faces, surest
 //!   objects), kept as boxes and read again from the video.
 //!
@@ -18,6 +19,7 @@
 //! what is kept per frame is a few boxes, embeddings and words.
 
 pub mod decode;
+pub mod encode;
 pub mod keyframes;
 pub mod probe;
 pub mod timeline;
@@ -90,6 +92,8 @@ pub enum VideoError {
     Decode(String),
     #[error("damaged or truncated video (the frames before the damage were analysed): {0}")]
     Damaged(String),
+    #[error("cannot write the video {}: {reason}", .path.display())]
+    Encode { path: PathBuf, reason: String },
     #[error("{failed} of {total} sampled frames could not be analysed: {first}")]
     Frames {
         failed: u64,

@@ -244,6 +244,89 @@ fn ratio(s: &str) -> Option<f64> {
     (v.is_finite() && v > 0.0).then_some(v)
 }
 
+/// Everything of a file's container that is not pixels or sound, as
+/// ffprobe lists it: tags of the file and of each stream, the kinds of
+/// stream, chapters. What `scrub` reports of an original and checks is
+/// gone from its copy.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ContainerTags {
+    /// `(where, key, value)`: where is `format` or `stream N (kind)`.
+    pub tags: Vec<(String, String, String)>,
+    /// Each stream's kind (`video`, `audio`, `data`, `subtitle`, ...).
+    pub streams: Vec<String>,
+    pub chapters: usize,
+}
+
+#[derive(Deserialize)]
+struct TagsProbe {
+    #[serde(default)]
+    streams: Vec<TagsStream>,
+    format: Option<TagsOf>,
+    #[serde(default)]
+    chapters: Vec<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+struct TagsStream {
+    #[serde(default)]
+    index: u32,
+    codec_type: Option<String>,
+    #[serde(default)]
+    tags: std::collections::BTreeMap<String, String>,
+}
+
+#[derive(Deserialize)]
+struct TagsOf {
+    #[serde(default)]
+    tags: std::collections::BTreeMap<String, String>,
+}
+
+/// Runs ffprobe on `path` for its tags, streams and chapters.
+pub fn container_tags(path: &Path, container: Container) -> Result<ContainerTags, VideoError> {
+    let out = tool::output(
+        Tool::Ffprobe,
+        &[
+            "-v".as_ref(),
+            "error".as_ref(),
+            "-protocol_whitelist".as_ref(),
+            "file".as_ref(),
+            "-f".as_ref(),
+            container.demuxer().as_ref(),
+            "-print_format".as_ref(),
+            "json".as_ref(),
+            "-show_format".as_ref(),
+            "-show_streams".as_ref(),
+            "-show_chapters".as_ref(),
+            "-i".as_ref(),
+            tool::file_url(path).as_os_str(),
+        ],
+    )?;
+    if !out.status.success() {
+        return Err(VideoError::Unreadable(tool::first_lines(&out.stderr)));
+    }
+    let p: TagsProbe = serde_json::from_slice(&out.stdout)
+        .map_err(|e| VideoError::Unreadable(format!("ffprobe's description is not valid: {e}")))?;
+    Ok(tags_of(p))
+}
+
+fn tags_of(p: TagsProbe) -> ContainerTags {
+    let mut t = ContainerTags {
+        chapters: p.chapters.len(),
+        ..Default::default()
+    };
+    for (k, v) in p.format.map(|f| f.tags).unwrap_or_default() {
+        t.tags.push(("format".into(), k, v));
+    }
+    for s in p.streams {
+        let kind = s.codec_type.unwrap_or_else(|| "unknown".into());
+        for (k, v) in s.tags {
+            t.tags.push((format!("stream {} ({kind})", s.index), k, v));
+        }
+        t.streams.push(kind);
+    }
+    t
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -291,6 +374,30 @@ mod tests {
         assert_eq!((tagged.width, tagged.rotation), (480, 270));
         assert_eq!(tagged.frame_rate, Some(25.0));
         assert_eq!(tagged.duration_seconds, 3.0);
+    }
+
+    #[test]
+    fn container_tags_list_file_and_stream_tags() {
+        let p: TagsProbe = serde_json::from_str(
+            r#"{"streams":[{"index":0,"codec_type":"video","tags":{"encoder":"Lavc"}},
+            {"index":1,"codec_type":"data"}],"chapters":[{"id":0}],
+            "format":{"tags":{"creation_time":"2024-01-01T00:00:00Z"}}}"#,
+        )
+        .unwrap();
+        let t = tags_of(p);
+        assert_eq!(t.streams, ["video", "data"]);
+        assert_eq!(t.chapters, 1);
+        assert_eq!(
+            t.tags,
+            [
+                (
+                    "format".into(),
+                    "creation_time".into(),
+                    "2024-01-01T00:00:00Z".into()
+                ),
+                ("stream 0 (video)".into(), "encoder".into(), "Lavc".into()),
+            ]
+        );
     }
 
     #[test]

@@ -6,8 +6,10 @@
 //! `kill`), so no ffmpeg outlives onlooker.
 
 use std::ffi::{OsStr, OsString};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::thread::JoinHandle;
 
 use super::VideoError;
 
@@ -65,9 +67,21 @@ impl Tool {
     /// Starts the program with `args`; a program that cannot be found is
     /// [`VideoError::ToolMissing`].
     pub fn spawn(self, args: &[&OsStr], stdout: Stdio) -> Result<ChildGuard, VideoError> {
+        self.spawn_with(args, Stdio::null(), stdout)
+    }
+
+    /// [`Tool::spawn`] with a given standard input (a pipe for the frames
+    /// ffmpeg encodes).
+    pub fn spawn_with(
+        self,
+        args: &[&OsStr],
+        stdin: Stdio,
+        stdout: Stdio,
+    ) -> Result<ChildGuard, VideoError> {
         let child = self
             .command()
             .args(args)
+            .stdin(stdin)
             .stdout(stdout)
             .stderr(Stdio::piped())
             .spawn()
@@ -100,6 +114,26 @@ pub fn output(tool: Tool, args: &[&OsStr]) -> Result<Output, VideoError> {
     child.wait_with_output().map_err(|e| VideoError::Start {
         program: tool.name(),
         reason: e.to_string(),
+    })
+}
+
+/// Reads a child's error output on its own thread, so a chatty ffmpeg
+/// cannot block on a full pipe; capped, only the first lines are reported.
+pub fn drain(stderr: Option<std::process::ChildStderr>) -> Option<JoinHandle<Vec<u8>>> {
+    stderr.map(|mut e| {
+        std::thread::spawn(move || {
+            let mut kept = Vec::new();
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = e.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                if kept.len() < 16 << 10 {
+                    kept.extend_from_slice(&buf[..n]);
+                }
+            }
+            kept
+        })
     })
 }
 
