@@ -178,6 +178,23 @@ fn labels(v: &Value) -> Vec<String> {
         .collect()
 }
 
+/// The document `onlooker analyze PATHS --json` writes (2 threads).
+fn cli_document(paths: &[std::path::PathBuf]) -> Value {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("cli.json");
+    let o = common::onlooker()
+        .arg("analyze")
+        .args(paths)
+        .arg("--json")
+        .arg(&out)
+        .args(["--threads", "2", "--quiet", "--models"])
+        .arg(onlooker::runtime::default_models_dir())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap()
+}
+
 #[test]
 fn uploads_give_the_clis_document_and_nothing_is_written() {
     let names = ["astronaut.png", "dog.jpg", "grace_hopper.jpg", "newton.png"];
@@ -205,19 +222,8 @@ fn uploads_give_the_clis_document_and_nothing_is_written() {
     assert_eq!(again.status, 200);
 
     // The CLI on the same files.
-    let d = tempfile::tempdir().unwrap();
-    let out = d.path().join("cli.json");
-    let o = common::onlooker()
-        .arg("analyze")
-        .args(names.iter().map(|n| samples().join(n)))
-        .arg("--json")
-        .arg(&out)
-        .args(["--threads", "2", "--quiet", "--models"])
-        .arg(onlooker::runtime::default_models_dir())
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let cli: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let paths: Vec<_> = names.iter().map(|n| samples().join(n)).collect();
+    let cli = cli_document(&paths);
 
     assert_eq!(served["version"], cli["version"]);
     let (si, ci) = (
@@ -306,20 +312,10 @@ fn a_video_upload_gives_the_clis_timeline_and_nothing_is_written() {
     common::validate_document(&served).unwrap();
 
     // The CLI on the same files (photos first, as the server numbers them).
-    let d = tempfile::tempdir().unwrap();
-    let out = d.path().join("cli.json");
-    let o = common::onlooker()
-        .arg("analyze")
-        .arg(samples().join("grace_hopper.jpg"))
-        .arg(samples().join("video/people_cuts.mp4"))
-        .arg("--json")
-        .arg(&out)
-        .args(["--threads", "2", "--quiet", "--models"])
-        .arg(onlooker::runtime::default_models_dir())
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let cli: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let cli = cli_document(&[
+        samples().join("grace_hopper.jpg"),
+        samples().join("video/people_cuts.mp4"),
+    ]);
 
     let images = served["images"].as_array().unwrap();
     assert_eq!(images.len(), 1, "the videos are not images");

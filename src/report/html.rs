@@ -598,6 +598,25 @@ struct FaceRow {
     measures: String,
 }
 
+/// What a report page renders: the typed results, and what the report
+/// folder made of them.
+#[derive(Clone, Copy)]
+pub struct Report<'a> {
+    pub results: &'a [ImageResult],
+    pub videos: &'a [VideoResult],
+    /// Each video's keyframes (`video_files[i]` belongs to `videos[i]`;
+    /// missing: none).
+    pub video_files: &'a [VideoFiles],
+    pub summary: &'a Summary,
+    /// `copies[i]` is the annotated copy of `results[i]` (missing entries
+    /// count as no copy).
+    pub copies: &'a [Annotated],
+    pub scale: Option<&'a PageProjection>,
+    /// The People section's face thumbnails: (image index, face index) to
+    /// the thumbnail's path in the report folder.
+    pub faces: &'a BTreeMap<(usize, usize), String>,
+}
+
 /// Renders the whole page. `copies[i]` is the annotated copy of
 /// `results[i]` (missing entries count as no copy).
 pub fn render(
@@ -606,34 +625,23 @@ pub fn render(
     copies: &[Annotated],
     scale: Option<&PageProjection>,
 ) -> String {
-    render_full(results, &[], &[], summary, copies, scale, &BTreeMap::new())
-}
-
-/// [`render`] with what the report folder adds: each video's timeline with
-/// its keyframes (`video_files[i]` belongs to `videos[i]`; missing: none),
-/// and the People section's face thumbnails (`faces` maps (image index,
-/// face index) to the thumbnail's path in the report folder).
-pub fn render_full(
-    results: &[ImageResult],
-    videos: &[VideoResult],
-    video_files: &[VideoFiles],
-    summary: &Summary,
-    copies: &[Annotated],
-    scale: Option<&PageProjection>,
-    faces: &BTreeMap<(usize, usize), String>,
-) -> String {
-    let all: Vec<usize> = (0..results.len()).collect();
-    render_page(
+    render_full(&Report {
         results,
-        videos,
-        video_files,
+        videos: &[],
+        video_files: &[],
         summary,
         copies,
         scale,
-        faces,
-        &all,
-        Links::default(),
-    )
+        faces: &BTreeMap::new(),
+    })
+}
+
+/// [`render`] with what the report folder adds: the videos' timelines
+/// with their keyframes, and the People section's face thumbnails; every
+/// photo on the one page.
+pub fn render_full(r: &Report) -> String {
+    let all: Vec<usize> = (0..r.results.len()).collect();
+    render_page(r, &all, Links::default())
 }
 
 /// The pages of a report folder: the front page and, for more than
@@ -648,21 +656,17 @@ pub struct Pages {
 /// one page; past that, a front page showing the photos that give most
 /// away (see [`most_revealing`]) and photo pages holding every photo's
 /// section, which the front page's links lead to.
-#[allow(clippy::too_many_arguments)]
-pub fn render_report(
-    results: &[ImageResult],
-    videos: &[VideoResult],
-    video_files: &[VideoFiles],
-    summary: &Summary,
-    copies: &[Annotated],
-    scale: Option<&PageProjection>,
-    faces: &BTreeMap<(usize, usize), String>,
-) -> Pages {
+pub fn render_report(r: &Report) -> Pages {
+    let Report {
+        results,
+        summary,
+        copies,
+        ..
+    } = *r;
     let n = results.len();
     if n <= PHOTOS_PER_PAGE {
-        let index = render_full(results, videos, video_files, summary, copies, scale, faces);
         return Pages {
-            index,
+            index: render_full(r),
             photos: Vec::new(),
         };
     }
@@ -671,17 +675,7 @@ pub fn render_report(
         here: shown.iter().map(|i| i + 1).collect(),
         per_page: PHOTOS_PER_PAGE,
     };
-    let index = render_page(
-        results,
-        videos,
-        video_files,
-        summary,
-        copies,
-        scale,
-        faces,
-        &shown,
-        links,
-    );
+    let index = render_page(r, &shown, links);
     let pages = photo_pages(n);
     let photos = pages
         .iter()
@@ -792,18 +786,16 @@ impl PhotosPage {
 }
 
 /// One page of the report showing the photos `shown` (indices, in order).
-#[allow(clippy::too_many_arguments)]
-fn render_page(
-    results: &[ImageResult],
-    videos: &[VideoResult],
-    video_files: &[VideoFiles],
-    summary: &Summary,
-    copies: &[Annotated],
-    scale: Option<&PageProjection>,
-    faces: &BTreeMap<(usize, usize), String>,
-    shown: &[usize],
-    links: Links,
-) -> String {
+fn render_page(r: &Report, shown: &[usize], links: Links) -> String {
+    let Report {
+        results,
+        videos,
+        video_files,
+        summary,
+        copies,
+        scale,
+        faces,
+    } = *r;
     let n = results.len();
     let face_count = summary.faces.saturating_sub(summary.faces_without_person);
     let mut findings: Vec<FindingView> = findings::by_severity(&summary.findings.sentences)
@@ -2116,7 +2108,17 @@ mod tests {
             findings: Findings::of(&results),
             ..Default::default()
         };
-        let pages = render_report(&results, &[], &[], &summary, &[], None, &BTreeMap::new());
+        let no_faces = BTreeMap::new();
+        let pages_of = Report {
+            results: &results,
+            videos: &[],
+            video_files: &[],
+            summary: &summary,
+            copies: &[],
+            scale: None,
+            faces: &no_faces,
+        };
+        let pages = render_report(&pages_of);
         let files: Vec<&str> = pages.photos.iter().map(|(f, _)| f.as_str()).collect();
         assert_eq!(files, ["photos-1.html", "photos-2.html", "photos-3.html"]);
         let articles = |h: &str| h.matches("<article class=\"image\"").count();
@@ -2168,15 +2170,11 @@ mod tests {
         }
         assert!(checked > 30, "{checked} links checked");
         // Up to the page size, one page as before.
-        let one = render_report(
-            &results[..PHOTOS_PER_PAGE],
-            &[],
-            &[],
-            &Summary::default(),
-            &[],
-            None,
-            &BTreeMap::new(),
-        );
+        let one = render_report(&Report {
+            results: &results[..PHOTOS_PER_PAGE],
+            summary: &Summary::default(),
+            ..pages_of
+        });
         assert!(one.photos.is_empty());
         assert_eq!(articles(&one.index), PHOTOS_PER_PAGE);
     }

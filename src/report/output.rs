@@ -395,15 +395,16 @@ pub fn write_with_videos(
     // The front page last: when it is there, everything it points to is
     // too.
     let index = out.index();
-    let pages = html::render_report(
+    let scale = page_projection(summary);
+    let pages = html::render_report(&html::Report {
         results,
         videos,
-        &video_files,
+        video_files: &video_files,
         summary,
-        &copies,
-        page_projection(summary).as_ref(),
-        &faces,
-    );
+        copies: &copies,
+        scale: scale.as_ref(),
+        faces: &faces,
+    });
     for (name, page) in &pages.photos {
         let path = dir.join(name);
         write_atomic_unsynced(&path, page.as_bytes()).map_err(write_err(&path))?;

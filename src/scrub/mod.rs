@@ -578,12 +578,9 @@ fn scrub_one(
         }
         let last = round == rounds || (more_faces.is_empty() && more_text.is_empty());
         if v.passed || (last && cfg.write_failed) {
-            let kept = match cfg.force {
-                true => tmp.persist(&job.output).map(drop),
-                false => tmp.persist_noclobber(&job.output).map(drop),
-            };
+            let kept = persist(tmp, &job.output, cfg.force);
             file.verification = Some(v);
-            kept.map_err(|e| write_err(&job.output, e.error))?;
+            kept.map_err(|e| write_err(&job.output, e))?;
             file.written = true;
             return Ok(());
         }
@@ -595,6 +592,17 @@ fn scrub_one(
         text_boxes.extend(more_text);
     }
     Ok(())
+}
+
+/// Moves a copy from its temporary file into place, over an existing file
+/// only with `force`.
+fn persist(tmp: tempfile::NamedTempFile, output: &Path, force: bool) -> std::io::Result<()> {
+    let kept = if force {
+        tmp.persist(output)
+    } else {
+        tmp.persist_noclobber(output)
+    };
+    kept.map(drop).map_err(|e| e.error)
 }
 
 /// Analyses the written copy again and lists every check it fails.

@@ -265,7 +265,7 @@ fn run(
     file: &mut ScrubFile,
     fig: &mut VideoScrub,
 ) -> Result<(), VideoError> {
-    let container = check_file(&job.input)?;
+    let container = video::check_file(&job.input)?;
     let max_side = cfg.limits.max_width.min(cfg.limits.max_height);
     let info = probe::probe(&job.input, container, max_side, cfg.limits.max_alloc_bytes)?;
     let tags = probe::container_tags(&job.input, container)?;
@@ -359,12 +359,9 @@ fn run(
             .collect();
         let last = round == rounds || more.is_empty();
         if v.passed || (last && cfg.write_failed) {
-            let kept = match cfg.force {
-                true => tmp.persist(&job.output).map(drop),
-                false => tmp.persist_noclobber(&job.output).map(drop),
-            };
+            let kept = super::persist(tmp, &job.output, cfg.force);
             file.verification = Some(v);
-            kept.map_err(|e| write_err(&job.output, e.error))?;
+            kept.map_err(|e| write_err(&job.output, e))?;
             file.written = true;
             return Ok(());
         }
@@ -375,18 +372,6 @@ fn run(
         extra.extend(more);
     }
     Ok(())
-}
-
-/// The container of a file that should be a video, or why it is none.
-fn check_file(path: &Path) -> Result<Container, VideoError> {
-    let meta = std::fs::metadata(path).map_err(VideoError::Read)?;
-    if !meta.is_file() {
-        return Err(VideoError::NotAFile);
-    }
-    if meta.len() == 0 {
-        return Err(VideoError::Empty);
-    }
-    video::sniff_path(path).ok_or(VideoError::NotAVideo)
 }
 
 /// First pass: faces on every frame, text on the samples.

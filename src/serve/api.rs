@@ -179,20 +179,19 @@ pub(crate) async fn analyze_request(
         .into_iter()
         .map(|v| (v.result, v.keyframes))
         .unzip();
-    let video_files = if with_copies && !videos.is_empty() {
+    let (videos, video_files) = if with_copies && !videos.is_empty() {
         let app = Arc::clone(app);
-        let shown = videos.clone();
         tokio::task::spawn_blocking(move || {
-            let files = keyframes::inline(&shown, &frames, app.engine.pool());
+            let files = keyframes::inline(&videos, &frames, app.engine.pool());
             // The in-memory copies of the videos go only now: the
             // keyframes were read from them again.
             drop(held);
-            files
+            (videos, files)
         })
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?
     } else {
-        Vec::new()
+        (videos, Vec::new())
     };
     Ok(Analysed {
         results,

@@ -99,15 +99,15 @@ struct ReportReply<'a> {
 pub(crate) async fn report(State(app): State<Arc<App>>, request: Request) -> Response {
     match api::analyze_request(&app, request, true).await {
         Ok(mut a) => {
-            let page = html::render_full(
-                &a.results,
-                &a.videos,
-                &a.video_files,
-                &a.summary,
-                &a.copies,
-                None,
-                &BTreeMap::new(),
-            );
+            let page = html::render_full(&html::Report {
+                results: &a.results,
+                videos: &a.videos,
+                video_files: &a.video_files,
+                summary: &a.summary,
+                copies: &a.copies,
+                scale: None,
+                faces: &BTreeMap::new(),
+            });
             for face in a.results.iter_mut().flat_map(|r| r.faces.iter_mut()) {
                 face.embedding_written = face.embedding.take();
             }

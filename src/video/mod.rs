@@ -269,7 +269,7 @@ pub fn analyze(
 }
 
 /// The container of a file that should be a video, or why it is none.
-fn check_file(path: &Path) -> Result<Container, VideoError> {
+pub(crate) fn check_file(path: &Path) -> Result<Container, VideoError> {
     let meta = std::fs::metadata(path).map_err(VideoError::Read)?;
     if !meta.is_file() {
         return Err(VideoError::NotAFile);

@@ -149,29 +149,38 @@ pub fn probe(
     max_side: u32,
     max_frame_bytes: u64,
 ) -> Result<StreamInfo, VideoError> {
-    let out = tool::output(
-        Tool::Ffprobe,
-        &[
-            "-v".as_ref(),
-            "error".as_ref(),
-            "-protocol_whitelist".as_ref(),
-            "file".as_ref(),
-            "-f".as_ref(),
-            container.demuxer().as_ref(),
-            "-print_format".as_ref(),
-            "json".as_ref(),
-            "-show_format".as_ref(),
-            "-show_streams".as_ref(),
-            "-i".as_ref(),
-            tool::file_url(path).as_os_str(),
-        ],
-    )?;
+    let parsed: Probe = ffprobe_json(path, container, &[])?;
+    describe(parsed, max_side, max_frame_bytes)
+}
+
+/// ffprobe's JSON description of `path` (`-show_format -show_streams` and
+/// `extra`), the demuxer forced to `container`'s, local files only.
+fn ffprobe_json<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    container: Container,
+    extra: &[&str],
+) -> Result<T, VideoError> {
+    let base = [
+        "-v",
+        "error",
+        "-protocol_whitelist",
+        "file",
+        "-f",
+        container.demuxer(),
+        "-print_format",
+        "json",
+        "-show_format",
+        "-show_streams",
+    ];
+    let mut args: Vec<&std::ffi::OsStr> = base.iter().chain(extra).map(|a| a.as_ref()).collect();
+    let url = tool::file_url(path);
+    args.extend(["-i".as_ref(), url.as_os_str()]);
+    let out = tool::output(Tool::Ffprobe, &args)?;
     if !out.status.success() {
         return Err(VideoError::Unreadable(tool::first_lines(&out.stderr)));
     }
-    let parsed: Probe = serde_json::from_slice(&out.stdout)
-        .map_err(|e| VideoError::Unreadable(format!("ffprobe's description is not valid: {e}")))?;
-    describe(parsed, max_side, max_frame_bytes)
+    serde_json::from_slice(&out.stdout)
+        .map_err(|e| VideoError::Unreadable(format!("ffprobe's description is not valid: {e}")))
 }
 
 fn describe(p: Probe, max_side: u32, max_frame_bytes: u64) -> Result<StreamInfo, VideoError> {
@@ -283,29 +292,7 @@ struct TagsOf {
 
 /// Runs ffprobe on `path` for its tags, streams and chapters.
 pub fn container_tags(path: &Path, container: Container) -> Result<ContainerTags, VideoError> {
-    let out = tool::output(
-        Tool::Ffprobe,
-        &[
-            "-v".as_ref(),
-            "error".as_ref(),
-            "-protocol_whitelist".as_ref(),
-            "file".as_ref(),
-            "-f".as_ref(),
-            container.demuxer().as_ref(),
-            "-print_format".as_ref(),
-            "json".as_ref(),
-            "-show_format".as_ref(),
-            "-show_streams".as_ref(),
-            "-show_chapters".as_ref(),
-            "-i".as_ref(),
-            tool::file_url(path).as_os_str(),
-        ],
-    )?;
-    if !out.status.success() {
-        return Err(VideoError::Unreadable(tool::first_lines(&out.stderr)));
-    }
-    let p: TagsProbe = serde_json::from_slice(&out.stdout)
-        .map_err(|e| VideoError::Unreadable(format!("ffprobe's description is not valid: {e}")))?;
+    let p: TagsProbe = ffprobe_json(path, container, &["-show_chapters"])?;
     Ok(tags_of(p))
 }
 
