@@ -438,3 +438,145 @@ fn the_verdict_comes_first_on_a_projector_and_a_phone() {
         eprintln!("screenshot: {}", shot.display());
     }
 }
+
+/// The outer page probing `scrub-report.html` in an iframe of `width` x
+/// `height`: every picture is made to load (they are lazy) and reported
+/// with whether it loaded, its natural and shown widths and the width of
+/// the outline drawing over it; then what runs off the side.
+fn scrub_probe_page(page_url: &str, width: u32, height: u32) -> String {
+    format!(
+        r#"<!DOCTYPE html><html><head><meta charset="utf-8"><title>probe</title></head>
+<body style="margin:0"><iframe id="f" src="{page_url}" width="{width}" height="{height}" style="border:0;display:block"></iframe>
+<pre id="probe">not loaded</pre>
+<script>
+document.getElementById('f').addEventListener('load', function () {{
+  var w = this.contentWindow, d = this.contentDocument;
+  var imgs = Array.prototype.slice.call(d.querySelectorAll('.pic img'));
+  imgs.forEach(function (i) {{ i.loading = 'eager'; }});
+  // Polled: an image's decode() promise does not settle under headless
+  // Chromium's virtual time, its `complete` flag does.
+  var tries = 0;
+  var poll = setInterval(function () {{
+    tries++;
+    if (!imgs.every(function (i) {{ return i.complete; }}) && tries < 400) return;
+    clearInterval(poll);
+    var ok = imgs.map(function (i) {{ return i.complete && i.naturalWidth > 0; }});
+    var over = [];
+    d.querySelectorAll('body *').forEach(function (e) {{
+      var r = e.getBoundingClientRect();
+      if (r.width > 0 && r.right > w.innerWidth + 0.5) over.push(e.tagName + '.' + e.className + ' reaches ' + Math.round(r.right));
+    }});
+    var out = {{width: w.innerWidth, page_width: d.documentElement.scrollWidth, overflowing: over,
+      pictures: imgs.map(function (i, k) {{
+        var svg = i.parentElement.querySelector('svg');
+        return {{src: i.getAttribute('src'), loaded: ok[k], natural: i.naturalWidth, shown: i.getBoundingClientRect().width,
+                 outlines: svg ? svg.querySelectorAll('rect').length : 0, drawing: svg ? svg.getBoundingClientRect().width : null}};
+      }}),
+      attention: d.querySelectorAll('.callout a').length}};
+    document.getElementById('probe').textContent = JSON.stringify(out);
+  }}, 50);
+}});
+</script></body></html>"#
+    )
+}
+
+/// The scrub page in Chromium: the originals (outside the folder, one
+/// under a name that must be escaped in a URL) and the copies load under
+/// the page's Content-Security-Policy, the outlines of the covered regions
+/// lie exactly over each original, nothing runs off a projector or a
+/// phone, and no request leaves the page.
+#[test]
+fn the_scrub_page_shows_originals_and_copies_in_chromium() {
+    let Some(exe) = chromium() else {
+        if std::env::var_os("ONLOOKER_REQUIRE_BROWSER").is_some() {
+            panic!("Chromium not found, and ONLOOKER_REQUIRE_BROWSER is set");
+        }
+        eprintln!(
+            "SKIPPED the_scrub_page_shows_originals_and_copies_in_chromium: Chromium not found"
+        );
+        return;
+    };
+    let d = tempfile::tempdir().unwrap();
+    let input = d.path().join("my photos");
+    std::fs::create_dir(&input).unwrap();
+    let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
+    std::fs::copy(
+        samples.join("solvay_1927.jpg"),
+        input.join("solvay_1927.jpg"),
+    )
+    .unwrap();
+    std::fs::copy(
+        samples.join("day_out/DSCF0412.jpg"),
+        input.join("day #1 100%.jpg"),
+    )
+    .unwrap();
+    let out = d.path().join("scrubbed");
+    let o = Command::new(env!("CARGO_BIN_EXE_onlooker"))
+        .env_remove("ONLOOKER_MODELS")
+        .env_remove("ORT_DYLIB_PATH")
+        .arg("scrub")
+        .arg(&input)
+        .arg("--out")
+        .arg(&out)
+        .args(["--quiet", "--models"])
+        .arg(onlooker::runtime::default_models_dir())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let page_path = out.join(onlooker::scrub::page::PAGE);
+    let page = std::fs::read_to_string(&page_path).unwrap();
+    assert!(page.contains("All 2 copies give nothing away"), "{page}");
+    assert!(page.contains("src=\"../my%20photos/day%20%231%20100%25.jpg\""));
+
+    for (w, h) in [(1024u32, 768u32), (390, 844)] {
+        let probe = d.path().join(format!("scrub-probe-{w}x{h}.html"));
+        std::fs::write(&probe, scrub_probe_page(&file_url(&page_path), w, h)).unwrap();
+        let run = run_chromium(
+            &exe,
+            &file_url(&probe),
+            &[
+                "--dump-dom".into(),
+                "--allow-file-access-from-files".into(),
+                "--virtual-time-budget=20000".into(),
+                "--window-size=1200,1000".into(),
+            ],
+        );
+        let dom = run.stdout;
+        let start = dom.find("<pre id=\"probe\">").expect("probe output") + 16;
+        let json = &dom[start..start + dom[start..].find("</pre>").unwrap()];
+        let json = json
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&");
+        let m: Value = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}: {json}"));
+        assert_eq!(m["width"].as_u64(), Some(w.into()), "{m}");
+        let pictures = m["pictures"].as_array().unwrap();
+        // Two originals and two copies, in file order.
+        assert_eq!(pictures.len(), 4, "{m}");
+        for p in pictures {
+            assert_eq!(p["loaded"], true, "{w}x{h}: {p} did not load");
+            assert!(p["natural"].as_f64().unwrap() > 100.0, "{p}");
+            let shown = p["shown"].as_f64().unwrap();
+            assert!(shown > 100.0 && shown <= f64::from(w), "{w}x{h}: {p}");
+            if let Some(drawing) = p["drawing"].as_f64() {
+                assert!((drawing - shown).abs() <= 1.0, "{w}x{h}: {p}");
+            }
+        }
+        let originals: Vec<&Value> = pictures
+            .iter()
+            .filter(|p| p["src"].as_str().unwrap().starts_with("../my%20photos/"))
+            .collect();
+        assert_eq!(originals.len(), 2, "{m}");
+        // The Solvay photo's 29 faces (and more, from the lower threshold)
+        // are outlined.
+        let solvay = pictures
+            .iter()
+            .find(|p| p["src"] == "../my%20photos/solvay_1927.jpg")
+            .unwrap();
+        assert!(solvay["outlines"].as_u64().unwrap() >= 29, "{solvay}");
+        assert_eq!(m["attention"].as_u64(), Some(0), "{m}");
+        assert!(m["page_width"].as_u64().unwrap() <= u64::from(w), "{m}");
+        assert_eq!(m["overflowing"].as_array().unwrap().len(), 0, "{m}");
+        assert!(page_requests(&run.netlog).is_empty());
+    }
+}

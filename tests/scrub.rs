@@ -81,6 +81,21 @@ fn samples_scrubbed_copies_pass_verification_and_inputs_are_untouched() {
         assert_eq!(f["verification"]["faces"], 0, "{f}");
     }
     assert_eq!(r["summary"]["written"], all.len());
+    // The page: one section per file, each verified, the heading saying so.
+    let page = std::fs::read_to_string(dir.join(scrub::page::PAGE)).unwrap();
+    assert!(
+        page.contains(&format!(
+            "<h1>All {} copies give nothing away that onlooker can find</h1>",
+            all.len()
+        )),
+        "{page}"
+    );
+    assert_eq!(
+        page.matches("<article class=\"file pass\"").count(),
+        all.len()
+    );
+    assert!(!page.contains("Needs attention"));
+    assert!(page.contains("<video src=\"video/people_cuts.mp4\""));
 
     // The checks again, independently of the scrub code: the full
     // pipeline at its defaults on each written copy finds no face, and the
@@ -312,6 +327,16 @@ fn planted_metadata_is_gone_a_truncated_file_is_reported_and_nothing_is_overwrit
         "{bad}"
     );
     assert!(!dir.join("truncated.png").exists());
+    let page = std::fs::read_to_string(dir.join(scrub::page::PAGE)).unwrap();
+    let attention = &page[page
+        .find("Needs attention")
+        .expect("a needs-attention list")..];
+    let attention = &attention[..attention.find("</ul>").unwrap()];
+    assert!(
+        attention.contains("truncated.png</bdi></a>: not scrubbed"),
+        "{attention}"
+    );
+    assert!(page.contains("<article class=\"file fail\""));
 
     // Again into the same folder: refused before anything is written.
     let copies = hashes(&dir);
@@ -479,6 +504,14 @@ fn a_copy_failing_a_check_is_reported_with_check_and_region_and_not_written() {
     assert!(cfg.out.join("street.jpg").exists());
     assert_eq!((r.summary.written, r.summary.failed_verification), (1, 1));
     assert!(scrub::summary_line(f).contains("although verification failed"));
+    // The page outlines where the check failed, on the original.
+    let page = std::fs::read_to_string(cfg.out.join(scrub::page::PAGE)).unwrap();
+    assert!(
+        page.contains("written although it failed a check (--write-failed)"),
+        "{page}"
+    );
+    assert!(page.contains("<rect class=\"r-failed\""));
+    assert!(page.contains("<li class=\"no\">"));
 
     // With the default rounds the second covers what the first left.
     let cfg = scrub::ScrubConfig::new(vec![street.clone()], tmp.path().join("default"));

@@ -9,6 +9,7 @@
 
 pub mod container;
 pub mod cover;
+pub mod page;
 pub mod video;
 
 use std::io::Write;
@@ -149,6 +150,12 @@ pub struct ScrubFile {
     /// and PNG are written, and MP4 for videos).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub converted: Option<String>,
+    /// The upright picture's size in pixels (a photo's; a video's is in
+    /// `video`): the regions below are in these pixels.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub width: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub height: Option<u32>,
     pub found: Found,
     pub removed: Removed,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -391,7 +398,8 @@ fn check_out(cfg: &ScrubConfig, paths: &[PathBuf], jobs: &[Job]) -> Result<(), S
     }
     if !cfg.force {
         let report = cfg.out.join(REPORT);
-        let mut targets = jobs.iter().map(|j| &j.output).chain([&report]);
+        let page = cfg.out.join(page::PAGE);
+        let mut targets = jobs.iter().map(|j| &j.output).chain([&report, &page]);
         if let Some(existing) = targets.find(|p| p.symlink_metadata().is_ok()) {
             return Err(ScrubError::Exists(existing.clone()));
         }
@@ -478,6 +486,11 @@ pub fn scrub(
     let json = serde_json::to_vec_pretty(&report)?;
     crate::report::write_atomic(&path, &json)
         .map_err(|source| ScrubError::Write { path, source })?;
+    let inputs: Vec<PathBuf> = jobs.into_iter().map(|j| j.input).collect();
+    let html = page::render(&report, &cfg.out, &inputs);
+    let path = cfg.out.join(page::PAGE);
+    crate::report::write_atomic(&path, html.as_bytes())
+        .map_err(|source| ScrubError::Write { path, source })?;
     Ok(report)
 }
 
@@ -504,6 +517,7 @@ fn scrub_one(
         .flatten();
     let rgb = loaded.rgb;
     let (w, h) = rgb.dimensions();
+    (file.width, file.height) = (Some(w), Some(h));
 
     let faces = m.faces.detect(&rgb).map_err(err)?;
     let lines = m.text.read(&rgb).map_err(err)?;
@@ -678,8 +692,8 @@ fn overlaps(a: &BBox, b: &BBox) -> bool {
     a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h
 }
 
-/// The terminal line of one file: before -> after.
-pub fn summary_line(f: &ScrubFile) -> String {
+/// What the original gave away, in words ("29 faces", "GPS position").
+pub fn before_words(f: &ScrubFile) -> Vec<String> {
     let mut before = match &f.video {
         Some(vid) => vec![
             plural(vid.frames as usize, "frame"),
@@ -696,13 +710,12 @@ pub fn summary_line(f: &ScrubFile) -> String {
     }
     before.extend(f.found.metadata.iter().cloned());
     before.extend(f.found.blocks.iter().map(|b| b.name().to_string()));
-    let Some(v) = &f.verification else {
-        return format!(
-            "{}: not scrubbed: {}",
-            f.input,
-            f.error.as_deref().unwrap_or("?")
-        );
-    };
+    before
+}
+
+/// What the re-analysis found in the copy, in words ("0 faces", "no
+/// metadata").
+pub fn after_words(f: &ScrubFile, v: &Verification) -> Vec<String> {
     let mut after = vec![plural(v.faces, "face")];
     if f.found.text_lines > 0 || v.text_lines > 0 {
         after.push(plural(v.text_lines, "text line"));
@@ -721,28 +734,29 @@ pub fn summary_line(f: &ScrubFile) -> String {
     if f.found.blocks.contains(&Block::IccProfile) && !f.removed.metadata.iter().any(|m| m == icc) {
         after.push(format!("{icc} kept"));
     }
-    let why = || {
-        let why: Vec<String> = v
-            .failures
-            .iter()
-            .map(|x| {
-                let check = x.check.name();
-                let check = match x.time {
-                    Some(t) => format!("{check} at {t:.1} s"),
-                    None => check.to_string(),
-                };
-                match x.region {
-                    Some(r) => format!(
-                        "{check}: {} at [{:.0}, {:.0}, {:.0}, {:.0}]",
-                        x.detail, r.x, r.y, r.w, r.h
-                    ),
-                    None => format!("{check}: {}", x.detail),
-                }
-            })
-            .collect();
-        why.join("; ")
+    after
+}
+
+/// One failed check in words: check, time, detail, region.
+pub fn failure_words(x: &Failure) -> String {
+    let check = x.check.name();
+    let check = match x.time {
+        Some(t) => format!("{check} at {t:.1} s"),
+        None => check.to_string(),
     };
-    let covered = match (f.removed.face_regions.len(), f.removed.text_regions.len()) {
+    match x.region {
+        Some(r) => format!(
+            "{check}: {} at [{:.0}, {:.0}, {:.0}, {:.0}]",
+            x.detail, r.x, r.y, r.w, r.h
+        ),
+        None => format!("{check}: {}", x.detail),
+    }
+}
+
+/// What was covered, in words ("29 face regions covered, "), empty when
+/// nothing was.
+fn covered_words(f: &ScrubFile) -> String {
+    match (f.removed.face_regions.len(), f.removed.text_regions.len()) {
         _ if f.video.as_ref().is_some_and(|x| x.frames_covered > 0) => {
             let x = f.video.as_ref().expect("checked just above");
             format!(
@@ -760,7 +774,23 @@ pub fn summary_line(f: &ScrubFile) -> String {
             plural(n, "face region"),
             plural(t, "text region")
         ),
+    }
+}
+
+/// The terminal line of one file: before -> after.
+pub fn summary_line(f: &ScrubFile) -> String {
+    let Some(v) = &f.verification else {
+        return format!(
+            "{}: not scrubbed: {}",
+            f.input,
+            f.error.as_deref().unwrap_or("?")
+        );
     };
+    let why = || {
+        let why: Vec<String> = v.failures.iter().map(failure_words).collect();
+        why.join("; ")
+    };
+    let covered = covered_words(f);
     let outcome = match (f.written, v.passed, &f.error) {
         (true, true, _) => format!("{covered}written to {}", f.output),
         (true, false, _) => format!(
@@ -774,8 +804,8 @@ pub fn summary_line(f: &ScrubFile) -> String {
     format!(
         "{}: {} -> {} ({outcome})",
         f.input,
-        before.join(", "),
-        after.join(", ")
+        before_words(f).join(", "),
+        after_words(f, v).join(", ")
     )
 }
 
@@ -794,8 +824,8 @@ pub struct ScrubArgs {
     /// Image or video files, or folders (searched recursively) [default: samples]
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
-    /// Folder for the copies (same relative layout) and scrub-report.json;
-    /// it may not be, be inside, or hold an input
+    /// Folder for the copies (same relative layout), scrub-report.json and
+    /// scrub-report.html; it may not be, be inside, or hold an input
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
     /// How faces are covered: pixelate, blur or fill (solid black)
@@ -868,14 +898,15 @@ pub fn cli(a: ScrubArgs) -> Result<std::process::ExitCode, ScrubError> {
             n => format!(" ({n} videos)"),
         };
         println!(
-            "{good} of {}{videos} copies written and verified in {} ({} face regions and {} text regions covered, a video's counted on every frame; {} failed verification{unverified}, {} errors); report: {}",
+            "{good} of {}{videos} copies written and verified in {} ({} face regions and {} text regions covered, a video's counted on every frame; {} failed verification{unverified}, {} errors); report: {} (and {})",
             s.files,
             cfg.out.display(),
             s.faces_covered,
             s.text_covered,
             s.failed_verification,
             s.errors,
-            cfg.out.join(REPORT).display()
+            cfg.out.join(REPORT).display(),
+            cfg.out.join(page::PAGE).display()
         );
     }
     Ok(u8::from(s.files == 0 || good < s.files).into())
