@@ -95,6 +95,17 @@ fn samples_scrubbed_copies_pass_verification_and_inputs_are_untouched() {
         all.len()
     );
     assert!(!page.contains("Needs attention"));
+    // Copies get the mode any new file gets here (0666 less the umask),
+    // not a temporary file's 0600.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let probe = out.path().join("probe");
+        std::fs::File::create(&probe).unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        for copy in ["solvay_1927.jpg", "video/people_cuts.mp4", scrub::REPORT] {
+            assert_eq!(mode(&dir.join(copy)), mode(&probe), "{copy}");
+        }
+    }
     assert!(page.contains("<video src=\"video/people_cuts.mp4\""));
 
     // The checks again, independently of the scrub code: the full

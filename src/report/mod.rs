@@ -53,22 +53,28 @@ pub fn write_atomic_unsynced(path: &Path, contents: &[u8]) -> std::io::Result<()
     write_replacing(path, contents, false)
 }
 
+/// A temporary file in `dir` (named `.onlooker-*<suffix>`), to be renamed
+/// onto an output. tempfile's default mode is 0600; outputs get what
+/// `File::create` gives (0666 less the umask), so a report or a scrubbed
+/// copy can still be shared or served.
+pub(crate) fn temp_file_in(dir: &Path, suffix: &str) -> std::io::Result<tempfile::NamedTempFile> {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".onlooker-").suffix(suffix);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    builder.tempfile_in(dir)
+}
+
 fn write_replacing(path: &Path, contents: &[u8], durable: bool) -> std::io::Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
     // In the same folder, so the rename is atomic; dropped (deleted) on error.
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".onlooker-").suffix(".tmp");
-    // tempfile's default is 0600; the outputs get what `File::create` gives
-    // (0666 less the umask), so a report can still be shared or served.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        builder.permissions(std::fs::Permissions::from_mode(0o666));
-    }
-    let mut tmp = builder.tempfile_in(dir)?;
+    let mut tmp = temp_file_in(dir, ".tmp")?;
     tmp.write_all(contents)?;
     if durable {
         tmp.as_file().sync_all()?;

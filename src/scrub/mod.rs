@@ -571,7 +571,7 @@ fn scrub_one(
         let encoded = container::encode(&copy, job.format, icc.as_deref())
             .map_err(|e| format!("cannot encode the copy: {e}"))?;
         drop(copy);
-        let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| write_err(dir, e))?;
+        let mut tmp = crate::report::temp_file_in(dir, ".tmp").map_err(|e| write_err(dir, e))?;
         tmp.write_all(&encoded)
             .and_then(|_| tmp.as_file().sync_all())
             .map_err(|e| write_err(tmp.path(), e))?;

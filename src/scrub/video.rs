@@ -297,11 +297,7 @@ fn run(
     let mut extra: Vec<Hold> = Vec::new();
     let rounds = cfg.rounds.max(1);
     for round in 1..=rounds {
-        let tmp = tempfile::Builder::new()
-            .prefix(".onlooker-scrub-")
-            .suffix(".mp4")
-            .tempfile_in(dir)
-            .map_err(|e| write_err(dir, e))?;
+        let tmp = crate::report::temp_file_in(dir, ".mp4").map_err(|e| write_err(dir, e))?;
         let text_reach = text_reach(fps / TEXT_SAMPLES_PER_SECOND);
         let written = cover_all(
             cfg,
