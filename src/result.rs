@@ -765,6 +765,14 @@ pub struct VideoObject {
     pub ranges: Vec<TimeRange>,
 }
 
+/// A tag of the sampled frames (`Tag::name`), and when frames were given
+/// it: a video's labels.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct VideoTag {
+    pub name: String,
+    pub ranges: Vec<TimeRange>,
+}
+
 /// A line of text as read, and when it is visible (untrusted: escape it).
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct VideoText {
@@ -791,6 +799,9 @@ pub struct VideoResult {
     pub objects: Vec<VideoObject>,
     /// Text lines, in order of first appearance.
     pub text: Vec<VideoText>,
+    /// Tags of the sampled frames (each frame's, as a photo's), in order
+    /// of first appearance; empty with `--no-tags`.
+    pub tags: Vec<VideoTag>,
     /// Why the video could not be (fully) analysed; what was analysed
     /// before a problem is kept.
     pub error: Option<String>,

@@ -213,8 +213,8 @@ fn report_from_the_real_samples() {
     assert_eq!(images[0]["faces"].as_array().unwrap().len(), 1);
     assert!(images[4]["error"].is_string());
 
-    // The CSV has one row per detection (text lines included), and parses
-    // back.
+    // The CSV has one row per detection (text lines and tags included),
+    // and parses back.
     let mut rdr = csv::Reader::from_path(out.join("detections.csv")).unwrap();
     assert_eq!(
         rdr.headers().unwrap().iter().collect::<Vec<_>>(),
@@ -224,7 +224,7 @@ fn report_from_the_real_samples() {
     let detections: usize = images
         .iter()
         .map(|i| {
-            ["faces", "objects", "text"]
+            ["faces", "objects", "text", "tags"]
                 .iter()
                 .map(|k| i[*k].as_array().map_or(0, Vec::len))
                 .sum::<usize>()
@@ -643,6 +643,6 @@ fn the_report_folder_writer_copes_with_a_vanished_input() {
     let doc = common::document_file(&d.path().join("out/report.json"));
     assert_eq!(doc["images"][0]["faces"].as_array().map(Vec::len), Some(1));
     let csv = std::fs::read_to_string(d.path().join("out/detections.csv")).unwrap();
-    assert_eq!(csv.lines().count(), 1 + 1 + r.objects.len());
+    assert_eq!(csv.lines().count(), 1 + 1 + r.objects.len() + r.tags.len());
     assert!(d.path().join("out").join(output::MARKER).is_file());
 }
