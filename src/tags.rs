@@ -60,12 +60,14 @@ impl Tagger {
     /// Reads the class names and opens the model with `intra_threads` ORT
     /// threads (1 in batch workers).
     pub fn new(rt: &Runtime, intra_threads: usize) -> Result<Self, SetupError> {
+        // The model first: with nothing fetched, the error names it.
+        let session = rt.session(MODEL, intra_threads)?;
         let names = read_names(
             &rt.model_path(ModelId::TagSynsets)?,
             &rt.model_path(ModelId::TagLemmas)?,
         )?;
         Ok(Tagger {
-            session: rt.session(MODEL, intra_threads)?,
+            session,
             names,
             threshold: DEFAULT_THRESHOLD,
         })
