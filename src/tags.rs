@@ -5,10 +5,11 @@
 //!
 //! Pre-processing is the one the model was trained with: the shorter side
 //! scaled to [`RESIZE_SHORTER`], the centre [`SIDE`] x [`SIDE`] cut out, RGB,
-//! ImageNet mean and std. The crop is taken from the source region it
-//! covers and that region alone is resized, so the cost does not depend on
-//! the photo's aspect (a 1 x 10000 strip would otherwise be scaled to
-//! 256 x 2,560,000 first). Output: logits, turned into probabilities by
+//! ImageNet mean and std. Only the source square the crop covers is
+//! resized (its edge pixels still filtered with their neighbours outside
+//! it, as when the whole image is scaled first), so the cost does not
+//! depend on the photo's size or aspect (a 1 x 10000 strip would otherwise
+//! be scaled to 256 x 2,560,000 first). Output: logits, turned into probabilities by
 //! softmax; at most [`TOP_K`] classes at or above [`DEFAULT_THRESHOLD`]
 //! are kept (ARCHITECTURE.md, "Tags", has the measurements behind it).
 
@@ -135,8 +136,7 @@ pub(crate) fn crop_square(width: u32, height: u32) -> Option<(u32, u32, u32)> {
 /// The model's input for an upright image (`None` when it is empty).
 pub fn preprocess(img: &RgbImage) -> Option<Array4<f32>> {
     let (x, y, side) = crop_square(img.width(), img.height())?;
-    let square = image::imageops::crop_imm(img, x, y, side, side).to_image();
-    let scaled = preprocess::resize(&square, SIDE, SIDE);
+    let scaled = preprocess::resize_region(img, (x, y, side, side), SIDE, SIDE);
     let mut t = Array4::<f32>::zeros((1, 3, SIDE as usize, SIDE as usize));
     preprocess::write_nchw(&scaled, &mut t, ChannelOrder::Rgb, &NORM);
     Some(t)
@@ -249,8 +249,10 @@ mod tests {
 
     #[test]
     fn the_input_holds_the_centre_crop_normalised_in_rgb() {
-        // Blue where the crop is, a red frame round it that must not reach
-        // the input; at the shorter side's scale (256) and at twice it.
+        // Blue where the crop is, red round it: the input is the blue square
+        // (at twice the scale the filter blends the outermost input pixels
+        // with the red next to them, as scaling the whole image would); at
+        // the shorter side's scale (256) and at twice it.
         for scale in [1, 2] {
             let (w, h) = (512 * scale, 256 * scale);
             let (x0, y0, side) = crop_square(w, h).unwrap();
@@ -262,7 +264,7 @@ mod tests {
             assert_eq!(t.shape(), &[1, 3, 224, 224]);
             let no_red = (0.0 - 0.485) / 0.229;
             let full_blue = (1.0 - 0.406) / 0.225;
-            for (y, x) in [(0, 0), (0, 223), (223, 0), (223, 223), (112, 112)] {
+            for (y, x) in [(1, 1), (1, 222), (222, 1), (222, 222), (112, 112)] {
                 assert!((t[[0, 0, y, x]] - no_red).abs() < 1e-5, "R at {y},{x}");
                 assert!((t[[0, 2, y, x]] - full_blue).abs() < 1e-5, "B at {y},{x}");
             }
