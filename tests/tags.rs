@@ -171,8 +171,8 @@ fn a_video_has_the_tags_of_its_sampled_frames_with_their_times() {
             assert!(0.0 <= start && start <= end && end <= duration + 1.0, "{t}");
         }
     }
-    // The clips are of people in suits, lab coats and space station gear:
-    // what they wear is among the labels.
+    // The first clips are of people in suits and ties: what they wear is
+    // among the labels.
     let names: Vec<&str> = tags.iter().map(|t| t["name"].as_str().unwrap()).collect();
     assert!(
         names
