@@ -1,6 +1,7 @@
 //! Micro-benchmarks of the CPU stages around inference: decoding a file,
-//! preparing each model's input (with the resize the pipeline used before,
-//! for comparison), and each decoder with its NMS on synthetic outputs.
+//! preparing each model's input (the tags crop included; with the resize
+//! the pipeline used before, for comparison), and each decoder with its NMS
+//! on synthetic outputs.
 //! No model is needed. `cargo bench --bench stages`.
 
 use std::hint::black_box;
@@ -15,6 +16,7 @@ use onlooker::face::{self, StrideOutputs};
 use onlooker::imageio::{self, DecodeLimits};
 use onlooker::objects;
 use onlooker::preprocess;
+use onlooker::tags;
 
 fn sample(name: &str) -> Vec<u8> {
     std::fs::read(
@@ -62,6 +64,10 @@ fn preprocessing(c: &mut Criterion) {
         });
         g.bench_function(format!("yolox_416/{name}"), |b| {
             b.iter(|| objects::preprocess(black_box(&img)))
+        });
+        // The tags classifier's centre crop, resized to 224 x 224.
+        g.bench_function(format!("tags_224/{name}"), |b| {
+            b.iter(|| tags::preprocess(black_box(&img)))
         });
         let (w, h) = img.dimensions();
         let lb = onlooker::geometry::Letterbox::fit(w, h, 640, 640);

@@ -159,6 +159,8 @@ pub struct Stages {
     pub text_detect: StageStats,
     /// Text lines: crops, direction classifier, recognition, decoding.
     pub text_recognise: StageStats,
+    /// Image tags: centre crop, the classifier, softmax, top classes.
+    pub tags: StageStats,
     /// The sum of the above, per image.
     pub total: StageStats,
 }
@@ -386,7 +388,7 @@ fn stages_of(records: &[probe::Record]) -> Stages {
     };
     let wall: Vec<f64> = records.iter().map(|r| r.wall_ms.iter().sum()).collect();
     let cpu: Vec<f64> = records.iter().map(|r| r.cpu_ms.iter().sum()).collect();
-    let [decode, face_preprocess, face_inference, face_postprocess, attribute_preprocess, attribute_inference, object_preprocess, object_inference, object_postprocess, text_detect, text_recognise] =
+    let [decode, face_preprocess, face_inference, face_postprocess, attribute_preprocess, attribute_inference, object_preprocess, object_inference, object_postprocess, text_detect, text_recognise, tags] =
         std::array::from_fn::<_, STAGES, _>(col);
     Stages {
         decode,
@@ -400,6 +402,7 @@ fn stages_of(records: &[probe::Record]) -> Stages {
         object_postprocess,
         text_detect,
         text_recognise,
+        tags,
         total: StageStats::of(&wall, &cpu),
     }
 }
@@ -804,6 +807,7 @@ impl BenchReport {
                 ("object postprocess", st.object_postprocess),
                 ("text detect", st.text_detect),
                 ("text recognise", st.text_recognise),
+                ("tags", st.tags),
                 ("total", st.total),
             ] {
                 s.push_str(&format!(

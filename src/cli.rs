@@ -149,6 +149,9 @@ pub(crate) struct BenchArgs {
     /// Measure without face embeddings (the identity model is not loaded)
     #[arg(long)]
     pub(crate) no_identity: bool,
+    /// Measure without image tags (the classifier is not loaded)
+    #[arg(long)]
+    pub(crate) no_tags: bool,
 }
 
 pub(crate) fn at_least_one(s: &str) -> Result<usize, String> {
@@ -233,6 +236,10 @@ pub(crate) struct AnalyzeArgs {
     /// Do not read text in the images (its models are not even loaded)
     #[arg(long)]
     pub(crate) no_text: bool,
+    /// Do not tag what the pictures show (ImageNet classes; the classifier is
+    /// not even loaded)
+    #[arg(long)]
+    pub(crate) no_tags: bool,
     /// Video frames analysed per second of footage
     #[arg(long, value_name = "F", default_value_t = onlooker::video::DEFAULT_FPS)]
     pub(crate) fps: f64,

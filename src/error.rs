@@ -35,6 +35,8 @@ pub enum SetupError {
     },
     #[error("gazetteer {path} is unreadable: {reason}")]
     Gazetteer { path: PathBuf, reason: String },
+    #[error("tag names {path} are unusable: {reason}: run `make models`")]
+    TagNames { path: PathBuf, reason: String },
     #[error("cannot start worker threads: {0}")]
     Threads(String),
 }

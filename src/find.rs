@@ -81,6 +81,7 @@ impl FindConfig {
             text: false,
             identity: true,
             object_tiles: false,
+            tags: false,
             ..Options::default()
         }
     }

@@ -28,6 +28,7 @@ pub mod runtime;
 pub mod scrub;
 pub mod serve;
 pub mod stream;
+pub mod tags;
 pub mod text;
 pub mod video;
 

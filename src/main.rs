@@ -57,6 +57,7 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         object_tiles: !a.no_object_tiles,
         text: !a.no_text,
         identity: !a.no_identity,
+        tags: !a.no_tags,
         ..Options::default()
     };
     let config = RunConfig {
@@ -139,6 +140,7 @@ fn bench(b: BenchArgs) -> anyhow::Result<ExitCode> {
         object_tiles: !b.no_object_tiles,
         text: !b.no_text,
         identity: !b.no_identity,
+        tags: !b.no_tags,
         ..Options::default()
     };
     let rt = Runtime::load(&runtime::models_dir(b.models.as_deref()))?;

@@ -37,10 +37,16 @@ pub enum ModelId {
     Identity,
     /// GeoNames place names (a CSV, not a model), optional: see `gazetteer`.
     Gazetteer,
+    /// The ImageNet-1k classifier (MobileNetV2 int8): the image's tags.
+    Tags,
+    /// The classifier's 1000 WordNet ids in output order (a text file).
+    TagSynsets,
+    /// WordNet id to English names (a text file): the tags' names.
+    TagLemmas,
 }
 
 impl ModelId {
-    pub const ALL: [ModelId; 12] = [
+    pub const ALL: [ModelId; 15] = [
         ModelId::Yunet,
         ModelId::YunetDynamic,
         ModelId::Yolox,
@@ -53,6 +59,9 @@ impl ModelId {
         ModelId::TextCls,
         ModelId::Identity,
         ModelId::Gazetteer,
+        ModelId::Tags,
+        ModelId::TagSynsets,
+        ModelId::TagLemmas,
     ];
 
     /// The entry's `name` in `models.toml`.
@@ -70,6 +79,9 @@ impl ModelId {
             ModelId::TextCls => "text_cls",
             ModelId::Identity => "identity",
             ModelId::Gazetteer => "gazetteer",
+            ModelId::Tags => "tags",
+            ModelId::TagSynsets => "tags_synsets",
+            ModelId::TagLemmas => "tags_lemmas",
         }
     }
 
@@ -85,7 +97,10 @@ impl ModelId {
             ModelId::Expression => Some("data"),
             ModelId::TextDet | ModelId::TextRec | ModelId::TextCls => Some("x"),
             ModelId::Identity => Some("input0"),
-            ModelId::TextDict | ModelId::Gazetteer => None,
+            ModelId::Tags => Some("input"),
+            ModelId::TextDict | ModelId::Gazetteer | ModelId::TagSynsets | ModelId::TagLemmas => {
+                None
+            }
         }
     }
 }

@@ -24,7 +24,7 @@ use crate::result::Object;
 use crate::runtime::{Dim, Expect, Model, Runtime};
 
 pub use labels::COCO_LABELS;
-pub use scene::{counts, scene_line};
+pub use scene::{counts, scene_line, SCENE_TAGS, SCENE_TAG_CONFIDENCE};
 pub use tiles::{part_of, Region, Tiling};
 
 pub const DEFAULT_THRESHOLD: f32 = 0.3;

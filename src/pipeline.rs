@@ -16,6 +16,7 @@ use crate::objects::{self, ObjectDetector};
 use crate::probe::{self, Stage};
 use crate::result::{FaceIdentity, ImageResult};
 use crate::runtime::Runtime;
+use crate::tags::Tagger;
 use crate::text;
 
 /// Settings shared by every worker.
@@ -36,6 +37,9 @@ pub struct Options {
     /// Embed reliable faces so the batch can tell who is who (the identity
     /// model is not loaded when off).
     pub identity: bool,
+    /// Tag the whole picture with ImageNet classes (the classifier and its
+    /// names are not loaded when off).
+    pub tags: bool,
 }
 
 impl Default for Options {
@@ -49,6 +53,7 @@ impl Default for Options {
             attributes: AttributeOptions::default(),
             text: true,
             identity: true,
+            tags: true,
         }
     }
 }
@@ -121,6 +126,7 @@ pub struct Analyzer {
     attributes: Option<AttributeModels>,
     text: Option<text::Reader>,
     identity: Option<Embedder>,
+    tags: Option<Tagger>,
 }
 
 impl Analyzer {
@@ -140,6 +146,10 @@ impl Analyzer {
             },
             identity: match options.identity {
                 true => Some(Embedder::new(rt, options.intra_threads)?),
+                false => None,
+            },
+            tags: match options.tags {
+                true => Some(Tagger::new(rt, options.intra_threads)?),
                 false => None,
             },
             options,
@@ -230,7 +240,15 @@ impl Analyzer {
                 Some(t) => t.replay(model, input),
                 None => Ok(()),
             },
-            ModelId::Identity | ModelId::TextDict | ModelId::Gazetteer => Ok(()),
+            ModelId::Tags => match self.tags.as_mut() {
+                Some(t) => t.replay(input),
+                None => Ok(()),
+            },
+            ModelId::Identity
+            | ModelId::TextDict
+            | ModelId::Gazetteer
+            | ModelId::TagSynsets
+            | ModelId::TagLemmas => Ok(()),
         }
     }
 
@@ -244,9 +262,12 @@ impl Analyzer {
             crops = models.annotate_keeping_crops(rgb, &mut r.faces, keep)?;
         }
         r.objects = self.objects.detect(rgb)?;
+        if let Some(tagger) = self.tags.as_mut() {
+            r.tags = tagger.tag(rgb)?;
+        }
         let counts = objects::counts(&r.objects);
         r.people = counts.iter().find(|c| c.0 == "person").map_or(0, |c| c.1);
-        r.scene = objects::scene_line(&counts);
+        r.scene = objects::scene_line(&counts, &r.tags);
         r.object_counts = counts.into_iter().collect();
         if let Some(embedder) = self.identity.as_mut() {
             let clock = probe::clock();

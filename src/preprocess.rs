@@ -56,16 +56,45 @@ pub fn resize(img: &RgbImage, w: u32, h: u32) -> RgbImage {
     fast_resize(img, w, h).unwrap_or_else(|| imageops::resize(img, w, h, FilterType::Triangle))
 }
 
+/// Resizes the region `(x, y, width, height)` of `img` to `w` x `h`
+/// without copying the region first (the tags classifier's centre crop of
+/// a large photo). The filter reaches past the region's edges into the
+/// pixels around it, as when the whole image is scaled and then cut.
+pub fn resize_region(img: &RgbImage, region: (u32, u32, u32, u32), w: u32, h: u32) -> RgbImage {
+    let (x, y, rw, rh) = region;
+    fast_resize_in(img, Some(region), w, h).unwrap_or_else(|| {
+        let part = imageops::crop_imm(img, x, y, rw, rh).to_image();
+        imageops::resize(&part, w, h, FilterType::Triangle)
+    })
+}
+
 /// `None` only if the buffers are inconsistent, which a valid `RgbImage`
 /// never is; the caller then falls back to the portable resize.
 fn fast_resize(img: &RgbImage, w: u32, h: u32) -> Option<RgbImage> {
+    fast_resize_in(img, None, w, h)
+}
+
+/// [`fast_resize`] of a region of `img` (the whole image when `None`).
+fn fast_resize_in(
+    img: &RgbImage,
+    region: Option<(u32, u32, u32, u32)>,
+    w: u32,
+    h: u32,
+) -> Option<RgbImage> {
     let (sw, sh) = img.dimensions();
     if sw == 0 || sh == 0 || w == 0 || h == 0 {
         return None;
     }
     let src = FirImageRef::new(sw, sh, img.as_raw(), PixelType::U8x3).ok()?;
     let mut dst = FirImage::new(w, h, PixelType::U8x3);
-    let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FirFilter::Bilinear));
+    let mut options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FirFilter::Bilinear));
+    if let Some((x, y, rw, rh)) = region {
+        let inside = rw > 0 && rh > 0 && x.checked_add(rw)? <= sw && y.checked_add(rh)? <= sh;
+        if !inside {
+            return None;
+        }
+        options = options.crop(x as f64, y as f64, rw as f64, rh as f64);
+    }
     RESIZER
         .with(|r| r.borrow_mut().resize(&src, &mut dst, &options))
         .ok()?;
@@ -255,6 +284,39 @@ mod tests {
             .max()
             .unwrap();
         assert!(worst <= 2, "largest difference {worst}");
+    }
+
+    #[test]
+    fn a_region_resizes_as_its_copy_would() {
+        // Smooth, so the pixels just outside a region (which the filter
+        // reaches) differ little from those inside.
+        let img = RgbImage::from_fn(300, 200, |x, y| {
+            image::Rgb([
+                (x * 255 / 299) as u8,
+                (y * 255 / 199) as u8,
+                ((x + y) / 2) as u8,
+            ])
+        });
+        for (region, w, h) in [((40, 10, 180, 180), 90, 90), ((0, 0, 50, 60), 50, 60)] {
+            let (x, y, rw, rh) = region;
+            let copy = imageops::crop_imm(&img, x, y, rw, rh).to_image();
+            let direct = resize_region(&img, region, w, h);
+            let via_copy = resize(&copy, w, h);
+            assert_eq!(direct.dimensions(), (w, h));
+            let worst = direct
+                .as_raw()
+                .iter()
+                .zip(via_copy.as_raw())
+                .map(|(a, b)| (*a as i32 - *b as i32).abs())
+                .max()
+                .unwrap();
+            assert!(worst <= 2, "{region:?}: largest difference {worst}");
+        }
+        // A region outside the image falls back rather than panicking.
+        assert_eq!(
+            resize_region(&img, (290, 0, 5, 5), 3, 3).dimensions(),
+            (3, 3)
+        );
     }
 
     #[test]

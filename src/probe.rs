@@ -42,9 +42,11 @@ pub enum Stage {
     /// Text lines: upright crops, the direction classifier, recognition,
     /// CTC decoding, reading order.
     TextRecognise,
+    /// Image tags: the centre crop, the classifier, softmax and top classes.
+    Tags,
 }
 
-pub const STAGES: usize = 11;
+pub const STAGES: usize = 12;
 
 impl Stage {
     pub const ALL: [Stage; STAGES] = [
@@ -59,6 +61,7 @@ impl Stage {
         Stage::ObjectPostprocess,
         Stage::TextDetect,
         Stage::TextRecognise,
+        Stage::Tags,
     ];
 
     pub fn name(self) -> &'static str {
@@ -74,6 +77,7 @@ impl Stage {
             Stage::ObjectPostprocess => "object_postprocess",
             Stage::TextDetect => "text_detect",
             Stage::TextRecognise => "text_recognise",
+            Stage::Tags => "tags",
         }
     }
 }

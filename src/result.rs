@@ -437,6 +437,18 @@ pub struct TextLine {
     pub kind: Option<TextKind>,
 }
 
+// ---- tags ----
+
+/// What the whole picture shows, as a cloud service's image tags: one of
+/// the classifier's 1000 ImageNet classes, by its first English name
+/// (`espresso`, `tabby`, `Chihuahua`), see `tags`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Tag {
+    pub name: String,
+    /// The classifier's probability for the class, 0 to 1.
+    pub confidence: f32,
+}
+
 /// What onlooker learned from one image. Field order is the JSON order.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, Default)]
 pub struct ImageResult {
@@ -449,6 +461,11 @@ pub struct ImageResult {
     /// Lines of text read in the image, in reading order (see `text`);
     /// empty when text reading is off.
     pub text: Vec<TextLine>,
+    /// What the whole picture shows, most likely first (at most
+    /// `tags::TOP_K`, each at least `tags::DEFAULT_THRESHOLD`); empty when
+    /// tagging is off (`--no-tags`).
+    #[serde(default)]
+    pub tags: Vec<Tag>,
     pub people: usize,
     #[serde(deserialize_with = "known_labels")]
     pub object_counts: BTreeMap<&'static str, usize>,
@@ -748,6 +765,14 @@ pub struct VideoObject {
     pub ranges: Vec<TimeRange>,
 }
 
+/// A tag of the sampled frames (`Tag::name`), and when frames were given
+/// it: a video's labels.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct VideoTag {
+    pub name: String,
+    pub ranges: Vec<TimeRange>,
+}
+
 /// A line of text as read, and when it is visible (untrusted: escape it).
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct VideoText {
@@ -774,6 +799,9 @@ pub struct VideoResult {
     pub objects: Vec<VideoObject>,
     /// Text lines, in order of first appearance.
     pub text: Vec<VideoText>,
+    /// Tags of the sampled frames (each frame's, as a photo's), in order
+    /// of first appearance; empty with `--no-tags`.
+    pub tags: Vec<VideoTag>,
     /// Why the video could not be (fully) analysed; what was analysed
     /// before a problem is kept.
     pub error: Option<String>,

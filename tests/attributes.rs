@@ -194,8 +194,8 @@ fn a_face_that_cannot_be_aligned_gets_no_attributes() {
     check_well_formed("black image", &out[1]);
 }
 
-/// A models folder with the runtime and the detectors only (no attribute
-/// and no text models).
+/// A models folder with the runtime and the detectors only (no attribute,
+/// text, identity or tags models).
 fn detectors_only_dir(extra: &[ModelId]) -> tempfile::TempDir {
     let d = tempfile::tempdir().unwrap();
     let m = Manifest::builtin();
@@ -217,11 +217,12 @@ fn detectors_only_dir(extra: &[ModelId]) -> tempfile::TempDir {
 fn switched_off_attributes_are_not_even_loaded() {
     let d = detectors_only_dir(&[]);
     let rt = Runtime::load(d.path()).unwrap();
-    // Identity off too: this folder has only the detectors.
+    // Identity and tags off too: this folder has only the detectors.
     let none = Options {
         attributes: AttributeOptions::NONE,
         text: false,
         identity: false,
+        tags: false,
         ..Options::default()
     };
     let mut a = Analyzer::new(&rt, none).expect("no attribute model is needed");
@@ -246,6 +247,7 @@ fn switched_off_attributes_are_not_even_loaded() {
         },
         text: false,
         identity: false,
+        tags: false,
         ..Options::default()
     };
     let mut a = Analyzer::new(&rt, no_expr).unwrap();
@@ -322,6 +324,7 @@ fn the_cli_shows_attributes_with_their_caveats_and_honours_the_switches() {
             "--no-attributes",
             "--no-text",
             "--no-identity",
+            "--no-tags",
             "--json",
             "-",
             "--models",

@@ -213,8 +213,8 @@ fn report_from_the_real_samples() {
     assert_eq!(images[0]["faces"].as_array().unwrap().len(), 1);
     assert!(images[4]["error"].is_string());
 
-    // The CSV has one row per detection (text lines included), and parses
-    // back.
+    // The CSV has one row per detection (text lines and tags included),
+    // and parses back.
     let mut rdr = csv::Reader::from_path(out.join("detections.csv")).unwrap();
     assert_eq!(
         rdr.headers().unwrap().iter().collect::<Vec<_>>(),
@@ -224,7 +224,7 @@ fn report_from_the_real_samples() {
     let detections: usize = images
         .iter()
         .map(|i| {
-            ["faces", "objects", "text"]
+            ["faces", "objects", "text", "tags"]
                 .iter()
                 .map(|k| i[*k].as_array().map_or(0, Vec::len))
                 .sum::<usize>()
@@ -558,6 +558,10 @@ fn csv_quotes_hostile_names_and_parses_back() {
     let path = "a,b \"c\"\nd.jpg";
     let mut r = analysed_astronaut(path);
     r.objects[0].label = "=cmd|' /C calc'!A0";
+    r.tags = vec![onlooker::result::Tag {
+        name: "@SUM(1+1)".into(),
+        confidence: 0.5,
+    }];
     let failed = ImageResult {
         path: "broken.jpg".into(),
         error: Some("corrupt".into()),
@@ -568,8 +572,8 @@ fn csv_quotes_hostile_names_and_parses_back() {
     let rows: Vec<csv::StringRecord> = rdr.records().map(Result::unwrap).collect();
     assert_eq!(
         rows.len(),
-        r.faces.len() + r.objects.len(),
-        "one row per detection; the failed image has none"
+        r.faces.len() + r.objects.len() + r.tags.len(),
+        "one row per detection and tag; the failed image has none"
     );
     assert_eq!(&rows[0][0], path);
     assert_eq!(&rows[0][1], "face");
@@ -592,6 +596,9 @@ fn csv_quotes_hostile_names_and_parses_back() {
     for (got, want) in boxes.iter().zip([b.x, b.y, b.w, b.h]) {
         assert!((got - want).abs() <= 0.05, "{boxes:?} vs {b:?}");
     }
+    let tag = rows.last().unwrap();
+    assert_eq!((&tag[1], &tag[2], &tag[3]), ("tag", "'@SUM(1+1)", "0.5000"));
+    assert!(tag.iter().skip(4).all(str::is_empty), "a tag has no box");
     assert!(bytes.ends_with(b"\r\n"));
 }
 
@@ -643,6 +650,6 @@ fn the_report_folder_writer_copes_with_a_vanished_input() {
     let doc = common::document_file(&d.path().join("out/report.json"));
     assert_eq!(doc["images"][0]["faces"].as_array().map(Vec::len), Some(1));
     let csv = std::fs::read_to_string(d.path().join("out/detections.csv")).unwrap();
-    assert_eq!(csv.lines().count(), 1 + 1 + r.objects.len());
+    assert_eq!(csv.lines().count(), 1 + 1 + r.objects.len() + r.tags.len());
     assert!(d.path().join("out").join(output::MARKER).is_file());
 }

@@ -53,7 +53,8 @@ fn document() -> serde_json::Value {
             "faces": [face()],
             "objects": [{"label": "person", "class_id": 0, "score": 0.8, "box": [1, 2, 3, 4]}],
             "text": [{"text": "ada@example.org", "score": 0.9, "box": [1, 2, 3, 4], "polygon": [[1, 2], [4, 2], [4, 6], [1, 6]], "kind": "email"}],
-            "people": 1, "object_counts": {"person": 1}, "scene": "1 person",
+            "tags": [{"name": "suit", "confidence": 0.6}],
+            "people": 1, "object_counts": {"person": 1}, "scene": "1 person; looks like suit",
             "metadata": {"taken_at": "2026-05-01T08:05:12+02:00", "gps": {"latitude": 1.5}},
             "error": null
         }],
@@ -63,6 +64,7 @@ fn document() -> serde_json::Value {
                          "best_face": {"frame_time": 6.5, "box": [1, 2, 3, 4]}}],
             "objects": [{"label": "person", "ranges": [{"start": 0.0, "end": 9.0}]}],
             "text": [{"text": "EXIT", "ranges": [{"start": 1.5, "end": 2.0}]}],
+            "tags": [{"name": "suit", "ranges": [{"start": 0.0, "end": 9.0}]}],
             "error": null
         }],
         "summary": {

@@ -3,7 +3,14 @@
 
 use std::collections::BTreeMap;
 
-use crate::result::Object;
+use crate::result::{Object, Tag};
+
+/// Tags named in the scene line at most, and the confidence they need:
+/// the line says what the picture looks like only when the classifier is
+/// fairly sure (ARCHITECTURE.md, "Tags"); the terminal, the report and the
+/// JSON list every tag.
+pub const SCENE_TAGS: usize = 2;
+pub const SCENE_TAG_CONFIDENCE: f32 = 0.3;
 
 /// Per-image counts by label: people first (what an onlooker looks for),
 /// then the most frequent, ties by label so the order is stable.
@@ -22,16 +29,30 @@ pub fn counts(objects: &[Object]) -> Vec<(&'static str, usize)> {
     v
 }
 
-/// A line a person reads at a glance: "2 people, 1 dog, 1 bicycle".
-pub fn scene_line(counts: &[(&'static str, usize)]) -> String {
-    if counts.is_empty() {
-        return "no objects recognised".into();
-    }
-    counts
+/// A line a person reads at a glance: the objects counted, then what the
+/// whole picture looks like by its surest tags: "2 people, 1 dog, 1
+/// bicycle; looks like malamute".
+pub fn scene_line(counts: &[(&'static str, usize)], tags: &[Tag]) -> String {
+    let mut line = if counts.is_empty() {
+        "no objects recognised".to_string()
+    } else {
+        counts
+            .iter()
+            .map(|&(label, n)| format!("{n} {}", noun(label, n)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let names: Vec<&str> = tags
         .iter()
-        .map(|&(label, n)| format!("{n} {}", noun(label, n)))
-        .collect::<Vec<_>>()
-        .join(", ")
+        .filter(|t| t.confidence >= SCENE_TAG_CONFIDENCE)
+        .take(SCENE_TAGS)
+        .map(|t| t.name.as_str())
+        .collect();
+    if !names.is_empty() {
+        line.push_str("; looks like ");
+        line.push_str(&names.join(" or "));
+    }
+    line
 }
 
 /// The English noun phrase for `n` objects of a COCO label.
@@ -79,9 +100,41 @@ mod tests {
             c,
             vec![("person", 2), ("dog", 2), ("bicycle", 1), ("car", 1)]
         );
-        assert_eq!(scene_line(&c), "2 people, 2 dogs, 1 bicycle, 1 car");
-        assert_eq!(scene_line(&counts(&[o(0)])), "1 person");
-        assert_eq!(scene_line(&[]), "no objects recognised");
+        assert_eq!(scene_line(&c, &[]), "2 people, 2 dogs, 1 bicycle, 1 car");
+        assert_eq!(scene_line(&counts(&[o(0)]), &[]), "1 person");
+        assert_eq!(scene_line(&[], &[]), "no objects recognised");
+    }
+
+    fn tag(name: &str, confidence: f32) -> Tag {
+        Tag {
+            name: name.into(),
+            confidence,
+        }
+    }
+
+    #[test]
+    fn the_first_tags_say_what_the_picture_looks_like() {
+        let c = counts(&[o(41), o(60)]);
+        let tags = [
+            tag("espresso", 0.5),
+            tag("coffee mug", 0.3),
+            tag("cup", 0.3),
+            tag("consomme", 0.1),
+        ];
+        assert_eq!(
+            scene_line(&c, &tags),
+            "1 cup, 1 dining table; looks like espresso or coffee mug"
+        );
+        assert_eq!(
+            scene_line(&c, &tags[..1]),
+            "1 cup, 1 dining table; looks like espresso"
+        );
+        // Unsure tags stay out of the line.
+        assert_eq!(scene_line(&c, &tags[3..]), "1 cup, 1 dining table");
+        assert_eq!(
+            scene_line(&[], &[tag("bald eagle", 0.9)]),
+            "no objects recognised; looks like bald eagle"
+        );
     }
 
     #[test]

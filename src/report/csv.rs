@@ -10,7 +10,9 @@ use crate::result::ImageResult;
 /// faces when the attribute stage ran, empty otherwise. Text lines are rows
 /// of kind `text`: `label` is the identifying kind (`email`, `phone`, ...)
 /// or empty, the box is the line's axis-aligned bounds, and `text` (the
-/// column after `expression`) what it says. `person` is the id the persons
+/// column after `expression`) what it says. Tags are rows of kind `tag`:
+/// `label` is the tag's name, `score` its confidence, no box (they are
+/// about the whole picture). `person` is the id the persons
 /// pass gave a face. New columns go last, so earlier ones keep their places.
 pub const COLUMNS: [&str; 13] = [
     "image",
@@ -113,6 +115,23 @@ pub fn render(results: &[ImageResult]) -> Result<Vec<u8>, csv::Error> {
                 "",
             ])?;
         }
+        for t in &r.tags {
+            w.write_record([
+                &*path,
+                "tag",
+                &neutral(&t.name),
+                &number(t.confidence, 4),
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+            ])?;
+        }
     }
     w.into_inner().map_err(|e| e.into_error().into())
 }
@@ -121,7 +140,8 @@ pub fn render(results: &[ImageResult]) -> Result<Vec<u8>, csv::Error> {
 mod tests {
     use super::*;
 
-    /// One face and one object, from typed values, to the exact bytes.
+    /// A face, an object, text lines and a tag, from typed values, to the
+    /// exact bytes.
     #[test]
     fn rows_come_from_the_typed_results() {
         use crate::geometry::BBox;
@@ -173,6 +193,10 @@ mod tests {
                     kind: None,
                 },
             ],
+            tags: vec![crate::result::Tag {
+                name: "espresso".into(),
+                confidence: 0.87,
+            }],
             ..Default::default()
         };
         let text = String::from_utf8(render(&[r]).unwrap()).unwrap();
@@ -182,7 +206,8 @@ mod tests {
              \"a,b.jpg\",face,face,0.9000,1.0,2.0,3.0,4.0,34,female,,,3\r\n\
              \"a,b.jpg\",object,dog,0.8340,1.0,2.0,3.0,4.0,,,,,\r\n\
              \"a,b.jpg\",text,phone,0.9500,1.0,2.0,3.0,4.0,,,,\"'=call \"\"Ada\"\", +44 20 7946 0958\",\r\n\
-             \"a,b.jpg\",text,,0.5000,1.0,2.0,3.0,4.0,,,,hello,\r\n"
+             \"a,b.jpg\",text,,0.5000,1.0,2.0,3.0,4.0,,,,hello,\r\n\
+             \"a,b.jpg\",tag,espresso,0.8700,,,,,,,,,\r\n"
         );
     }
 

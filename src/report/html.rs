@@ -553,6 +553,8 @@ struct ImageView {
     objects: Vec<String>,
     /// Object, score, box: the measurements behind the chips.
     object_rows: Vec<[String; 3]>,
+    /// "espresso 87%", one per tag, most likely first.
+    tags: Vec<String>,
     text: Vec<TextRow>,
     metadata: Vec<(String, String)>,
 }
@@ -1435,6 +1437,14 @@ fn image_view(i: usize, r: &ImageResult, results: &[ImageResult], copy: &Annotat
         } else {
             Vec::new()
         },
+        tags: if shown {
+            r.tags
+                .iter()
+                .map(|t| format!("{} {}", clean(&t.name), percent(t.confidence)))
+                .collect()
+        } else {
+            Vec::new()
+        },
         text: if shown {
             r.text
                 .iter()
@@ -1768,6 +1778,8 @@ struct VideoView {
     lanes: Vec<Lane>,
     /// Read text lines with when they are visible.
     text: Vec<(String, String)>,
+    /// Tags of the sampled frames with when they were given.
+    tags: Vec<(String, String)>,
     /// Annotated keyframes: file in the report folder, caption.
     keyframes: Vec<(String, String)>,
     /// Why some keyframes are missing.
@@ -1854,6 +1866,11 @@ fn video_view(v: &VideoResult, files: Option<&VideoFiles>) -> VideoView {
             .text
             .iter()
             .map(|t| (clean(&t.text), when(&t.ranges)))
+            .collect(),
+        tags: v
+            .tags
+            .iter()
+            .map(|t| (clean(&t.name), when(&t.ranges)))
             .collect(),
         keyframes: files
             .map(|f| {

@@ -230,6 +230,18 @@ pub fn image_line(r: &ImageResult) -> String {
             ));
         }
     }
+    if !r.tags.is_empty() {
+        let tags: Vec<String> = r
+            .tags
+            .iter()
+            .map(|t| format!("{} {:.2}", t.name, t.confidence))
+            .collect();
+        s.push_str(&format!(
+            "  tags: {}
+",
+            tags.join(", ")
+        ));
+    }
     s.push_str(&text_lines(r));
     s
 }

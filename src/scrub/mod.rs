@@ -428,6 +428,8 @@ pub fn scrub(
             rt,
             Options {
                 limits: cfg.limits,
+                // The checks are about faces and text; tags play no part.
+                tags: false,
                 ..Options::default()
             },
         )?,

@@ -253,6 +253,7 @@ pub fn analyze(
             persons: Vec::new(),
             objects,
             text: timeline::text(collected.text, &clock),
+            tags: timeline::tags(collected.tags, &clock),
             error: error.as_ref().map(ToString::to_string),
         },
         tracks,
@@ -313,6 +314,7 @@ struct Collected {
     tracker: Tracker,
     objects: Sightings<&'static str>,
     text: Sightings<String>,
+    tags: Sightings<String>,
     keeper: Keeper,
     frames: u64,
     failed: u64,
@@ -342,6 +344,9 @@ impl Collected {
                 if !line.is_empty() {
                     self.text.add(line, r.index);
                 }
+            }
+            for t in &r.shown.tags {
+                self.tags.add(t.name.clone(), r.index);
             }
             self.keeper
                 .offer(r.index, r.shown, went_to, self.tracker.tracks());

@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::result::{BestFace, TimeRange, VideoObject, VideoPerson, VideoText};
+use crate::result::{BestFace, TimeRange, VideoObject, VideoPerson, VideoTag, VideoText};
 
 use super::track::{Track, MAX_GAP};
 
@@ -99,6 +99,13 @@ pub fn text(s: Sightings<String>, clock: &Clock) -> Vec<VideoText> {
     s.ranges(clock)
         .into_iter()
         .map(|(text, ranges)| VideoText { text, ranges })
+        .collect()
+}
+
+pub fn tags(s: Sightings<String>, clock: &Clock) -> Vec<VideoTag> {
+    s.ranges(clock)
+        .into_iter()
+        .map(|(name, ranges)| VideoTag { name, ranges })
         .collect()
 }
 
