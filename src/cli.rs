@@ -183,6 +183,12 @@ pub(crate) struct AnalyzeArgs {
     /// Write the full results as one JSON document to FILE (`-` for stdout)
     #[arg(long, value_name = "FILE")]
     pub(crate) json: Option<PathBuf>,
+    /// Shape the --json document as a cloud API's responses: per image
+    /// Rekognition's DetectFaces, DetectLabels and DetectText (aws), AI
+    /// Vision analyze and Face detect (azure), or Vision's
+    /// AnnotateImageResponse (google)
+    #[arg(long = "as", value_name = "PROVIDER", value_enum)]
+    pub(crate) as_provider: Option<onlooker::cloud::Provider>,
     /// Write one JSON object per image, one per line, as results arrive
     /// (`-` for stdout)
     #[arg(long, value_name = "FILE")]

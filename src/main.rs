@@ -62,6 +62,7 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     };
     let config = RunConfig {
         json: a.json,
+        cloud: a.as_provider,
         jsonl: a.jsonl,
         out: a.out,
         force: a.force,

@@ -39,6 +39,8 @@ pub struct RunConfig {
     pub paths: Vec<PathBuf>,
     /// The JSON document (`-` for standard output).
     pub json: Option<PathBuf>,
+    /// Shape `json` as this provider's responses (`--as`).
+    pub cloud: Option<crate::cloud::Provider>,
     /// JSON Lines, one image per line as results arrive (`-` for stdout).
     pub jsonl: Option<PathBuf>,
     /// The report folder, if named (`--out`).
@@ -64,6 +66,7 @@ impl RunConfig {
         RunConfig {
             paths,
             json: None,
+            cloud: None,
             jsonl: None,
             out: None,
             force: false,
@@ -225,6 +228,12 @@ pub fn analyze(rt: &Runtime, cfg: &RunConfig) -> Result<Outcome, RunError> {
     if json_to_stdout && jsonl_to_stdout {
         return Err(RunError::Usage(
             "--json - and --jsonl - cannot both write to standard output".into(),
+        ));
+    }
+    if cfg.cloud.is_some() && cfg.json.is_none() {
+        return Err(RunError::Usage(
+            "--as shapes the --json document: give --json FILE (or --json - for standard output)"
+                .into(),
         ));
     }
     if cfg.embeddings && cfg.json.is_none() && cfg.jsonl.is_none() {
@@ -403,7 +412,12 @@ pub fn analyze(rt: &Runtime, cfg: &RunConfig) -> Result<Outcome, RunError> {
     let results: Vec<ImageResult> = kept.into_iter().map(|(_, r)| r).collect();
 
     if let Some(path) = &cfg.json {
-        let text = report::to_json_with_videos(&results, &videos, &summary)?;
+        let text = match cfg.cloud {
+            Some(provider) => {
+                serde_json::to_string_pretty(&crate::cloud::document(provider, &results))?
+            }
+            None => report::to_json_with_videos(&results, &videos, &summary)?,
+        };
         if json_to_stdout {
             print_stdout(&format!("{text}\n")).map_err(stdout_error)?;
         } else {
