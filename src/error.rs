@@ -35,6 +35,12 @@ pub enum SetupError {
     },
     #[error("gazetteer {path} is unreadable: {reason}")]
     Gazetteer { path: PathBuf, reason: String },
+    #[error("country outlines {} (with {}) are unreadable: {reason}", .path.display(), .dbf.display())]
+    Countries {
+        path: PathBuf,
+        dbf: PathBuf,
+        reason: String,
+    },
     #[error("cannot start worker threads: {0}")]
     Threads(String),
 }

@@ -5,6 +5,7 @@ pub mod align;
 pub mod attributes;
 pub mod batch;
 pub mod bench;
+pub mod countries;
 pub mod doubts;
 pub mod error;
 pub mod exif;

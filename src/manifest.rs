@@ -37,10 +37,15 @@ pub enum ModelId {
     Identity,
     /// GeoNames place names (a CSV, not a model), optional: see `gazetteer`.
     Gazetteer,
+    /// Natural Earth country outlines (a shapefile's `.shp`), optional: see
+    /// `countries`.
+    Countries,
+    /// The countries' attribute table (the `.dbf` beside the `.shp`).
+    CountryNames,
 }
 
 impl ModelId {
-    pub const ALL: [ModelId; 12] = [
+    pub const ALL: [ModelId; 14] = [
         ModelId::Yunet,
         ModelId::YunetDynamic,
         ModelId::Yolox,
@@ -53,6 +58,8 @@ impl ModelId {
         ModelId::TextCls,
         ModelId::Identity,
         ModelId::Gazetteer,
+        ModelId::Countries,
+        ModelId::CountryNames,
     ];
 
     /// The entry's `name` in `models.toml`.
@@ -70,6 +77,8 @@ impl ModelId {
             ModelId::TextCls => "text_cls",
             ModelId::Identity => "identity",
             ModelId::Gazetteer => "gazetteer",
+            ModelId::Countries => "countries",
+            ModelId::CountryNames => "country_names",
         }
     }
 
@@ -85,7 +94,9 @@ impl ModelId {
             ModelId::Expression => Some("data"),
             ModelId::TextDet | ModelId::TextRec | ModelId::TextCls => Some("x"),
             ModelId::Identity => Some("input0"),
-            ModelId::TextDict | ModelId::Gazetteer => None,
+            ModelId::TextDict | ModelId::Gazetteer | ModelId::Countries | ModelId::CountryNames => {
+                None
+            }
         }
     }
 }

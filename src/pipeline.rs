@@ -230,7 +230,11 @@ impl Analyzer {
                 Some(t) => t.replay(model, input),
                 None => Ok(()),
             },
-            ModelId::Identity | ModelId::TextDict | ModelId::Gazetteer => Ok(()),
+            ModelId::Identity
+            | ModelId::TextDict
+            | ModelId::Gazetteer
+            | ModelId::Countries
+            | ModelId::CountryNames => Ok(()),
         }
     }
 
