@@ -103,9 +103,8 @@ impl std::fmt::Debug for Countries {
 }
 
 impl Countries {
-    /// Countries from outlines already in memory (tests, and [`parse`]).
-    ///
-    /// [`parse`]: Countries::parse
+    /// Countries from outlines already in memory.
+    #[cfg(test)]
     pub(crate) fn from_countries(countries: Vec<Country>) -> Countries {
         Countries { countries }
     }
