@@ -306,7 +306,7 @@ struct MapView {
     /// country outlines are at hand.
     inset: Option<InsetView>,
     /// The drawing's height: [`MAP_H`], or more when the inset found no
-    /// free corner and sits below.
+    /// free place along the edges and sits below.
     height: f64,
 }
 
