@@ -29,6 +29,9 @@ const MARGIN: f64 = 8.0;
 /// A rectangle in map units: left, top, right, bottom.
 pub(crate) type Rect = [f64; 4];
 
+/// A line of the trail between two stops, in map units.
+pub(crate) type Segment = ((f64, f64), (f64, f64));
+
 /// The inset as the template draws it.
 pub(crate) struct InsetView {
     /// Top-left corner in map units.
@@ -329,7 +332,7 @@ pub(crate) fn place(
     map_w: f64,
     map_h: f64,
     taken: &[Rect],
-    segments: &[((f64, f64), (f64, f64))],
+    segments: &[Segment],
 ) -> ((f64, f64), f64) {
     let (l, r) = (MARGIN, map_w - MARGIN - INSET_W);
     let (t, b) = (MARGIN, map_h - MARGIN - INSET_H);
