@@ -37,6 +37,12 @@ pub enum SetupError {
     Gazetteer { path: PathBuf, reason: String },
     #[error("tag names {path} are unusable: {reason}: run `make models`")]
     TagNames { path: PathBuf, reason: String },
+    #[error("country outlines {} (with {}) are unreadable: {reason}", .path.display(), .dbf.display())]
+    Countries {
+        path: PathBuf,
+        dbf: PathBuf,
+        reason: String,
+    },
     #[error("cannot start worker threads: {0}")]
     Threads(String),
 }

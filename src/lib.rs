@@ -6,6 +6,7 @@ pub mod attributes;
 pub mod batch;
 pub mod bench;
 pub mod cloud;
+pub mod countries;
 pub mod doubts;
 pub mod error;
 pub mod exif;

@@ -43,10 +43,15 @@ pub enum ModelId {
     TagSynsets,
     /// WordNet id to English names (a text file): the tags' names.
     TagLemmas,
+    /// Natural Earth country outlines (a shapefile's `.shp`), optional: see
+    /// `countries`.
+    Countries,
+    /// The countries' attribute table (the `.dbf` beside the `.shp`).
+    CountryNames,
 }
 
 impl ModelId {
-    pub const ALL: [ModelId; 15] = [
+    pub const ALL: [ModelId; 17] = [
         ModelId::Yunet,
         ModelId::YunetDynamic,
         ModelId::Yolox,
@@ -62,6 +67,8 @@ impl ModelId {
         ModelId::Tags,
         ModelId::TagSynsets,
         ModelId::TagLemmas,
+        ModelId::Countries,
+        ModelId::CountryNames,
     ];
 
     /// The entry's `name` in `models.toml`.
@@ -82,6 +89,8 @@ impl ModelId {
             ModelId::Tags => "tags",
             ModelId::TagSynsets => "tags_synsets",
             ModelId::TagLemmas => "tags_lemmas",
+            ModelId::Countries => "countries",
+            ModelId::CountryNames => "country_names",
         }
     }
 
@@ -98,9 +107,12 @@ impl ModelId {
             ModelId::TextDet | ModelId::TextRec | ModelId::TextCls => Some("x"),
             ModelId::Identity => Some("input0"),
             ModelId::Tags => Some("input"),
-            ModelId::TextDict | ModelId::Gazetteer | ModelId::TagSynsets | ModelId::TagLemmas => {
-                None
-            }
+            ModelId::TextDict
+            | ModelId::Gazetteer
+            | ModelId::TagSynsets
+            | ModelId::TagLemmas
+            | ModelId::Countries
+            | ModelId::CountryNames => None,
         }
     }
 }

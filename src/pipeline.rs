@@ -248,7 +248,9 @@ impl Analyzer {
             | ModelId::TextDict
             | ModelId::Gazetteer
             | ModelId::TagSynsets
-            | ModelId::TagLemmas => Ok(()),
+            | ModelId::TagLemmas
+            | ModelId::Countries
+            | ModelId::CountryNames => Ok(()),
         }
     }
 

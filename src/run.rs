@@ -273,7 +273,9 @@ pub fn analyze(rt: &Runtime, cfg: &RunConfig) -> Result<Outcome, RunError> {
         .collect();
     // Checked before the analysis, so a long run cannot end in this error.
     let out_dir = match &report_dir {
-        Some(dir) => Some(OutputDir::check(dir, cfg.force, &sources)?),
+        Some(dir) => {
+            Some(OutputDir::check(dir, cfg.force, &sources)?.with_map_data(&rt.models_dir))
+        }
         None => None,
     };
     // Videos go their own way (frames in parallel, one video at a time),
@@ -447,6 +449,9 @@ pub fn analyze(rt: &Runtime, cfg: &RunConfig) -> Result<Outcome, RunError> {
                 if let report::html::Annotated::Failed(reason) = c {
                     eprintln!("{}: no annotated copy: {reason}", r.path);
                 }
+            }
+            if let Some(e) = &w.inset_problem {
+                eprintln!("onlooker: the map's inset left out: {e}");
             }
             Some(w)
         }

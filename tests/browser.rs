@@ -263,6 +263,8 @@ function measure(w, d) {{
   }});
   return {{page_width: d.documentElement.scrollWidth, overflowing: over}};
 }}
+function box(e) {{ if (!e) return null; var r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; }}
+function boxes(d, sel) {{ return Array.prototype.map.call(d.querySelectorAll(sel), box); }}
 document.getElementById('f').addEventListener('load', function () {{
   var out;
   try {{
@@ -273,6 +275,13 @@ document.getElementById('f').addEventListener('load', function () {{
            map_width: d.querySelector('#map svg') ? d.querySelector('#map svg').getBoundingClientRect().width : 0,
            map_stops: Array.prototype.filter.call(d.querySelectorAll('#map circle.stop'), function (c) {{ return c.getBoundingClientRect().width > 0; }}).length,
            map_towns: d.querySelectorAll('#map .town-t').length,
+           map_box: box(d.querySelector('#map svg')),
+           inset: box(d.querySelector('#map .map-inset')),
+           inset_frame: box(d.querySelector('#map .inset-frame')),
+           inset_name: box(d.querySelector('#map .inset-name')),
+           inset_here: box(d.querySelector('#map .inset-here')),
+           map_stop_boxes: boxes(d, '#map circle.stop'),
+           map_labels: boxes(d, '#map .stop-t, #map .town-t'),
            strip: Array.prototype.map.call(d.querySelectorAll('.day-strip img'), function (i) {{ var r = i.getBoundingClientRect(); return [r.left, r.right, r.width]; }})}};
     d.querySelectorAll('details').forEach(function (x) {{ x.open = true; }});
     out.opened = measure(w, d);
@@ -341,6 +350,9 @@ fn the_verdict_comes_first_on_a_projector_and_a_phone() {
     assert!(page.contains("of central Paris (Ile-de-France, FR)"));
     assert!(page.contains("class=\"town-t\"") && page.contains(">Vincennes</text>"));
     assert!(page.contains(">GeoNames</a>") && page.contains("CC BY 4.0"));
+    // The map's inset: the day out is in France, credited.
+    assert!(page.contains("<text class=\"inset-name\" x=\"6\" y=\"13\">France</text>"));
+    assert!(page.contains("Country outline: Natural Earth, public domain."));
 
     let index_url = file_url(&index);
     for (w, h) in [(1024u32, 768u32), (390, 844)] {
@@ -403,6 +415,35 @@ fn the_verdict_comes_first_on_a_projector_and_a_phone() {
         }
         let map_width = m["map_width"].as_f64().unwrap();
         assert!(map_width > 200.0 && map_width <= f64::from(w), "{m}");
+        // The inset is drawn, inside the map, with its name and the
+        // trail's square inside it, and covers no stop and no label.
+        let rect = |v: &Value| -> [f64; 4] {
+            let a = v.as_array().unwrap_or_else(|| panic!("{w}x{h}: {m}"));
+            [0, 1, 2, 3].map(|k| a[k].as_f64().unwrap())
+        };
+        let inside = |a: [f64; 4], b: [f64; 4]| {
+            a[0] >= b[0] - 0.5 && a[1] >= b[1] - 0.5 && a[2] <= b[2] + 0.5 && a[3] <= b[3] + 0.5
+        };
+        let overlap =
+            |a: [f64; 4], b: [f64; 4]| a[0] < b[2] && b[0] < a[2] && a[1] < b[3] && b[1] < a[3];
+        let inset = rect(&m["inset_frame"]);
+        let g = rect(&m["inset"]);
+        assert!(g[2] - g[0] > 0.0 && g[3] - g[1] > 0.0, "{w}x{h}: {m}");
+        assert!(
+            inset[2] - inset[0] > 40.0 && inset[3] - inset[1] > 30.0,
+            "{w}x{h}: inset {inset:?}"
+        );
+        assert!(inside(inset, rect(&m["map_box"])), "{w}x{h}: {m}");
+        assert!(inside(rect(&m["inset_name"]), inset), "{w}x{h}: {m}");
+        assert!(inside(rect(&m["inset_here"]), inset), "{w}x{h}: {m}");
+        for (what, list) in [("stop", "map_stop_boxes"), ("label", "map_labels")] {
+            for b in m[list].as_array().unwrap() {
+                assert!(
+                    !overlap(inset, rect(b)),
+                    "{w}x{h}: the inset {inset:?} covers a {what} at {b}"
+                );
+            }
+        }
         for state in ["closed", "opened"] {
             let s = &m[state];
             assert!(

@@ -136,7 +136,10 @@ mod tests {
         assert_eq!(age_range(60.4), (48, 73));
         for a in [0.0f32, 3.3, 17.9, 45.0, 80.0] {
             let (lo, hi) = age_range(a);
-            assert!(lo as f32 <= a && a <= hi as f32 && (hi - lo >= 8 || lo == 0), "{a}");
+            assert!(
+                lo as f32 <= a && a <= hi as f32 && (hi - lo >= 8 || lo == 0),
+                "{a}"
+            );
         }
     }
 

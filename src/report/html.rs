@@ -14,8 +14,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use askama::Template;
 
+use super::inset::{self, InsetView, Rect};
 use super::keyframes::VideoFiles;
 use super::Summary;
+use crate::countries::Countries;
 use crate::exif::Metadata;
 use crate::geometry::{round1, BBox};
 use crate::identity::persons::Person;
@@ -300,6 +302,12 @@ struct MapView {
     /// whether it marks a place inside the drawing (else the label sits at
     /// the edge, its arrow pointing at the place).
     names: Vec<MapName>,
+    /// Where the trail lies in its country (or the world), when the
+    /// country outlines are at hand.
+    inset: Option<InsetView>,
+    /// The drawing's height: [`MAP_H`], or more when the inset found no
+    /// free place along the edges and sits below.
+    height: f64,
 }
 
 /// One photo of the day strip.
@@ -344,9 +352,9 @@ const MAP_PAD: f64 = 48.0;
 /// A dated, located photo: time, index in the results, position.
 type MapStop = (crate::exif::Timestamp, usize, (f64, f64));
 
-/// The trail of the day with the most dated, located photos (at least two
-/// different positions), or None.
-fn map_view(results: &[ImageResult], findings: &Findings) -> Option<MapView> {
+/// The day with the most dated, located photos (at least two different
+/// positions), its photos in time order, or None.
+fn map_day(results: &[ImageResult]) -> Option<Vec<MapStop>> {
     let mut days: BTreeMap<String, Vec<MapStop>> = BTreeMap::new();
     for (i, r) in results.iter().enumerate() {
         if let (Some(t), Some(p)) = (r.metadata.taken_at, r.metadata.position()) {
@@ -358,6 +366,24 @@ fn map_view(results: &[ImageResult], findings: &Findings) -> Option<MapView> {
         .filter(|(_, v)| v.iter().any(|s| s.2 != v[0].2))
         .max_by_key(|(d, v)| (v.len(), std::cmp::Reverse(d.clone())))?;
     stops.sort_by_key(|s| (s.0.sort_key(), s.1));
+    Some(stops)
+}
+
+/// Whether the report's page draws a trail map (and so could use the
+/// country outlines of its inset).
+pub fn draws_map(results: &[ImageResult]) -> bool {
+    map_day(results).is_some()
+}
+
+/// The trail of the day with the most dated, located photos (at least two
+/// different positions), or None; with the inset when `countries` are
+/// given.
+fn map_view(
+    results: &[ImageResult],
+    findings: &Findings,
+    countries: Option<&Countries>,
+) -> Option<MapView> {
+    let stops = map_day(results)?;
     let lat0 = stops.iter().map(|s| s.2 .0).sum::<f64>() / stops.len() as f64;
     let k = lat0.to_radians().cos().max(0.01);
     let xy: Vec<(f64, f64)> = stops.iter().map(|s| (s.2 .1 * k, -s.2 .0)).collect();
@@ -409,7 +435,7 @@ fn map_view(results: &[ImageResult], findings: &Findings) -> Option<MapView> {
     let margin = 8.0;
     let scale_end = MAP_PAD + round / km_per_unit;
     let (mut top, mut bottom) = (0usize, 0usize);
-    let names = localities
+    let names: Vec<MapName> = localities
         .iter()
         .map(|(l, city)| {
             let (x, y) = at((l.longitude * k, -l.latitude));
@@ -475,9 +501,53 @@ fn map_view(results: &[ImageResult], findings: &Findings) -> Option<MapView> {
         .collect();
     let first = stops[0].0;
     let last = stops[stops.len() - 1].0;
+    let stop_views: Vec<StopView> = stops
+        .iter()
+        .zip(&points)
+        .enumerate()
+        .map(|(n, (s, &(x, y)))| {
+            let right = x < MAP_W / 2.0;
+            StopView {
+                n: n + 1,
+                image: s.1 + 1,
+                x,
+                y,
+                tx: if right { x + 17.0 } else { x - 17.0 },
+                anchor: if right { "start" } else { "end" },
+                time: s.0.clock(),
+            }
+        })
+        .collect();
+    let scale = (
+        MAP_PAD,
+        MAP_PAD + round / km_per_unit,
+        if round < 1.0 {
+            format!("{:.0} m", round * 1000.0)
+        } else {
+            format!("{round} km")
+        },
+    );
+    let mut height = MAP_H;
+    let inset = countries.map(|c| {
+        let trail = stops
+            .iter()
+            .fold([f64::MAX, f64::MAX, f64::MIN, f64::MIN], |b, s| {
+                let (lat, lon) = s.2;
+                [b[0].min(lon), b[1].min(lat), b[2].max(lon), b[3].max(lat)]
+            });
+        let mut view = inset::draw(c, trail);
+        let taken = map_taken(&stop_views, &names, &scale);
+        let segments: Vec<_> = points.windows(2).map(|w| (w[0], w[1])).collect();
+        let ((x, y), grow) = inset::place(MAP_W, MAP_H, &taken, &segments);
+        (view.x, view.y) = (x, y);
+        height += grow;
+        view
+    });
     Some(MapView {
         strip: Vec::new(),
         names,
+        inset,
+        height,
         date: first.human_date(),
         label: format!(
             "Map of {} positions stated by the photos of {}, from {} to {}, joined in time order",
@@ -491,33 +561,38 @@ fn map_view(results: &[ImageResult], findings: &Findings) -> Option<MapView> {
             .map(|(x, y)| format!("{x:.1},{y:.1}"))
             .collect::<Vec<_>>()
             .join(" "),
-        stops: stops
-            .iter()
-            .zip(&points)
-            .enumerate()
-            .map(|(n, (s, &(x, y)))| {
-                let right = x < MAP_W / 2.0;
-                StopView {
-                    n: n + 1,
-                    image: s.1 + 1,
-                    x,
-                    y,
-                    tx: if right { x + 17.0 } else { x - 17.0 },
-                    anchor: if right { "start" } else { "end" },
-                    time: s.0.clock(),
-                }
-            })
-            .collect(),
-        scale: (
-            MAP_PAD,
-            MAP_PAD + round / km_per_unit,
-            if round < 1.0 {
-                format!("{:.0} m", round * 1000.0)
-            } else {
-                format!("{round} km")
-            },
-        ),
+        stops: stop_views,
+        scale,
     })
+}
+
+/// What the map already shows, as rectangles the inset must not cover:
+/// each stop with its time, each place name, the scale bar. Text widths
+/// are estimated from the font sizes of `report.css`.
+fn map_taken(stops: &[StopView], names: &[MapName], scale: &(f64, f64, String)) -> Vec<Rect> {
+    let text = |x: f64, y: f64, anchor: &str, width: f64| -> Rect {
+        let left = match anchor {
+            "end" => x - width,
+            "middle" => x - width / 2.0,
+            _ => x,
+        };
+        [left, y - 13.0, left + width, y + 4.0]
+    };
+    let mut taken = Vec::new();
+    for s in stops {
+        taken.push([s.x - 14.0, s.y - 14.0, s.x + 14.0, s.y + 14.0]);
+        taken.push(text(s.tx, s.y + 5.0, s.anchor, 8.0 * s.time.len() as f64));
+    }
+    for n in names {
+        if n.inside {
+            taken.push([n.x - 5.0, n.y - 5.0, n.x + 5.0, n.y + 5.0]);
+        }
+        let width = 7.5 * n.label.chars().count() as f64;
+        taken.push(text(n.lx, n.ly, n.anchor, width));
+    }
+    let label = 8.0 * scale.2.len() as f64;
+    taken.push([scale.0, 358.0, scale.1.max(scale.0 + label), 384.0]);
+    taken
 }
 
 /// One case of "what the models got wrong" in this run.
@@ -617,6 +692,8 @@ pub struct Report<'a> {
     /// The People section's face thumbnails: (image index, face index) to
     /// the thumbnail's path in the report folder.
     pub faces: &'a BTreeMap<(usize, usize), String>,
+    /// The country outlines for the map's inset (none: no inset).
+    pub countries: Option<&'a Countries>,
 }
 
 /// Renders the whole page. `copies[i]` is the annotated copy of
@@ -635,6 +712,7 @@ pub fn render(
         copies,
         scale,
         faces: &BTreeMap::new(),
+        countries: None,
     })
 }
 
@@ -797,6 +875,7 @@ fn render_page(r: &Report, shown: &[usize], links: Links) -> String {
         copies,
         scale,
         faces,
+        countries,
     } = *r;
     let n = results.len();
     let face_count = summary.faces.saturating_sub(summary.faces_without_person);
@@ -818,7 +897,7 @@ fn render_page(r: &Report, shown: &[usize], links: Links) -> String {
     let persons_once_total = persons_once.len();
     persons.truncate(PERSONS_SHOWN);
     persons_once.truncate(PERSONS_SHOWN);
-    let mut map = map_view(results, &summary.findings);
+    let mut map = map_view(results, &summary.findings, countries);
     if let Some(m) = map.as_mut() {
         m.strip = m
             .stops
@@ -2134,6 +2213,7 @@ mod tests {
             copies: &[],
             scale: None,
             faces: &no_faces,
+            countries: None,
         };
         let pages = render_report(&pages_of);
         let files: Vec<&str> = pages.photos.iter().map(|(f, _)| f.as_str()).collect();
@@ -2268,5 +2348,98 @@ mod tests {
             1
         );
         assert!(!h.contains("class=\"town-t\"") && !h.contains(">GeoNames</a>"));
+    }
+
+    fn render_with(
+        results: &[ImageResult],
+        summary: &Summary,
+        countries: Option<&Countries>,
+    ) -> String {
+        render_full(&Report {
+            results,
+            videos: &[],
+            video_files: &[],
+            summary,
+            copies: &[],
+            scale: None,
+            faces: &BTreeMap::new(),
+            countries,
+        })
+    }
+
+    #[test]
+    fn the_map_gains_an_inset_naming_the_country_the_trail_is_in() {
+        use crate::countries::tests::square;
+        use crate::countries::{Countries, Country};
+        // A square country around the day's trail (east of Paris) and a
+        // neighbour to the north.
+        let c = Countries::from_countries(vec![
+            Country {
+                name: "Squareland".into(),
+                rings: vec![square(-2.0, 44.0, 8.0, true)],
+            },
+            Country {
+                name: "Northland".into(),
+                rings: vec![square(-2.0, 52.0, 8.0, true)],
+            },
+        ]);
+        let (results, summary) = named_day(findings::Names::Off);
+        let h = render_with(&results, &summary, Some(&c));
+        let map = &h[h.find("<figure class=\"map\"").unwrap()..];
+        let map = &map[..map.find("</figure>").unwrap()];
+        assert!(map.contains("<g class=\"map-inset\""), "{map}");
+        assert!(map.contains(">Squareland</text>"), "{map}");
+        assert!(map.contains("<title>Inset: Squareland and its neighbours"));
+        assert!(map.contains("aria-label=\"Map of 3 positions"));
+        assert!(map.contains(". Inset: Squareland and its neighbours, the yellow square"));
+        assert_eq!(map.matches("class=\"inset-country\"").count(), 1);
+        assert!(map.contains("Country outline: Natural Earth, public domain."));
+        // The stops are spread over the drawing: the inset found a corner,
+        // so the map keeps its height.
+        assert!(map.contains("viewBox=\"0 0 640 400\""), "{map}");
+
+        // At sea: the world, said so.
+        let far = Countries::from_countries(vec![Country {
+            name: "Elsewhere".into(),
+            rings: vec![square(100.0, 10.0, 5.0, true)],
+        }]);
+        let h = render_with(&results, &summary, Some(&far));
+        assert!(h.contains(">World</text>"));
+        assert!(h.contains("in none of the 1:110m country outlines"));
+        assert!(!h.contains("class=\"inset-country\""));
+
+        // Without the outlines: no inset, no credit.
+        let h = render_with(&results, &summary, None);
+        assert!(!h.contains("map-inset") && !h.contains("Natural Earth"));
+    }
+
+    #[test]
+    fn the_demo_day_is_in_france_on_the_natural_earth_outlines() {
+        let c = Countries::load(&crate::runtime::default_models_dir())
+            .expect("run `make models`: the Natural Earth outlines");
+        assert_eq!(c.len(), 177);
+        assert_eq!(c.name_at(48.8427, 2.4353), Some("France"));
+        assert_eq!(c.name_at(35.68, 139.76), Some("Japan"));
+        assert_eq!(
+            c.name_at(-29.5, 28.2),
+            Some("Lesotho"),
+            "in South Africa's hole"
+        );
+        assert_eq!(c.name_at(45.0, -30.0), None, "the Atlantic");
+        let (results, summary) = named_day(findings::Names::Off);
+        let h = render_with(&results, &summary, Some(&c));
+        let map = &h[h.find("<figure class=\"map\"").unwrap()..];
+        let map = &map[..map.find("</figure>").unwrap()];
+        assert!(map.contains(">France</text>"), "{map}");
+        assert!(map.contains("The inset shows France and its neighbours"));
+        let inset = &map[map.find("<g class=\"map-inset\"").unwrap()..];
+        let inset = &inset[..inset.find("</g>").unwrap()];
+        eprintln!("the inset: {} bytes", inset.len());
+        assert!(inset.len() < 15_000, "{}", inset.len());
+        // At sea in the Atlantic: the whole world, still small.
+        let world = super::inset::draw(&c, [-30.0, 45.0, -29.9, 45.1]);
+        assert!(world.world);
+        eprintln!("the world's outlines: {} bytes", world.land.len());
+        assert!(world.land.len() < 15_000, "{}", world.land.len());
     }
 }

@@ -8,6 +8,7 @@ pub mod annotate;
 pub mod csv;
 pub mod find_page;
 pub mod html;
+pub(crate) mod inset;
 pub mod keyframes;
 pub mod output;
 pub mod thumbs;

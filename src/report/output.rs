@@ -13,6 +13,7 @@ use super::{
     annotate, csv, write_atomic, write_atomic_unsynced, Document, Summary, SCHEMA_VERSION,
 };
 use crate::batch::Input;
+use crate::countries::Countries;
 use crate::imageio::{self, DecodeLimits};
 use crate::result::{ImageResult, VideoResult};
 use crate::video::keyframes::Keyframes;
@@ -183,6 +184,9 @@ fn is_copy_name(name: &str) -> bool {
 #[derive(Debug, Clone)]
 pub struct OutputDir {
     path: PathBuf,
+    /// Where the optional data of the page's map is read from (the
+    /// country outlines of its inset); None: no inset.
+    map_data: Option<PathBuf>,
 }
 
 impl OutputDir {
@@ -216,7 +220,16 @@ impl OutputDir {
         }
         Ok(OutputDir {
             path: dir.to_path_buf(),
+            map_data: None,
         })
+    }
+
+    /// Reads the country outlines of the map's inset from `models_dir`,
+    /// and only when the page draws a map; missing or unreadable, the map
+    /// has no inset and [`Written::inset_problem`] says why.
+    pub fn with_map_data(mut self, models_dir: &Path) -> OutputDir {
+        self.map_data = Some(models_dir.to_path_buf());
+        self
     }
 
     pub fn path(&self) -> &Path {
@@ -240,6 +253,9 @@ pub struct Written {
     /// Annotated video keyframes written.
     pub keyframes: usize,
     pub total_seconds: f64,
+    /// Why the map has no inset although it was asked for (the country
+    /// outlines are missing or unreadable).
+    pub inset_problem: Option<String>,
 }
 
 impl Written {
@@ -396,6 +412,10 @@ pub fn write_with_videos(
     // too.
     let index = out.index();
     let scale = page_projection(summary);
+    let countries = match out.map_data.as_deref() {
+        Some(models) if html::draws_map(results) => Some(Countries::load(models)),
+        _ => None,
+    };
     let pages = html::render_report(&html::Report {
         results,
         videos,
@@ -404,6 +424,7 @@ pub fn write_with_videos(
         copies: &copies,
         scale: scale.as_ref(),
         faces: &faces,
+        countries: countries.as_ref().and_then(|c| c.as_ref().ok()),
     });
     for (name, page) in &pages.photos {
         let path = dir.join(name);
@@ -419,6 +440,7 @@ pub fn write_with_videos(
         annotate_seconds,
         keyframes: video_files.iter().map(|f| f.keyframes.len()).sum(),
         total_seconds: start.elapsed().as_secs_f64(),
+        inset_problem: countries.and_then(|c| c.err()).map(|e| e.to_string()),
     })
 }
 

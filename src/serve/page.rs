@@ -107,6 +107,7 @@ pub(crate) async fn report(State(app): State<Arc<App>>, request: Request) -> Res
                 copies: &a.copies,
                 scale: None,
                 faces: &BTreeMap::new(),
+                countries: None,
             });
             for face in a.results.iter_mut().flat_map(|r| r.faces.iter_mut()) {
                 face.embedding_written = face.embedding.take();
