@@ -129,6 +129,19 @@ fn report_from_the_real_samples() {
 
     let doc = common::document_file(&out.join("report.json"));
     let images = doc["images"].as_array().unwrap();
+    // The `--as` documents of every photo beside the page, linked from its
+    // "as the cloud returns it" section (tests/cloud.rs checks their shapes).
+    let page = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(page.contains("<section id=\"cloud\""), "no cloud section");
+    for provider in ["aws", "azure", "google"] {
+        let file = format!("cloud/{provider}.json");
+        let cloud: Value =
+            serde_json::from_slice(&std::fs::read(out.join(&file)).unwrap()).unwrap();
+        assert_eq!(cloud["provider"], provider);
+        assert_eq!(cloud["images"].as_array().unwrap().len(), images.len());
+        assert!(page.contains(&format!("<a href=\"{file}\">")), "{file}");
+    }
+    assert!(page.contains("as AWS Rekognition's DetectFaces would return it"));
     let names: Vec<&str> = images
         .iter()
         .map(|i| i["path"].as_str().unwrap().rsplit('/').next().unwrap())
@@ -485,6 +498,7 @@ fn hostile_text_is_escaped_everywhere_in_the_page() {
         "bdi",
         "details",
         "summary",
+        "pre",
     ];
     for tag in page
         .split('<')

@@ -105,7 +105,7 @@ pub struct DetectedFace {
     pub face_attributes: FaceAttributes,
 }
 
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct FaceRectangle {
     pub top: i32,
     pub left: i32,
@@ -194,7 +194,8 @@ fn ibox(b: &BBox) -> ImageBoundingBox {
     }
 }
 
-fn rect(b: &BBox) -> FaceRectangle {
+/// A face box as Azure's `faceRectangle` (whole pixels).
+pub fn rect(b: &BBox) -> FaceRectangle {
     FaceRectangle {
         top: b.y.round() as i32,
         left: b.x.round() as i32,

@@ -24,6 +24,36 @@ pub enum Provider {
     Google,
 }
 
+impl Provider {
+    pub const ALL: [Provider; 3] = [Provider::Aws, Provider::Azure, Provider::Google];
+
+    /// The name `--as` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Provider::Aws => "aws",
+            Provider::Azure => "azure",
+            Provider::Google => "google",
+        }
+    }
+
+    /// What the provider's response is, for people.
+    pub fn title(self) -> &'static str {
+        match self {
+            Provider::Aws => "AWS Rekognition (DetectFaces, DetectLabels, DetectText)",
+            Provider::Azure => "Azure AI Vision analyze and Azure Face detect",
+            Provider::Google => "Google Cloud Vision (AnnotateImageResponse)",
+        }
+    }
+}
+
+/// Where a report folder keeps the `--as` document of `p`.
+pub fn file_name(p: Provider) -> String {
+    format!("{FOLDER}/{}.json", p.name())
+}
+
+/// The report folder's subfolder of `--as` documents.
+pub const FOLDER: &str = "cloud";
+
 /// One image's response in a provider's shape.
 #[derive(Debug, Clone, Serialize)]
 #[serde(untagged)]

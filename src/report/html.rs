@@ -183,6 +183,8 @@ fn is_demo(m: &Metadata) -> bool {
 #[template(path = "report.html")]
 struct Page {
     version: &'static str,
+    /// One face as the clouds return it, and the documents beside the page.
+    cloud: Option<CloudView>,
     photos: String,
     /// The verdict: short plain sentences, strongest first.
     verdict: Vec<String>,
@@ -694,6 +696,8 @@ pub struct Report<'a> {
     pub faces: &'a BTreeMap<(usize, usize), String>,
     /// The country outlines for the map's inset (none: no inset).
     pub countries: Option<&'a Countries>,
+    /// The `--as` documents are written beside the page (`cloud/*.json`).
+    pub cloud_files: bool,
 }
 
 /// Renders the whole page. `copies[i]` is the annotated copy of
@@ -713,6 +717,7 @@ pub fn render(
         scale,
         faces: &BTreeMap::new(),
         countries: None,
+        cloud_files: false,
     })
 }
 
@@ -865,6 +870,52 @@ impl PhotosPage {
     }
 }
 
+/// The "as the cloud returns it" section: the first face with attributes
+/// as Rekognition's `DetectFaces` and Azure's retired block give it, and
+/// the `--as` documents of the whole run when they are beside the page.
+struct CloudView {
+    /// (provider, file relative to the page).
+    files: Vec<(&'static str, String)>,
+    example: Option<CloudExample>,
+}
+
+struct CloudExample {
+    photo: String,
+    aws: String,
+    retired: Option<String>,
+}
+
+fn cloud_view(results: &[ImageResult], files: bool) -> Option<CloudView> {
+    use crate::cloud::{self, Provider};
+    let example = results.iter().find_map(|r| {
+        let k = r.faces.iter().position(|f| f.attributes.gender.is_some())?;
+        let aws = cloud::aws::responses(r);
+        let face = aws.detect_faces.face_details.get(k)?;
+        let retired = cloud::azure::responses(r).retired.and_then(|b| {
+            let rect = cloud::azure::rect(&r.faces[k].bbox);
+            let face = b.faces.into_iter().find(|f| f.face_rectangle == rect)?;
+            serde_json::to_string_pretty(&cloud::azure::Retired {
+                note: b.note,
+                faces: vec![face],
+            })
+            .ok()
+        });
+        Some(CloudExample {
+            photo: clean(&r.path),
+            aws: serde_json::to_string_pretty(face).ok()?,
+            retired,
+        })
+    });
+    let files: Vec<(&'static str, String)> = match files {
+        true => Provider::ALL
+            .iter()
+            .map(|p| (p.title(), cloud::file_name(*p)))
+            .collect(),
+        false => Vec::new(),
+    };
+    (example.is_some() || !files.is_empty()).then_some(CloudView { files, example })
+}
+
 /// One page of the report showing the photos `shown` (indices, in order).
 fn render_page(r: &Report, shown: &[usize], links: Links) -> String {
     let Report {
@@ -876,6 +927,7 @@ fn render_page(r: &Report, shown: &[usize], links: Links) -> String {
         scale,
         faces,
         countries,
+        cloud_files,
     } = *r;
     let n = results.len();
     let face_count = summary.faces.saturating_sub(summary.faces_without_person);
@@ -926,6 +978,7 @@ fn render_page(r: &Report, shown: &[usize], links: Links) -> String {
     }
     let page = Page {
         version: env!("CARGO_PKG_VERSION"),
+        cloud: cloud_view(results, cloud_files),
         photos: count_of(n, "photo", "photos"),
         verdict: verdict(&summary.findings.sentences)
             .into_iter()
@@ -2214,6 +2267,7 @@ mod tests {
             scale: None,
             faces: &no_faces,
             countries: None,
+            cloud_files: false,
         };
         let pages = render_report(&pages_of);
         let files: Vec<&str> = pages.photos.iter().map(|(f, _)| f.as_str()).collect();
@@ -2364,6 +2418,7 @@ mod tests {
             scale: None,
             faces: &BTreeMap::new(),
             countries,
+            cloud_files: false,
         })
     }
 

@@ -76,7 +76,9 @@ fn holds_only_a_report(dir: &Path) -> Result<bool, ReportError> {
         let ours = match name.as_str() {
             MARKER | INDEX | JSON | CSV => is_file,
             n if is_photo_page_name(n) => is_file,
-            IMAGES | FACES | KEYFRAMES => !is_file && dir.join(&name).is_dir(),
+            IMAGES | FACES | KEYFRAMES | crate::cloud::FOLDER => {
+                !is_file && dir.join(&name).is_dir()
+            }
             _ => false,
         };
         if !ours {
@@ -103,6 +105,17 @@ fn holds_only_a_report(dir: &Path) -> Result<bool, ReportError> {
     if keyframes.is_dir() {
         for (name, is_file) in names(&keyframes)? {
             if !(is_file && video_keyframes::is_keyframe_name(&name)) {
+                return Ok(false);
+            }
+        }
+    }
+    let cloud = dir.join(crate::cloud::FOLDER);
+    if cloud.is_dir() {
+        for (name, is_file) in names(&cloud)? {
+            let ours = crate::cloud::Provider::ALL
+                .iter()
+                .any(|p| crate::cloud::file_name(*p) == format!("{}/{name}", crate::cloud::FOLDER));
+            if !(is_file && ours) {
                 return Ok(false);
             }
         }
@@ -408,6 +421,18 @@ pub fn write_with_videos(
         source: std::io::Error::other(e),
     })?;
     write_atomic(&csv_path, &csv).map_err(write_err(&csv_path))?;
+    let cloud_dir = dir.join(crate::cloud::FOLDER);
+    std::fs::create_dir_all(&cloud_dir).map_err(write_err(&cloud_dir))?;
+    for p in crate::cloud::Provider::ALL {
+        let path = dir.join(crate::cloud::file_name(p));
+        let json = serde_json::to_vec_pretty(&crate::cloud::document(p, results)).map_err(|e| {
+            ReportError::Write {
+                path: path.clone(),
+                source: std::io::Error::other(e),
+            }
+        })?;
+        write_atomic_unsynced(&path, &json).map_err(write_err(&path))?;
+    }
     // The front page last: when it is there, everything it points to is
     // too.
     let index = out.index();
@@ -425,6 +450,7 @@ pub fn write_with_videos(
         scale: scale.as_ref(),
         faces: &faces,
         countries: countries.as_ref().and_then(|c| c.as_ref().ok()),
+        cloud_files: true,
     });
     for (name, page) in &pages.photos {
         let path = dir.join(name);

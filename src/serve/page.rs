@@ -108,6 +108,7 @@ pub(crate) async fn report(State(app): State<Arc<App>>, request: Request) -> Res
                 scale: None,
                 faces: &BTreeMap::new(),
                 countries: None,
+                cloud_files: false,
             });
             for face in a.results.iter_mut().flat_map(|r| r.faces.iter_mut()) {
                 face.embedding_written = face.embedding.take();
