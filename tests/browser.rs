@@ -235,6 +235,17 @@ fn the_report_renders_offline_in_chromium() {
     eprintln!("screenshot: {}", shot.display());
 }
 
+/// What a probe page wrote into its `<pre id="probe">`, as JSON.
+fn probe_result(dom: &str) -> Value {
+    let start = dom.find("<pre id=\"probe\">").expect("probe output") + 16;
+    let json = &dom[start..start + dom[start..].find("</pre>").unwrap()];
+    let json = json
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&");
+    serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}: {json}"))
+}
+
 /// The outer page of the layout probe: the report in an iframe of exactly
 /// `width` x `height` CSS pixels (a window cannot be made narrower than
 /// 500 px, an iframe can), measured by a script in the outer page, so the
@@ -367,14 +378,7 @@ fn the_verdict_comes_first_on_a_projector_and_a_phone() {
                 "--window-size=1200,1000".into(),
             ],
         );
-        let dom = run.stdout;
-        let start = dom.find("<pre id=\"probe\">").expect("probe output") + 16;
-        let json = &dom[start..start + dom[start..].find("</pre>").unwrap()];
-        let json = json
-            .replace("&lt;", "<")
-            .replace("&gt;", ">")
-            .replace("&amp;", "&");
-        let m: Value = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}: {json}"));
+        let m = probe_result(&run.stdout);
         assert!(m["error"].is_null(), "{m}");
         assert_eq!(
             (m["width"].as_u64(), m["height"].as_u64()),
@@ -582,14 +586,7 @@ fn the_scrub_page_shows_originals_and_copies_in_chromium() {
                 "--window-size=1200,1000".into(),
             ],
         );
-        let dom = run.stdout;
-        let start = dom.find("<pre id=\"probe\">").expect("probe output") + 16;
-        let json = &dom[start..start + dom[start..].find("</pre>").unwrap()];
-        let json = json
-            .replace("&lt;", "<")
-            .replace("&gt;", ">")
-            .replace("&amp;", "&");
-        let m: Value = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}: {json}"));
+        let m = probe_result(&run.stdout);
         assert_eq!(m["width"].as_u64(), Some(w.into()), "{m}");
         let pictures = m["pictures"].as_array().unwrap();
         // Two originals and two copies, in file order.
