@@ -28,6 +28,14 @@ pub enum Input {
     Unreadable { path: PathBuf, reason: String },
 }
 
+impl Input {
+    pub fn path(&self) -> &Path {
+        match self {
+            Input::File(p) | Input::Unreadable { path: p, .. } => p,
+        }
+    }
+}
+
 pub(crate) fn has_image_extension(p: &Path) -> bool {
     p.extension()
         .and_then(|e| e.to_str())

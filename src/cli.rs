@@ -38,6 +38,47 @@ pub(crate) enum Command {
     /// A local web page (and API) where people drop their own photos;
     /// nothing is kept
     Serve(ServeArgs),
+    /// Combine the shard files of one batch (`analyze --shard K/N --jsonl
+    /// FILE`) into the JSON document and report one machine would have
+    /// written
+    Merge(MergeArgs),
+}
+
+#[derive(Args)]
+pub(crate) struct MergeArgs {
+    /// The shard files, one per shard (K = 0 .. N-1)
+    #[arg(value_name = "SHARD", required = true)]
+    pub(crate) shards: Vec<PathBuf>,
+    /// Write the full results as one JSON document to FILE (`-` for stdout)
+    #[arg(long, value_name = "FILE")]
+    pub(crate) json: Option<PathBuf>,
+    /// Folder for the report [default: onlooker-report, or none when
+    /// --json is given]
+    #[arg(long, value_name = "DIR")]
+    pub(crate) out: Option<PathBuf>,
+    /// Write the report even if the --out folder holds files other than an
+    /// earlier report
+    #[arg(long)]
+    pub(crate) force: bool,
+    /// Write no report folder
+    #[arg(long, conflicts_with = "force")]
+    pub(crate) no_report: bool,
+    /// Keep the shards' face embeddings (biometric data) in --json
+    #[arg(long)]
+    pub(crate) embeddings: bool,
+    /// Folder holding the place names and map data [env: ONLOOKER_MODELS]
+    #[arg(long, value_name = "DIR")]
+    pub(crate) models: Option<PathBuf>,
+    /// Threads for the report's annotated copies (default: all cores)
+    #[arg(long, value_name = "N", value_parser = at_least_one)]
+    pub(crate) threads: Option<usize>,
+    /// Print nothing but errors
+    #[arg(long, short)]
+    pub(crate) quiet: bool,
+}
+
+pub(crate) fn parse_shard(s: &str) -> Result<onlooker::shard::Shard, String> {
+    onlooker::shard::Shard::parse(s).map_err(|e| e.to_string())
 }
 
 #[derive(Args)]
@@ -254,8 +295,18 @@ pub(crate) struct AnalyzeArgs {
     #[arg(long)]
     pub(crate) no_identity: bool,
     /// Also write each face's embedding (biometric data) into --json/--jsonl
+    /// (shards: needed to tell who is who across them)
     #[arg(long)]
     pub(crate) embeddings: bool,
+    /// Analyse only shard K of N (0-based) of the inputs, chosen by a hash
+    /// of each path relative to the folder given, into the resumable shard
+    /// file --jsonl FILE; `onlooker merge` combines the shards
+    #[arg(long, value_name = "K/N", value_parser = parse_shard)]
+    pub(crate) shard: Option<onlooker::shard::Shard>,
+    /// --shard from the environment: K from SLURM_ARRAY_TASK_ID or
+    /// JOB_COMPLETION_INDEX, N from ONLOOKER_SHARDS or SLURM_ARRAY_TASK_COUNT
+    #[arg(long, conflicts_with = "shard")]
+    pub(crate) shard_from_env: bool,
     /// Folder for the report: index.html, report.json, detections.csv and
     /// annotated copies of the images [default: onlooker-report, or none
     /// when --json or --jsonl is given]

@@ -19,7 +19,7 @@ use onlooker::{runtime, Options, Runtime};
 
 mod cli;
 
-use cli::{AnalyzeArgs, BenchArgs, Cli, Command, FindArgs, ModelsArgs, ServeArgs};
+use cli::{AnalyzeArgs, BenchArgs, Cli, Command, FindArgs, MergeArgs, ModelsArgs, ServeArgs};
 
 fn main() -> ExitCode {
     // Before any thread exists: setting the environment is only sound then.
@@ -32,6 +32,7 @@ fn main() -> ExitCode {
         Command::Find(f) => find(f),
         Command::Scrub(s) => onlooker::scrub::cli(s).map_err(Into::into),
         Command::Serve(s) => serve(s),
+        Command::Merge(m) => merge(m),
     };
     match outcome {
         Ok(code) => code,
@@ -72,6 +73,10 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         topology: a.topology,
         embeddings: a.embeddings,
         video: onlooker::video::VideoOptions { fps: a.fps },
+        shard: match a.shard_from_env {
+            true => Some(onlooker::shard::Shard::from_env(|k| std::env::var(k).ok())?),
+            false => a.shard,
+        },
         ..RunConfig::new(a.paths, analysis)
     };
     let rt = Runtime::load(&runtime::models_dir(a.models.as_deref()))?;
@@ -79,6 +84,21 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     if let Some(e) = &outcome.video_setup {
         eprintln!("onlooker: videos not analysed: {e}");
     }
+    Ok(ExitCode::from(outcome.exit_code()))
+}
+
+fn merge(m: MergeArgs) -> anyhow::Result<ExitCode> {
+    let config = onlooker::merge::MergeConfig {
+        json: m.json,
+        out: m.out,
+        force: m.force,
+        no_report: m.no_report,
+        quiet: m.quiet,
+        threads: m.threads.unwrap_or_else(batch::default_threads),
+        embeddings: m.embeddings,
+        ..onlooker::merge::MergeConfig::new(m.shards)
+    };
+    let outcome = onlooker::merge::merge(&runtime::models_dir(m.models.as_deref()), &config)?;
     Ok(ExitCode::from(outcome.exit_code()))
 }
 

@@ -709,7 +709,7 @@ pub struct Evidence {
 // ---- a video ----
 
 /// A stretch of a video, in seconds from its start (two decimals in JSON).
-#[derive(Debug, Clone, Copy, PartialEq, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, JsonSchema)]
 pub struct TimeRange {
     pub start: f64,
     pub end: f64,
@@ -741,7 +741,7 @@ fn seconds2<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
 
 /// The clearest view of a person's face in a video: when, and where in
 /// that frame (upright frame pixels).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct BestFace {
     #[serde(serialize_with = "seconds2")]
     pub frame_time: f64,
@@ -751,7 +751,7 @@ pub struct BestFace {
 
 /// One person on screen in a video: the id is the batch's person id, the
 /// same as on that person's faces in photos of the same run.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct VideoPerson {
     pub id: u32,
     pub appearances: Vec<TimeRange>,
@@ -759,22 +759,23 @@ pub struct VideoPerson {
 }
 
 /// An object class and when it is visible.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct VideoObject {
-    pub label: &'static str,
+    #[serde(deserialize_with = "known_label")]
+    pub label: Label,
     pub ranges: Vec<TimeRange>,
 }
 
 /// A tag of the sampled frames (`Tag::name`), and when frames were given
 /// it: a video's labels.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct VideoTag {
     pub name: String,
     pub ranges: Vec<TimeRange>,
 }
 
 /// A line of text as read, and when it is visible (untrusted: escape it).
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct VideoText {
     pub text: String,
     pub ranges: Vec<TimeRange>,
@@ -782,7 +783,7 @@ pub struct VideoText {
 
 /// What onlooker learned from one video: who is on screen when, which
 /// objects and text appear when. Field order is the JSON order.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct VideoResult {
     pub path: String,
     /// Length of the video, seconds (0 when unknown).

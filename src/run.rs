@@ -5,6 +5,7 @@
 //! arguments into a [`RunConfig`] and the [`Outcome`] or [`RunError`] into
 //! an exit code.
 
+use std::collections::HashSet;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -24,6 +25,7 @@ use crate::report::{self, OutputDir, ReportError, Written};
 use crate::result::VideoResult;
 use crate::result::{ImageResult, Summary};
 use crate::runtime::Runtime;
+use crate::shard::{self, Shard, ShardError};
 use crate::stream::{JsonlWriter, Tally};
 use crate::video::{self, VideoOptions};
 
@@ -59,6 +61,9 @@ pub struct RunConfig {
     pub embeddings: bool,
     /// How videos among the inputs are sampled.
     pub video: VideoOptions,
+    /// Analyse only this shard's inputs, recording them in the `jsonl`
+    /// shard file (see `shard`).
+    pub shard: Option<Shard>,
 }
 
 impl RunConfig {
@@ -77,6 +82,7 @@ impl RunConfig {
             analysis,
             embeddings: false,
             video: VideoOptions::default(),
+            shard: None,
         }
     }
 
@@ -126,6 +132,8 @@ pub enum RunError {
         #[source]
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Shard(#[from] ShardError),
     #[error("cannot serialise the results: {0}")]
     Json(#[from] serde_json::Error),
 }
@@ -246,6 +254,18 @@ pub fn analyze(rt: &Runtime, cfg: &RunConfig) -> Result<Outcome, RunError> {
             "--embeddings and --no-identity contradict each other".into(),
         ));
     }
+    if cfg.shard.is_some() {
+        let why = if cfg.jsonl.is_none() || jsonl_to_stdout {
+            Some("--shard records its results in a shard file: give --jsonl FILE")
+        } else if cfg.json.is_some() || cfg.out.is_some() {
+            Some("a shard holds part of the batch: its --json or report would be too; merge the shard files with `onlooker merge` for those")
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            return Err(RunError::Usage(why.into()));
+        }
+    }
     let paths = cfg.input_paths();
     let report_dir = cfg.report_dir();
     for (flag, p) in [
@@ -265,12 +285,18 @@ pub fn analyze(rt: &Runtime, cfg: &RunConfig) -> Result<Outcome, RunError> {
     if skipped > 0 && !cfg.quiet {
         eprintln!("onlooker: skipped {skipped} files inside onlooker report folders");
     }
-    let sources: Vec<PathBuf> = inputs
-        .iter()
-        .map(|i| match i {
-            Input::File(p) | Input::Unreadable { path: p, .. } => p.clone(),
-        })
-        .collect();
+    let inputs_total = inputs.len();
+    // Each input's index in the whole batch, which a shard's records carry.
+    let (inputs, batch_index): (Vec<Input>, Vec<usize>) = match &cfg.shard {
+        Some(shard) => inputs
+            .into_iter()
+            .enumerate()
+            .filter(|(_, input)| shard.owns(&shard::key(&paths, input.path())))
+            .map(|(i, input)| (input, i))
+            .unzip(),
+        None => inputs.into_iter().zip(0..).unzip(),
+    };
+    let sources: Vec<PathBuf> = inputs.iter().map(|i| i.path().to_path_buf()).collect();
     // Checked before the analysis, so a long run cannot end in this error.
     let out_dir = match &report_dir {
         Some(dir) => {
@@ -278,13 +304,52 @@ pub fn analyze(rt: &Runtime, cfg: &RunConfig) -> Result<Outcome, RunError> {
         }
         None => None,
     };
+    let mut lines = match (&cfg.shard, &cfg.jsonl) {
+        (Some(shard), Some(p)) => {
+            let header = shard::Header {
+                format: shard::FORMAT,
+                onlooker: env!("CARGO_PKG_VERSION").into(),
+                shard: *shard,
+                roots: paths.iter().map(|p| p.display().to_string()).collect(),
+                inputs_total,
+                inputs: inputs.len(),
+                settings: shard::Settings::of(&cfg.analysis, &cfg.video, cfg.embeddings),
+            };
+            match shard::open(p, &header)? {
+                shard::Resume::Complete(end) => {
+                    if !cfg.quiet {
+                        eprintln!(
+                            "onlooker: shard {shard} is complete in {}: {} images, {} videos; nothing to do",
+                            p.display(),
+                            end.images,
+                            end.videos
+                        );
+                    }
+                    return Ok(Outcome {
+                        inputs: end.images + end.videos,
+                        summary: Summary {
+                            images: end.images,
+                            failed: end.failed,
+                            ..Summary::default()
+                        },
+                        report: None,
+                        videos_failed: 0,
+                        video_setup: None,
+                    });
+                }
+                shard::Resume::Open { writer, done } => Lines::Shard {
+                    writer,
+                    done,
+                    batch_index: &batch_index,
+                },
+            }
+        }
+        (None, Some(p)) => Lines::Plain(JsonlWriter::create(p).map_err(write_error(p))?),
+        (_, None) => Lines::None,
+    };
     // Videos go their own way (frames in parallel, one video at a time),
     // after the images; `order` maps each image back to its input index.
-    let (image_inputs, image_order, video_inputs) = split_videos(&inputs);
-    let mut jsonl = match &cfg.jsonl {
-        Some(p) => Some(JsonlWriter::create(p).map_err(write_error(p))?),
-        None => None,
-    };
+    let (image_inputs, image_order, video_inputs) = split_videos(&inputs, |i| lines.done(i));
 
     // Results stream through: only the JSON document and the report need
     // them all at the end, so only then are they kept (no pixels, a few
@@ -324,21 +389,9 @@ pub fn analyze(rt: &Runtime, cfg: &RunConfig) -> Result<Outcome, RunError> {
             }
         }
         tally.add(&r);
-        for (face, f) in r.faces.iter().enumerate() {
-            if let Some(e) = &f.embedding {
-                embedded.push(Embedded {
-                    input: i,
-                    face,
-                    path: r.path.clone(),
-                    embedding: e.0,
-                    track: None,
-                });
-            }
-        }
-        if let (Some(w), Some(p)) = (jsonl.as_mut(), &cfg.jsonl) {
-            if let Err(e) = w.write(&r) {
-                fail(p.display().to_string(), e);
-            }
+        embedded.extend(image_faces(i, &r));
+        if let (Err(e), Some(p)) = (lines.image(i, &r), &cfg.jsonl) {
+            fail(p.display().to_string(), e);
         }
         progress.suspend(|| {
             if !cfg.quiet {
@@ -362,17 +415,231 @@ pub fn analyze(rt: &Runtime, cfg: &RunConfig) -> Result<Outcome, RunError> {
         }
     })?;
     progress.finish_and_clear();
-    drop(jsonl);
     if let Some(e) = output_error {
         return Err(e);
     }
     // The summary's rate is of the images: measured before the videos.
     let images_seconds = start.elapsed().as_secs_f64();
-    let mut videos = analyze_videos(&engine, cfg, &video_inputs, &mut embedded)?;
+    let videos = analyze_videos(&engine, cfg, &video_inputs, &mut embedded)?;
+    if let Lines::Shard { writer, .. } = &mut lines {
+        let shard = cfg.shard.expect("shard lines are written for a shard");
+        let path = cfg.jsonl.as_deref().unwrap_or(Path::new("-"));
+        return finish_shard(
+            writer,
+            shard,
+            path,
+            cfg,
+            ShardRun {
+                batch_index: &batch_index,
+                videos: &video_inputs,
+                analysed: videos,
+                tally: &tally,
+                images: image_inputs.len(),
+                images_seconds,
+                cancelled: engine.is_cancelled(),
+            },
+        );
+    }
+    drop(lines);
+    deliver(
+        &rt.models_dir,
+        cfg,
+        out_dir,
+        Collected {
+            inputs: inputs.len(),
+            paths,
+            tally,
+            kept,
+            embedded,
+            videos,
+            images_seconds,
+            sources,
+        },
+    )
+}
+
+/// Where per-input results go as they arrive.
+enum Lines<'a> {
+    None,
+    /// `--jsonl`: one `ImageResult` per line.
+    Plain(JsonlWriter),
+    /// `--jsonl` with `--shard`: the shard file's records.
+    Shard {
+        writer: shard::ShardWriter,
+        /// Inputs (by batch index) an earlier session of the shard recorded.
+        done: HashSet<usize>,
+        /// Each input's index in the whole batch.
+        batch_index: &'a [usize],
+    },
+}
+
+impl Lines<'_> {
+    /// Whether the input `i` (of this run) is recorded already.
+    fn done(&self, i: usize) -> bool {
+        match self {
+            Lines::Shard {
+                done, batch_index, ..
+            } => done.contains(&batch_index[i]),
+            _ => false,
+        }
+    }
+
+    fn image(&mut self, i: usize, r: &ImageResult) -> std::io::Result<()> {
+        match self {
+            Lines::None => Ok(()),
+            Lines::Plain(w) => w.write(r),
+            Lines::Shard {
+                writer,
+                batch_index,
+                ..
+            } => writer
+                .write(&shard::Record::Image {
+                    input: batch_index[i],
+                    result: r.clone(),
+                })
+                .map_err(std::io::Error::other),
+        }
+    }
+}
+
+/// What a shard run analysed, for its file's last records.
+struct ShardRun<'a> {
+    batch_index: &'a [usize],
+    /// The videos' run indices and paths, and what was learned of them.
+    videos: &'a [(usize, PathBuf)],
+    analysed: Vec<video::Analysed>,
+    tally: &'a Tally,
+    /// Images analysed in this session, and the seconds they took.
+    images: usize,
+    images_seconds: f64,
+    cancelled: bool,
+}
+
+/// Writes a shard's video records and, when every input is in, its end
+/// record; persons, findings and reports wait for `onlooker merge`.
+fn finish_shard(
+    writer: &mut shard::ShardWriter,
+    shard: shard::Shard,
+    path: &Path,
+    cfg: &RunConfig,
+    run: ShardRun,
+) -> Result<Outcome, RunError> {
+    let ShardRun {
+        batch_index,
+        videos,
+        analysed,
+        tally,
+        images,
+        images_seconds,
+        cancelled,
+    } = run;
+    for ((i, _), v) in videos.iter().zip(&analysed) {
+        writer.write(&shard::Record::Video(video_record(
+            batch_index[*i],
+            v,
+            cfg.embeddings,
+        )))?;
+    }
+    let videos_failed = analysed.iter().filter(|v| v.result.error.is_some()).count();
+    let summary = tally.summary(images_seconds);
+    let complete = !cancelled && analysed.len() == videos.len();
+    if complete {
+        let records = shard::ShardFile::count(path)?;
+        writer.write(&shard::Record::End(shard::End {
+            images: records.images,
+            videos: records.videos,
+            failed: records.failed,
+            timed_images: images,
+            seconds: images_seconds,
+        }))?;
+    }
+    if !cfg.quiet {
+        eprintln!(
+            "onlooker: shard {shard} {} in {}: {images} images and {} videos analysed in this run; merge all {} shards with `onlooker merge`",
+            if complete { "complete" } else { "interrupted" },
+            path.display(),
+            analysed.len(),
+            shard.count
+        );
+    }
+    Ok(Outcome {
+        inputs: images + analysed.len(),
+        summary,
+        report: None,
+        videos_failed,
+        video_setup: analysed
+            .iter()
+            .find(|v| v.tool_missing())
+            .and_then(|v| v.error.as_ref())
+            .map(ToString::to_string),
+    })
+}
+
+/// A video as its shard file records it.
+fn video_record(input: usize, v: &video::Analysed, embeddings: bool) -> shard::VideoRecord {
+    shard::VideoRecord {
+        input,
+        result: v.result.clone(),
+        fps: v.clock.fps,
+        duration: v.clock.duration,
+        tracks: v
+            .tracks
+            .iter()
+            .map(|t| shard::TrackRecord {
+                frames: t.frames.clone(),
+                best_frame: t.best.frame,
+                best_bbox: t.best.bbox,
+                best_quality: t.best.quality(),
+                embedding: t.embedding().filter(|_| embeddings),
+            })
+            .collect(),
+    }
+}
+
+/// What a run collected, for the batch passes and the outputs.
+pub(crate) struct Collected {
+    /// Inputs found.
+    pub inputs: usize,
+    /// The paths given, for messages.
+    pub paths: Vec<PathBuf>,
+    pub tally: Tally,
+    /// The results kept, with their input indices (the order of
+    /// `sources`), in any order.
+    pub kept: Vec<(usize, ImageResult)>,
+    /// Every embedded face and video track.
+    pub embedded: Vec<Embedded>,
+    pub videos: Vec<video::Analysed>,
+    pub images_seconds: f64,
+    /// Each input's file, by input index.
+    pub sources: Vec<PathBuf>,
+}
+
+/// The batch passes over what a run (or a merge of shards) collected, and
+/// its outputs: the findings with place names, duplicates, persons, the
+/// JSON document, the report folder and the closing lines.
+pub(crate) fn deliver(
+    models_dir: &Path,
+    cfg: &RunConfig,
+    out_dir: Option<OutputDir>,
+    c: Collected,
+) -> Result<Outcome, RunError> {
+    let Collected {
+        inputs,
+        paths,
+        tally,
+        mut kept,
+        embedded,
+        mut videos,
+        images_seconds,
+        sources,
+    } = c;
+    let stdout = Path::new("-");
+    let json_to_stdout = cfg.json.as_deref() == Some(stdout);
+    let lines_to_stderr = json_to_stdout || cfg.jsonl.as_deref() == Some(stdout);
     // Place names: the gazetteer is read only when a photo states a
     // position, and its absence costs the names, not the run.
     let gazetteer = findings::any_position(tally.metadata()).then(|| {
-        let g = Gazetteer::load(&rt.models_dir);
+        let g = Gazetteer::load(models_dir);
         if let Err(e) = &g {
             eprintln!("onlooker: place names left out: {e}");
         }
@@ -492,11 +759,11 @@ pub fn analyze(rt: &Runtime, cfg: &RunConfig) -> Result<Outcome, RunError> {
             }
         }
     }
-    if inputs.is_empty() {
+    if inputs == 0 {
         eprintln!("onlooker: no images found in {}", display_list(&paths));
     }
     Ok(Outcome {
-        inputs: inputs.len(),
+        inputs,
         summary,
         report: written,
         videos_failed,
@@ -519,20 +786,11 @@ pub fn complete(
     identity: bool,
 ) -> Summary {
     let tally = Tally::of(results.iter());
-    let mut embedded = Vec::new();
-    for (input, r) in results.iter().enumerate() {
-        for (face, f) in r.faces.iter().enumerate() {
-            if let Some(e) = &f.embedding {
-                embedded.push(Embedded {
-                    input,
-                    face,
-                    path: r.path.clone(),
-                    embedding: e.0,
-                    track: None,
-                });
-            }
-        }
-    }
+    let mut embedded: Vec<Embedded> = results
+        .iter()
+        .enumerate()
+        .flat_map(|(input, r)| image_faces(input, r))
+        .collect();
     for (slot, v) in videos.iter().enumerate() {
         embedded.extend(video_tracks(results.len() + slot, slot, v));
     }
@@ -551,10 +809,24 @@ pub fn complete(
     summary
 }
 
+/// An image's faces that have an embedding, as the persons pass sees them
+/// (`input`: the image's index among all inputs).
+pub(crate) fn image_faces(input: usize, r: &ImageResult) -> impl Iterator<Item = Embedded> + '_ {
+    r.faces.iter().enumerate().filter_map(move |(face, f)| {
+        f.embedding.as_ref().map(|e| Embedded {
+            input,
+            face,
+            path: r.path.clone(),
+            embedding: e.0,
+            track: None,
+        })
+    })
+}
+
 /// A video's face tracks that have an embedding, as the persons pass sees
 /// them (`input`: the video's index among all inputs; `slot`: among the
 /// run's videos).
-fn video_tracks(input: usize, slot: usize, v: &video::Analysed) -> Vec<Embedded> {
+pub(crate) fn video_tracks(input: usize, slot: usize, v: &video::Analysed) -> Vec<Embedded> {
     v.tracks
         .iter()
         .enumerate()
@@ -571,7 +843,7 @@ fn video_tracks(input: usize, slot: usize, v: &video::Analysed) -> Vec<Embedded>
 }
 
 /// One embedded face as the persons pass sees it.
-struct Embedded {
+pub(crate) struct Embedded {
     /// Index of the input: the order person ids follow.
     input: usize,
     /// Index of the face in its image (of the track in its video).
@@ -654,11 +926,14 @@ fn persons_pass(
 
 /// The inputs that are images (with each one's index among all inputs) and
 /// the videos (with theirs), sniffed from content.
-fn split_videos(inputs: &[Input]) -> (Vec<Input>, Vec<usize>, Vec<(usize, PathBuf)>) {
+fn split_videos(
+    inputs: &[Input],
+    done: impl Fn(usize) -> bool,
+) -> (Vec<Input>, Vec<usize>, Vec<(usize, PathBuf)>) {
     let mut images = Vec::new();
     let mut order = Vec::new();
     let mut videos = Vec::new();
-    for (i, input) in inputs.iter().enumerate() {
+    for (i, input) in inputs.iter().enumerate().filter(|(i, _)| !done(*i)) {
         match input {
             Input::File(p) if video::is_video(p) => videos.push((i, p.clone())),
             _ => {

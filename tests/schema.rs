@@ -11,10 +11,13 @@ use serde_json::json;
 const REGENERATE: &str =
     "regenerate with: ONLOOKER_WRITE_SCHEMA=1 cargo test --release --test schema";
 
-#[test]
-fn committed_schema_is_the_generated_one() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/onlooker.schema.json");
-    let generated = serde_json::to_string_pretty(&onlooker::result::schema()).unwrap() + "\n";
+/// Compares `schema/NAME` with the schema the types generate (and
+/// writes it first when asked to).
+fn assert_committed(name: &str, schema: &schemars::Schema) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("schema")
+        .join(name);
+    let generated = serde_json::to_string_pretty(schema).unwrap() + "\n";
     if std::env::var_os("ONLOOKER_WRITE_SCHEMA").is_some() {
         std::fs::write(&path, &generated).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     }
@@ -25,6 +28,16 @@ fn committed_schema_is_the_generated_one() {
         "{} differs from the schema the types generate; {REGENERATE}",
         path.display()
     );
+}
+
+#[test]
+fn committed_schema_is_the_generated_one() {
+    assert_committed("onlooker.schema.json", &onlooker::result::schema());
+}
+
+#[test]
+fn committed_shard_schema_is_the_generated_one() {
+    assert_committed("shard.schema.json", &onlooker::shard::schema());
 }
 
 fn face() -> serde_json::Value {

@@ -42,6 +42,14 @@ impl BestView {
     pub fn quality(&self) -> f32 {
         self.quality
     }
+
+    pub fn new(frame: u64, bbox: BBox, quality: f32) -> Self {
+        BestView {
+            frame,
+            bbox,
+            quality,
+        }
+    }
 }
 
 /// One face followed through consecutive samples.
@@ -102,6 +110,18 @@ impl Track {
             return None;
         }
         Embedding::from_raw(&self.sum)
+    }
+
+    /// A track as a shard file recorded it (`shard::TrackRecord`), for
+    /// the persons pass of `merge`: its frames, best view and embedding.
+    pub fn restored(frames: Vec<u64>, best: BestView, embedding: Option<&Embedding>) -> Self {
+        Track {
+            last_box: best.bbox,
+            frames,
+            sum: embedding.map_or([0.0; DIM], |e| e.0),
+            embedded: usize::from(embedding.is_some()),
+            best,
+        }
     }
 
     pub fn last_frame(&self) -> u64 {
