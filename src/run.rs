@@ -265,6 +265,11 @@ pub fn analyze(rt: &Runtime, cfg: &RunConfig) -> Result<Outcome, RunError> {
         if let Some(why) = why {
             return Err(RunError::Usage(why.into()));
         }
+        if cfg.analysis.identity && !cfg.embeddings && !cfg.quiet {
+            eprintln!(
+                "onlooker: without --embeddings, `onlooker merge` cannot tell who is who across the shards"
+            );
+        }
     }
     let paths = cfg.input_paths();
     let report_dir = cfg.report_dir();

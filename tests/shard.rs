@@ -364,3 +364,50 @@ fn shard_flags_are_checked_before_any_work() {
         "{\"path\":\"a.jpg\"}\n"
     );
 }
+
+/// Without --embeddings a shard file holds no biometric data, and both the
+/// shard and the merge say what that costs.
+#[test]
+fn without_embeddings_no_shard_file_holds_one_and_merge_says_so() {
+    let d = tempfile::tempdir().unwrap();
+    let f = d.path().join("g.jsonl");
+    let o = run(
+        &[
+            "analyze".as_ref(),
+            common::sample("grace_hopper.jpg").as_os_str(),
+            "--shard".as_ref(),
+            "0/1".as_ref(),
+            "--jsonl".as_ref(),
+            f.as_os_str(),
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("without --embeddings"),
+        "{}",
+        text(&o)
+    );
+    let file = std::fs::read_to_string(&f).unwrap();
+    assert!(file.contains("\"faces\":[{"), "a face was found: {file}");
+    assert!(!file.contains("\"embedding\""), "{file}");
+    let json = d.path().join("m.json");
+    let o = run(
+        &[
+            "merge".as_ref(),
+            f.as_os_str(),
+            "--json".as_ref(),
+            json.as_os_str(),
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("persons across shards left out"),
+        "{}",
+        text(&o)
+    );
+    let doc = read_json(&json);
+    assert_eq!(doc["summary"]["images"], 1);
+    assert!(doc["summary"].get("persons").is_none());
+}
