@@ -308,6 +308,15 @@ if [ "$CLUSTER_SHARDS" -gt 1 ]; then
     fi
     say "merge without shard-0.jsonl fails as it should: $(head -n 1 "$TMP/partial.log")"
 fi
+# A truncated shard (cut in the middle, as by a killed writer) must fail too.
+mkdir -p "$TMP/truncated"
+cp "${SHARDS[@]}" "$TMP/truncated/"
+cut_file=$TMP/truncated/shard-$LAST.jsonl
+head -c "$(( $(stat -c %s "$cut_file") / 2 ))" "${SHARDS[$LAST]}" >"$cut_file"
+if "$ONLOOKER" merge "$TMP"/truncated/shard-*.jsonl --json "$TMP/truncated.json" >"$TMP/truncated.log" 2>&1; then
+    die "onlooker merge with a truncated shard-$LAST.jsonl succeeded"
+fi
+say "merge with shard-$LAST.jsonl cut in half fails as it should: $(head -n 1 "$TMP/truncated.log")"
 
 # --- the same input on one machine ---------------------------------------------
 say "single run: $ONLOOKER analyze $CLUSTER_INPUT --json single.json -q"
