@@ -223,6 +223,9 @@ SelectTypeParameters=CR_Core
 JobAcctGatherType=jobacct_gather/none
 AccountingStorageType=accounting_storage/none
 ReturnToService=2
+# sbatch --wait polls after 2 s, then 4x longer each time while that stays
+# under MinJobAge/2 (2, 10, 42 s...): a small MinJobAge keeps it at 2 s.
+MinJobAge=4
 StateSaveLocation=$TMP/state
 SlurmdSpoolDir=$TMP/spool
 SlurmctldPidFile=$TMP/slurmctld.pid
@@ -287,8 +290,8 @@ submit first || { print_logs; die "the array job failed"; }
 t1=$(now)
 WAIT_SECS=$(secs "$t0" "$t1")
 FIRST_TIMES=$(task_times first)
-# sbatch --wait polls after 2, 10, 42, 74... s: the array's wall time is from
-# the submission to the last task's end stamp.
+# sbatch --wait notices the end only at its next poll (every 2 s here): the
+# array's wall time is from the submission to the last task's end stamp.
 last_end=$(awk '$1 == "onlooker-task-end" { if ($3 > m) m = $3 } END { print m }' "$TMP"/tasks/first/task-*.out)
 ARRAY_SECS=$(secs "$t0" "$last_end")
 for k in $(seq 0 "$LAST"); do
@@ -299,7 +302,7 @@ say "array done: $ARRAY_SECS s from submission to the last task's end (sbatch --
 # --- merge, and a merge with a shard missing ---------------------------------
 SHARDS=()
 for k in $(seq 0 "$LAST"); do SHARDS+=("$TMP/shards/shard-$k.jsonl"); done
-"$ONLOOKER" merge "${SHARDS[@]}" --json "$TMP/merged.json" --out "$TMP/report" ||
+"$ONLOOKER" merge "${SHARDS[@]}" --json "$TMP/merged.json" --out "$TMP/report" -q ||
     die "onlooker merge failed"
 [ -d "$TMP/report" ] || die "onlooker merge wrote no report folder"
 if [ "$CLUSTER_SHARDS" -gt 1 ]; then
