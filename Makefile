@@ -6,7 +6,7 @@ PYTHON ?= python3
 CARGO ?= cargo
 ONLOOKER := target/release/onlooker
 
-.PHONY: all models build demo test lint check-ffmpeg bench bench-compare bench-memory clean-models fuzz
+.PHONY: all models build demo test lint check-ffmpeg bench bench-compare bench-memory clean-models fuzz cluster-test validate-k8s
 
 all: build
 
@@ -72,3 +72,14 @@ $(REF_VENV)/.installed: benches/reference/requirements.txt
 # (links to the samples), and their ratio.
 bench-memory: build
 	scripts/bench_memory.sh $(ONLOOKER)
+
+# Shards CLUSTER_INPUT (default samples/) across a throwaway single-node Slurm
+# cluster started under a temporary folder (deploy/slurm/onlooker-array.sbatch),
+# merges the shards and checks the result equals one `onlooker analyze` run.
+# Needs root and the Debian packages slurm-wlm and munge (installed if absent).
+cluster-test: build check-ffmpeg
+	ONLOOKER=$(ONLOOKER) scripts/cluster_test.sh
+
+# Validates deploy/k8s/job.yaml against the Kubernetes schema (strict).
+validate-k8s:
+	scripts/validate_k8s.sh
