@@ -42,6 +42,8 @@ pub struct BenchOptions {
     pub average_photo_bytes: f64,
     pub video_frames_per_second: f64,
     pub video_bits_per_second: f64,
+    /// Days the projection asks the archive to be analysed in.
+    pub days: f64,
 }
 
 impl Default for BenchOptions {
@@ -56,6 +58,7 @@ impl Default for BenchOptions {
             average_photo_bytes: projection::DEFAULT_AVG_PHOTO_MB * projection::MB,
             video_frames_per_second: projection::DEFAULT_FPS,
             video_bits_per_second: projection::DEFAULT_VIDEO_MBIT_S * 1e6,
+            days: projection::DEFAULT_DAYS,
         }
     }
 }
@@ -82,6 +85,7 @@ impl BenchOptions {
             ("--avg-size", self.average_photo_bytes / projection::MB),
             ("--fps", self.video_frames_per_second),
             ("--bitrate", self.video_bits_per_second / 1e6),
+            ("--days", self.days),
         ];
         for (option, value) in positive {
             if !(value.is_finite() && value > 0.0) {
@@ -665,6 +669,7 @@ pub fn run(
             .as_ref()
             .map(|v| v.frames_per_second)
             .filter(|r| *r > 0.0),
+        days: bo.days,
     }
     .project();
 

@@ -178,6 +178,10 @@ pub(crate) struct BenchArgs {
     /// Average video bitrate in Mbit/s, for the scale projection
     #[arg(long, value_name = "MBIT_S", default_value_t = projection::DEFAULT_VIDEO_MBIT_S)]
     pub(crate) bitrate: f64,
+    /// Days to get through the archive in: the projection says how many
+    /// machines like this one that takes
+    #[arg(long, value_name = "D", default_value_t = projection::DEFAULT_DAYS)]
+    pub(crate) days: f64,
     /// Measure without age, gender and expression (detection only)
     #[arg(long)]
     pub(crate) no_attributes: bool,

@@ -150,6 +150,7 @@ fn bench(b: BenchArgs) -> anyhow::Result<ExitCode> {
         average_photo_bytes: b.avg_size * projection::MB,
         video_frames_per_second: b.fps,
         video_bits_per_second: b.bitrate * 1e6,
+        days: b.days,
     };
     options.validate()?;
     let analysis = Options {

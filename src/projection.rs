@@ -20,6 +20,10 @@ pub const DEFAULT_FPS: f64 = 1.0;
 /// 5 Mbit/s: a typical 1080p H.264 stream (phones, body and CCTV cameras
 /// record between about 2 and 20 Mbit/s).
 pub const DEFAULT_VIDEO_MBIT_S: f64 = 5.0;
+/// The time the projection asks the machines to finish in ("how many
+/// machines like this one to get through it in a month").
+pub const DEFAULT_DAYS: f64 = 30.0;
+const DAY: f64 = 86_400.0;
 
 /// Everything the projection assumes, printed and serialised with it.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -38,6 +42,8 @@ pub struct Assumptions {
     /// when no video was measured, and a frame is then assumed to cost
     /// what a photo costs.
     pub measured_video_frames_per_second: Option<f64>,
+    /// Days the volume is to be analysed in (`machines_for_days`).
+    pub days: f64,
 }
 
 /// The time to analyse one volume as photos.
@@ -46,6 +52,9 @@ pub struct PhotoEstimate {
     pub photos: f64,
     pub seconds_one_machine: f64,
     pub seconds_all_machines: f64,
+    /// Machines like this one that get through the volume in
+    /// `Assumptions::days`; `None` when nothing was analysed.
+    pub machines_for_days: Option<u64>,
 }
 
 /// The time to analyse one volume as video, sampled at the assumed rate.
@@ -55,6 +64,8 @@ pub struct VideoEstimate {
     pub frames: f64,
     pub seconds_one_machine: f64,
     pub seconds_all_machines: f64,
+    /// As for photos.
+    pub machines_for_days: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -94,6 +105,15 @@ pub fn seconds_for(items: f64, rate: f64, machines: u32) -> f64 {
     items / (rate * machines as f64)
 }
 
+/// Machines that each take `seconds_one_machine / n` to finish within
+/// `days`: the smallest whole number; `None` when one machine never does.
+pub fn machines_for(seconds_one_machine: f64, days: f64) -> Option<u64> {
+    if !(seconds_one_machine.is_finite() && days > 0.0) {
+        return None;
+    }
+    Some(((seconds_one_machine / (days * DAY)).ceil() as u64).max(1))
+}
+
 impl Assumptions {
     pub fn photo(&self, bytes: f64) -> PhotoEstimate {
         let photos = bytes / self.average_photo_bytes;
@@ -104,6 +124,10 @@ impl Assumptions {
                 photos,
                 self.images_per_second_per_machine,
                 self.machines,
+            ),
+            machines_for_days: machines_for(
+                seconds_for(photos, self.images_per_second_per_machine, 1),
+                self.days,
             ),
         }
     }
@@ -124,6 +148,7 @@ impl Assumptions {
             frames,
             seconds_one_machine: seconds_for(frames, rate, 1),
             seconds_all_machines: seconds_for(frames, rate, self.machines),
+            machines_for_days: machines_for(seconds_for(frames, rate, 1), self.days),
         }
     }
 
@@ -156,7 +181,6 @@ impl Assumptions {
 pub fn human_duration(seconds: f64) -> String {
     const MIN: f64 = 60.0;
     const HOUR: f64 = 3600.0;
-    const DAY: f64 = 86_400.0;
     const YEAR: f64 = 365.25 * DAY;
     if !seconds.is_finite() {
         return "never (no images analysed)".into();
@@ -187,13 +211,41 @@ pub fn human_count(n: f64) -> String {
     }
 }
 
-/// "119 days on 1 machine", and with more machines ", 12 days on 10".
-fn machine_times(one: f64, all: f64, machines: u32) -> String {
+/// "119 days on 1 machine", with more machines ", 12 days on 10", and
+/// "; 4 machines for 30 days".
+fn machine_times(one: f64, all: f64, machines: u32, for_days: Option<u64>, days: f64) -> String {
     let mut s = format!("{} on 1 machine", human_duration(one));
     if machines > 1 {
         s.push_str(&format!(", {} on {machines}", human_duration(all)));
     }
+    if let Some(n) = for_days {
+        s.push_str(&format!("; {} for {}", count_machines(n), days_text(days)));
+    }
     s
+}
+
+/// "1 machine", "1,200 machines".
+pub fn count_machines(n: u64) -> String {
+    let digits = n.to_string();
+    let mut grouped = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    format!("{grouped} machine{}", if n == 1 { "" } else { "s" })
+}
+
+/// "30 days", "1 day", "0.5 days".
+pub fn days_text(days: f64) -> String {
+    if days == 1.0 {
+        "1 day".into()
+    } else if days.fract() == 0.0 {
+        format!("{days:.0} days")
+    } else {
+        format!("{days} days")
+    }
 }
 
 impl Projection {
@@ -218,7 +270,13 @@ impl Projection {
                 v.volume,
                 a.average_photo_bytes / MB,
                 human_count(p.photos),
-                machine_times(p.seconds_one_machine, p.seconds_all_machines, a.machines),
+                machine_times(
+                    p.seconds_one_machine,
+                    p.seconds_all_machines,
+                    a.machines,
+                    p.machines_for_days,
+                    a.days
+                ),
             ));
             let vid = &v.as_video;
             s.push_str(&format!(
@@ -228,7 +286,13 @@ impl Projection {
                 human_count(vid.footage_hours),
                 human_count(vid.frames),
                 a.video_frames_per_second,
-                machine_times(vid.seconds_one_machine, vid.seconds_all_machines, a.machines),
+                machine_times(
+                    vid.seconds_one_machine,
+                    vid.seconds_all_machines,
+                    a.machines,
+                    vid.machines_for_days,
+                    a.days
+                ),
             ));
         }
         for n in &self.notes {
@@ -250,6 +314,7 @@ mod tests {
             video_frames_per_second: 1.0,
             video_bits_per_second: 5e6,
             measured_video_frames_per_second: None,
+            days: DEFAULT_DAYS,
         }
     }
 
@@ -320,6 +385,33 @@ mod tests {
         let v: serde_json::Value = serde_json::to_value(&p).unwrap();
         assert_eq!(v["assumptions"]["machines"], 3);
         assert!(v["volumes"][0]["as_photos"]["seconds_one_machine"].is_number());
+    }
+
+    /// The question people ask: how many machines like this one to get
+    /// through the archive in a month.
+    #[test]
+    fn machines_to_finish_in_a_number_of_days() {
+        let mut a = assumptions(20.0, 1);
+        // 400 TB = 160 million photos at 20/s: 8e6 s on one machine; 30
+        // days are 2.592e6 s, so 3.09: 4 machines.
+        assert_eq!(a.photo(400.0 * TB).machines_for_days, Some(4));
+        // 1.4 PB: 28e6 s / 2.592e6 = 10.8: 11 machines.
+        assert_eq!(a.photo(1.4 * PB).machines_for_days, Some(11));
+        // As video at 1 frame/s, 5 Mbit/s: 6.4e8 frames at 20/s = 3.2e7 s:
+        // 12.3, so 13 machines; with a measured video rate of 40 frames/s,
+        // half the time: 7.
+        assert_eq!(a.video(400.0 * TB).machines_for_days, Some(13));
+        a.measured_video_frames_per_second = Some(40.0);
+        assert_eq!(a.video(400.0 * TB).machines_for_days, Some(7));
+        // A year instead: 1 machine suffices for 400 TB of photos.
+        a.days = 365.0;
+        assert_eq!(a.photo(400.0 * TB).machines_for_days, Some(1));
+        a.days = 7.0;
+        let text = a.project().human();
+        assert!(text.contains("machines for 7 days"), "{text}");
+        assert_eq!(assumptions(0.0, 1).photo(TB).machines_for_days, None);
+        assert_eq!(count_machines(1), "1 machine");
+        assert_eq!(count_machines(12_345), "12,345 machines");
     }
 
     #[test]

@@ -607,6 +607,9 @@ struct WrongCase {
 struct ScaleView {
     assumptions: String,
     rows: Vec<[String; 5]>,
+    /// How many machines like this one get through each volume in the
+    /// projection's days.
+    machines: Option<String>,
     notes: Vec<String>,
 }
 
@@ -1490,9 +1493,27 @@ fn scale_view(p: &PageProjection) -> ScaleView {
     let notes = std::iter::once(p.rate_note.clone())
         .chain(p.projection.notes.iter().map(|n| n.to_string()))
         .collect();
+    // "7 for 400 TB, 22 for 1.4 PB"; none when nothing was analysed.
+    let per_volume = |n: fn(&projection::VolumeEstimate) -> Option<u64>| {
+        p.projection
+            .volumes
+            .iter()
+            .map(|v| n(v).map(|n| format!("{} for {}", group_thousands(n), v.volume)))
+            .collect::<Option<Vec<String>>>()
+            .map(|v| v.join(", "))
+    };
+    let photos = per_volume(|v| v.as_photos.machines_for_days);
+    let video = per_volume(|v| v.as_video.machines_for_days);
+    let machines = photos.zip(video).map(|(photos, video)| {
+        format!(
+            "Machines like this one needed to get through it in {}: {photos} of photos; {video} of video.",
+            projection::days_text(a.days),
+        )
+    });
     ScaleView {
         assumptions,
         rows,
+        machines,
         notes,
     }
 }
@@ -2051,6 +2072,7 @@ mod tests {
             video_frames_per_second: 1.0,
             video_bits_per_second: 5e6,
             measured_video_frames_per_second: None,
+            days: 30.0,
         }
         .project();
         let scale = PageProjection {
@@ -2067,6 +2089,13 @@ mod tests {
         );
         assert!(h.contains("What this leaves out"));
         assert!(h.find("the rate is this test&#39;s").unwrap() < h.find("decimal units").unwrap());
+        // 56 million s over 30 days of 86,400 s: 21.6, so 22 machines.
+        assert!(
+            h.contains(
+                "needed to get through it in 30 days: 7 for 400 TB, 22 for 1.4 PB of photos;"
+            ),
+            "{h}"
+        );
     }
 
     /// The face and metadata views, from typed values: a field renamed in

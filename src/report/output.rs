@@ -488,6 +488,7 @@ fn page_projection(summary: &Summary) -> Option<PageProjection> {
         video_frames_per_second: projection::DEFAULT_FPS,
         video_bits_per_second: projection::DEFAULT_VIDEO_MBIT_S * 1e6,
         measured_video_frames_per_second: None,
+        days: projection::DEFAULT_DAYS,
     }
     .project();
     Some(PageProjection {
