@@ -226,15 +226,24 @@ fn machine_times(one: f64, all: f64, machines: u32, for_days: Option<u64>, days:
 
 /// "1 machine", "1,200 machines".
 pub fn count_machines(n: u64) -> String {
-    let digits = n.to_string();
-    let mut grouped = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            grouped.push(',');
+    format!(
+        "{} machine{}",
+        group_thousands(n),
+        if n == 1 { "" } else { "s" }
+    )
+}
+
+/// "1,234,567".
+pub fn group_thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
         }
-        grouped.push(c);
+        out.push(c);
     }
-    format!("{grouped} machine{}", if n == 1 { "" } else { "s" })
+    out
 }
 
 /// "30 days", "1 day", "0.5 days".

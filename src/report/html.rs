@@ -21,7 +21,7 @@ use crate::countries::Countries;
 use crate::exif::Metadata;
 use crate::geometry::{round1, BBox};
 use crate::identity::persons::Person;
-use crate::projection::{self, Projection};
+use crate::projection::{self, group_thousands, Projection};
 use crate::result::Caveat;
 use crate::result::ImageResult;
 use crate::result::Object;
@@ -1906,18 +1906,6 @@ fn fmt_number(f: f64) -> String {
         // Rounding noise (7e-13 km) reads as what it is.
         "0".into()
     }
-}
-
-fn group_thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 // ---- videos ----
