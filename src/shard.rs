@@ -822,8 +822,10 @@ mod tests {
     #[test]
     fn merge_names_the_missing_and_the_doubled_shard() {
         let d = tempfile::tempdir().unwrap();
+        let made = std::cell::Cell::new(0);
         let complete = |index: u32, inputs: &[usize]| {
-            let p = d.path().join(format!("s{index}-{}.jsonl", inputs.len()));
+            made.set(made.get() + 1);
+            let p = d.path().join(format!("s{index}-{}.jsonl", made.get()));
             let mut h = header(index);
             h.inputs = inputs.len();
             let (mut w, _) = writer(open(&p, &h).unwrap());
