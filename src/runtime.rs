@@ -147,6 +147,13 @@ impl Runtime {
             .map_err(|e| fail(e.to_string()))?
             .with_inter_threads(1)
             .map_err(|e| fail(e.to_string()))?
+            // The int8 models (tags, expression) multiply 8-bit values whose
+            // 16-bit intermediate sums saturate on x86 CPUs without VNNI
+            // (AVX2 only): the espresso sample's tag fell from 0.998 to
+            // 0.539. This makes ORT widen them there; VNNI CPUs are
+            // unaffected (ARCHITECTURE.md, "Tags").
+            .with_config_entry("session.x64quantprecision", "1")
+            .map_err(|e| fail(e.to_string()))?
             // ORT's CPU arena keeps, per session, the largest block each
             // input shape needed, and face inputs change shape with every
             // photo size: with it, peak memory over 2000 photos was 1.66x
