@@ -13,6 +13,7 @@ use crate::result::ImageResult;
 use crate::run::{self, Collected, Outcome, RunConfig, RunError};
 use crate::shard::{self, ShardError, ShardFile};
 use crate::stream::Tally;
+use crate::video::keyframes::Keyframes;
 use crate::video::{self, timeline::Clock, track::BestView, track::Track, VideoOptions};
 
 /// Everything `onlooker merge` was asked to do.
@@ -140,7 +141,17 @@ pub fn merge(models_dir: &Path, cfg: &MergeConfig) -> Result<Outcome, RunError> 
         .enumerate()
         .map(|(slot, v)| {
             sources[v.input] = PathBuf::from(&v.result.path);
-            let analysed = restore_video(v.result, v.fps, v.duration, v.tracks);
+            let keyframes = v.keyframes.and_then(|record| {
+                let path = Path::new(&v.result.path);
+                match Keyframes::restored(path, v.fps, &settings.limits(), record) {
+                    Ok(k) => Some(k),
+                    Err(e) => {
+                        eprintln!("{}: keyframes left out of the report: {e}", v.result.path);
+                        None
+                    }
+                }
+            });
+            let analysed = restore_video(v.result, v.fps, v.duration, v.tracks, keyframes);
             if persons {
                 embedded.extend(run::video_tracks(v.input, slot, &analysed));
             }
@@ -175,13 +186,13 @@ pub fn merge(models_dir: &Path, cfg: &MergeConfig) -> Result<Outcome, RunError> 
     )
 }
 
-/// A video as the persons pass and the report see it, from its record: no
-/// keyframes (the report shows the video without them).
+/// A video as the persons pass and the report see it, from its record.
 fn restore_video(
     result: crate::result::VideoResult,
     fps: f64,
     duration: f64,
     tracks: Vec<shard::TrackRecord>,
+    keyframes: Option<Keyframes>,
 ) -> video::Analysed {
     video::Analysed {
         result,
@@ -197,6 +208,6 @@ fn restore_video(
             .collect(),
         clock: Clock { fps, duration },
         error: None,
-        keyframes: None,
+        keyframes,
     }
 }

@@ -598,6 +598,7 @@ fn video_record(input: usize, v: &video::Analysed, embeddings: bool) -> shard::V
                 embedding: t.embedding().filter(|_| embeddings),
             })
             .collect(),
+        keyframes: v.keyframes.as_ref().map(|k| k.record()),
     }
 }
 

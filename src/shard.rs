@@ -273,8 +273,8 @@ pub struct TrackRecord {
     pub embedding: Option<Embedding>,
 }
 
-/// A video's result with what the persons pass needs of it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+/// A video's result with what the persons pass and the report need of it.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct VideoRecord {
     /// Index among all inputs of the batch.
     pub input: usize,
@@ -284,6 +284,10 @@ pub struct VideoRecord {
     pub fps: f64,
     pub duration: f64,
     pub tracks: Vec<TrackRecord>,
+    /// The samples the report shows again; absent when nothing was
+    /// analysed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keyframes: Option<crate::video::keyframes::KeyframesRecord>,
 }
 
 /// The last record of a complete shard file.

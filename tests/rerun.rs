@@ -27,12 +27,7 @@ fn run_in(dir: &Path, args: &[&std::ffi::OsStr]) -> Output {
 }
 
 fn text(o: &Output) -> String {
-    format!(
-        "status {:?}\nstdout:\n{}\nstderr:\n{}",
-        o.status,
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
+    common::output_text(o)
 }
 
 /// A folder of two photos: one face (Grace Hopper) and one without a face

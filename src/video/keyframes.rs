@@ -17,7 +17,8 @@ use super::probe::{Container, StreamInfo};
 use super::track::Track;
 use super::VideoError;
 use crate::geometry::BBox;
-use crate::result::{FaceIdentity, ImageResult, VideoResult};
+use crate::imageio::DecodeLimits;
+use crate::result::{known_label, FaceIdentity, ImageResult, Label, VideoResult};
 
 /// The kept samples of one video and where to read them again.
 #[derive(Debug, Clone)]
@@ -36,7 +37,92 @@ pub struct Keyframes {
     pub objects: Vec<(&'static str, u64, BBox)>,
 }
 
+/// What a shard file records of a video's keyframes
+/// (`shard::VideoRecord`): the kept samples with what was found on them,
+/// never pixels; `merge` reads the samples again from the video.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+pub struct KeyframesRecord {
+    pub samples: Vec<KeptSample>,
+    /// Per object kind, in the order of the video's `objects`.
+    pub objects: Vec<KeptObject>,
+}
+
+/// One kept sample: its index, what was found on it and the track of each
+/// of its faces.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+pub struct KeptSample {
+    pub sample: u64,
+    pub found: ImageResult,
+    pub face_tracks: Vec<usize>,
+}
+
+/// An object kind's surest sighting: its sample and box.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+pub struct KeptObject {
+    #[serde(deserialize_with = "known_label")]
+    pub label: Label,
+    pub sample: u64,
+    #[serde(rename = "box")]
+    pub bbox: BBox,
+}
+
 impl Keyframes {
+    /// The keyframes as a shard file records them.
+    pub fn record(&self) -> KeyframesRecord {
+        KeyframesRecord {
+            samples: self
+                .frames
+                .iter()
+                .map(|(sample, found)| KeptSample {
+                    sample: *sample,
+                    found: found.clone(),
+                    face_tracks: self.face_tracks.get(sample).cloned().unwrap_or_default(),
+                })
+                .collect(),
+            objects: self
+                .objects
+                .iter()
+                .map(|&(label, sample, bbox)| KeptObject {
+                    label,
+                    sample,
+                    bbox,
+                })
+                .collect(),
+        }
+    }
+
+    /// The keyframes of the video at `source` (sampled at `fps`) from their
+    /// record, the video described again by ffprobe so that the report can
+    /// read the samples; an error when the video is not there (any more).
+    pub fn restored(
+        source: &Path,
+        fps: f64,
+        limits: &DecodeLimits,
+        record: KeyframesRecord,
+    ) -> Result<Keyframes, VideoError> {
+        let container = super::check_file(source)?;
+        let max_side = limits.max_width.min(limits.max_height);
+        let info = super::probe::probe(source, container, max_side, limits.max_alloc_bytes)?;
+        let (frames, face_tracks) = record
+            .samples
+            .into_iter()
+            .map(|s| ((s.sample, s.found), (s.sample, s.face_tracks)))
+            .unzip();
+        Ok(Keyframes {
+            source: source.to_path_buf(),
+            container,
+            info,
+            fps,
+            frames,
+            face_tracks,
+            objects: record
+                .objects
+                .into_iter()
+                .map(|o| (o.label, o.sample, o.bbox))
+                .collect(),
+        })
+    }
+
     /// The sample a time of the video's timeline stands for.
     pub fn sample(&self, time: f64) -> u64 {
         (time * self.fps).round().max(0.0) as u64

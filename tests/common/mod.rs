@@ -22,6 +22,16 @@ pub fn load(name: &str) -> RgbImage {
         .rgb
 }
 
+/// A finished command's status and output, for a failing assertion.
+pub fn output_text(o: &std::process::Output) -> String {
+    format!(
+        "status {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
 /// The built binary, finding its runtime and models the default way: the
 /// caller's ONLOOKER_MODELS / ORT_DYLIB_PATH must not leak into the test.
 pub fn onlooker() -> Command {
