@@ -188,7 +188,7 @@ def jpeg(im, quality, **opts):
 
 
 def build(sources):
-    """Yields (relative path, source, transform, width, height, bytes)."""
+    """Yields (relative path, Source, transform, image as stored, file bytes)."""
     photos = [s for s in sources if s.kind in ("photo", "group")]
     samples_photos = [s for s in photos if s.origin.startswith("samples/")]
 
