@@ -6,7 +6,7 @@ PYTHON ?= python3
 CARGO ?= cargo
 ONLOOKER := target/release/onlooker
 
-.PHONY: all models build demo test lint check-ffmpeg bench bench-compare bench-memory clean-models fuzz cluster-test validate-k8s
+.PHONY: all models build demo test lint check-ffmpeg bench bench-compare bench-set bench-memory clean-models fuzz cluster-test validate-k8s
 
 all: build
 
@@ -67,6 +67,19 @@ $(REF_VENV)/.installed: benches/reference/requirements.txt
 	$(PYTHON) -m venv $(REF_VENV)
 	$(REF_VENV)/bin/pip install --quiet -r benches/reference/requirements.txt
 	touch $@
+
+# A mixed benchmark set (over 200 images: phone-like 12 MP JPEGs, small web
+# images, 2-8 MP, group photos up to Solvay at 6000 px, EXIF-rotated,
+# greyscale, PNG with and without alpha) made from samples/ and
+# scikit-image's bundled data images, the same bytes on every run with the
+# reference's pinned Pillow (scripts/make_bench_set.py; MANIFEST.tsv lists
+# them). BENCH_PATHS=$(BENCH_SET_DIR) make bench-compare runs on it.
+BENCH_SET_DIR ?= target/bench-set
+BENCH_SET_WHEELS := target/bench-set-wheels
+
+bench-set: $(REF_VENV)/.installed
+	$(REF_VENV)/bin/pip download --quiet --no-deps --only-binary :all: scikit-image==0.26.0 -d $(BENCH_SET_WHEELS)
+	$(REF_VENV)/bin/python scripts/make_bench_set.py --skimage-wheel-dir $(BENCH_SET_WHEELS) $(BENCH_SET_DIR)
 
 # Peak memory (VmHWM) of `onlooker analyze --jsonl` over 20 and 2000 images
 # (links to the samples), and their ratio.

@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
-"""Runs the Python reference pipeline and `onlooker bench` on the same
-images, alternating, and prints both rates and their ratio.
+"""Runs `onlooker bench` and the Python reference pipeline, both as a plain
+script and as a multiprocessing pool, on the same images, alternating, and
+prints the rates and onlooker's ratio to each.
 
-Rounds alternate the two sides so that a change in the machine's load hits
-both; the medians over the rounds are compared. Run it through
-`make bench-compare`, which prepares the reference's virtualenv.
+Each round runs all three once, starting with a different one each round,
+so that a change in the machine's load hits all of them; the medians over
+the rounds are compared. Run it through `make bench-compare`, which prepares
+the reference's virtualenv.
 
-Usage: compare.py --onlooker BIN --python PY [--rounds R] [--repeat K] [PATH ...]
+Usage: compare.py --onlooker BIN --python PY [--rounds R] [--repeat K]
+                  [--procs N] [--json] [PATH ...]
 """
 
 import argparse
@@ -33,6 +36,13 @@ def loadavg():
         return float("nan")
 
 
+def cores():
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("paths", nargs="*")
@@ -40,36 +50,78 @@ def main():
     ap.add_argument("--python", default=sys.executable, help="interpreter with the reference's requirements")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--procs", type=int, default=cores(),
+                    help="processes in the reference's pool (default: the cores this process may use)")
+    ap.add_argument("--json", action="store_true",
+                    help="print one JSON summary on stdout (the rounds go to stderr)")
     args = ap.parse_args()
     paths = args.paths or [os.path.join(ROOT, "samples")]
+    log = sys.stderr if args.json else sys.stdout
 
-    py_cmd = [args.python, os.path.join(HERE, "reference.py"), "--json", "--repeat", str(args.repeat), *paths]
-    # Both sides do the same work: faces (yunet_n_dynamic at the same working
+    ref = [args.python, os.path.join(HERE, "reference.py"), "--json", "--repeat", str(args.repeat)]
+    # All three do the same work: faces (yunet_n_dynamic at the same working
     # size) and objects on the whole image; the reference has neither the
     # face attributes nor the tiles for crowds, so onlooker runs without.
-    rs_cmd = [args.onlooker, "bench", "--quick", "--json", "--repeat", str(args.repeat),
-              "--no-attributes", "--no-object-tiles", *paths]
-    py, rs = [], []
+    sides = {
+        "script": ref + paths,
+        "pool": ref + ["--procs", str(args.procs)] + paths,
+        "onlooker": [args.onlooker, "bench", "--quick", "--json", "--repeat", str(args.repeat),
+                     "--no-attributes", "--no-object-tiles", *paths],
+    }
+    names = list(sides)
+    runs = {name: [] for name in names}
+    loads = []
     for r in range(args.rounds):
-        load = loadavg()
-        p = run_json(py_cmd)
-        o = run_json(rs_cmd)
-        py.append(p)
-        rs.append(o)
-        print(
-            f"round {r + 1}: python {p['images_per_second']:.2f} images/s "
-            f"({p['cpu_ms_per_image']:.0f} CPU ms/image), onlooker {o['images_per_second']:.2f} images/s "
-            f"({o['cpu_ms_per_image']:.0f} CPU ms/image), load average {load:.2f}",
-            flush=True,
+        loads.append(loadavg())
+        for name in names[r % 3:] + names[:r % 3]:
+            runs[name].append(run_json(sides[name]))
+        cells = ", ".join(
+            f"{name} {runs[name][-1]['images_per_second']:.2f} ({runs[name][-1]['cpu_ms_per_image']:.0f})"
+            for name in names
         )
-    py_rate = statistics.median(p["images_per_second"] for p in py)
-    rs_rate = statistics.median(o["images_per_second"] for o in rs)
-    bound = statistics.median(o["inference_bound_images_per_second"] for o in rs)
-    print(f"images: {rs[0]['images']} ({', '.join(paths)}); faces/objects: python {py[-1]['faces']}/{py[-1]['objects']}, onlooker {rs[-1]['faces']}/{rs[-1]['objects']}")
-    print(f"python reference (onnxruntime {py[-1]['onnxruntime']}, default threads, sequential): {py_rate:.2f} images/s")
-    print(f"onlooker ({rs[-1]['threads']} threads, {rs[-1]['topology']}): {rs_rate:.2f} images/s; inference-only bound {bound:.2f} images/s ({rs_rate / bound:.0%})")
-    print("both: faces (yunet_n_dynamic, longer side 640..1920) and objects (YOLOX-Nano, 416), no attributes, no tiles")
-    print(f"ratio onlooker / python: {rs_rate / py_rate:.2f}x (median of {args.rounds} rounds, each the median of {args.repeat} runs)")
+        print(f"round {r + 1}, images/s (CPU ms/image): {cells}; load average {loads[-1]:.2f}", file=log, flush=True)
+
+    def median(name, key):
+        return statistics.median(run[key] for run in runs[name])
+
+    rate = {name: median(name, "images_per_second") for name in names}
+    cpu = {name: median(name, "cpu_ms_per_image") for name in names}
+    bound = median("onlooker", "inference_bound_images_per_second")
+    last = {name: runs[name][-1] for name in names}
+    summary = {
+        "paths": paths,
+        "images": last["onlooker"]["images"],
+        "rounds": args.rounds,
+        "repeat": args.repeat,
+        "procs": args.procs,
+        "onnxruntime": last["script"]["onnxruntime"],
+        "onlooker_threads": last["onlooker"]["threads"],
+        "onlooker_topology": last["onlooker"]["topology"],
+        "load_averages": loads,
+        **{f"{name}_images_per_second": rate[name] for name in names},
+        **{f"{name}_cpu_ms_per_image": cpu[name] for name in names},
+        **{f"{name}_faces": last[name]["faces"] for name in names},
+        **{f"{name}_objects": last[name]["objects"] for name in names},
+        "onlooker_inference_bound_images_per_second": bound,
+        "ratio_onlooker_to_script": rate["onlooker"] / rate["script"],
+        "ratio_onlooker_to_pool": rate["onlooker"] / rate["pool"],
+    }
+    if args.json:
+        print(json.dumps(summary, indent=2))
+        return
+    counts = ", ".join(f"{name} {last[name]['faces']}/{last[name]['objects']}" for name in names)
+    print(f"images: {summary['images']} ({', '.join(paths)}); faces/objects: {counts}")
+    print("all: faces (yunet_n_dynamic, longer side 640..1920) and objects (YOLOX-Nano, 416), no attributes, no tiles")
+    print(f"python script (onnxruntime {summary['onnxruntime']}, default threads, one image after another): "
+          f"{rate['script']:.2f} images/s, {cpu['script']:.0f} CPU ms/image")
+    print(f"python pool ({args.procs} processes, 1 thread each): "
+          f"{rate['pool']:.2f} images/s, {cpu['pool']:.0f} CPU ms/image")
+    print(f"onlooker ({summary['onlooker_threads']} threads, {summary['onlooker_topology']}): "
+          f"{rate['onlooker']:.2f} images/s, {cpu['onlooker']:.0f} CPU ms/image; "
+          f"inference-only bound {bound:.2f} images/s ({rate['onlooker'] / bound:.0%})")
+    print(f"ratio onlooker / script: {summary['ratio_onlooker_to_script']:.2f}x, "
+          f"onlooker / pool: {summary['ratio_onlooker_to_pool']:.2f}x "
+          f"(medians of {args.rounds} rounds, each the median of {args.repeat} runs)")
 
 
 if __name__ == "__main__":
