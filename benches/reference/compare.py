@@ -61,12 +61,14 @@ def main():
     ref = [args.python, os.path.join(HERE, "reference.py"), "--json", "--repeat", str(args.repeat)]
     # All three do the same work: faces (yunet_n_dynamic at the same working
     # size) and objects on the whole image; the reference has neither the
-    # face attributes nor the tiles for crowds, so onlooker runs without.
+    # face attributes, the tiles for crowds, text, tags nor identity, so
+    # onlooker runs without them.
     sides = {
         "script": ref + paths,
         "pool": ref + ["--procs", str(args.procs)] + paths,
         "onlooker": [args.onlooker, "bench", "--quick", "--json", "--repeat", str(args.repeat),
-                     "--no-attributes", "--no-object-tiles", *paths],
+                     "--no-attributes", "--no-object-tiles", "--no-text", "--no-tags",
+                     "--no-identity", *paths],
     }
     names = list(sides)
     runs = {name: [] for name in names}
