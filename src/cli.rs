@@ -188,6 +188,9 @@ pub(crate) struct BenchArgs {
     /// Measure without the tiled second look for people in large photos
     #[arg(long)]
     pub(crate) no_object_tiles: bool,
+    /// Measure reading every photo whole at its face working size, without the survey pass
+    #[arg(long)]
+    pub(crate) no_face_survey: bool,
     /// Measure without reading text (its models are not loaded)
     #[arg(long)]
     pub(crate) no_text: bool,
@@ -256,6 +259,9 @@ pub(crate) struct AnalyzeArgs {
     /// Do not look for people in tiles of large images (faster, fewer people found in crowds)
     #[arg(long)]
     pub(crate) no_object_tiles: bool,
+    /// Read every large photo whole at the face working size (up to 1920 px), instead of surveying it at 960 px first and reading at full size only where faces may be too small for the survey (slower)
+    #[arg(long)]
+    pub(crate) no_face_survey: bool,
     /// Print nothing but errors
     #[arg(long, short)]
     pub(crate) quiet: bool,

@@ -14,12 +14,15 @@ use ndarray::Array4;
 use crate::error::{ImageError, SetupError};
 use crate::geometry::{nms, BBox, Letterbox};
 use crate::manifest::ModelId;
-use crate::preprocess::{letterbox_tensor, resize, write_nchw, ChannelOrder, Normalize};
+use crate::preprocess::{
+    letterbox_tensor, resize, resize_region, write_nchw, ChannelOrder, Normalize,
+};
 use crate::probe::{self, Stage};
 use crate::result::{Face, Landmarks, Point};
 use crate::runtime::{Dim, Expect, Model, Runtime};
 
 pub mod quality;
+pub mod survey;
 
 pub const DEFAULT_THRESHOLD: f32 = 0.6;
 pub const NMS_IOU: f32 = 0.3;
@@ -99,6 +102,10 @@ pub fn unmap(face: &Face, lb: &Letterbox, dx: f32, dy: f32, width: u32, height: 
     }
 }
 
+/// A face of a region pass this close (working pixels) to an inner side of
+/// the region is a part of one that goes on past it.
+const CUT_MARGIN: f32 = 2.0;
+
 /// Rounds up to the next multiple of 32, the granularity of YuNet's input.
 pub fn ceil32(v: u32) -> u32 {
     v.div_ceil(32).max(1) * 32
@@ -172,6 +179,10 @@ pub struct FaceDetector {
     pub threshold: f32,
     pub min_side: u32,
     pub max_side: u32,
+    /// Survey large photos at this longer side first and read at the full
+    /// working size only where the survey says faces may be too small for
+    /// it ([`survey`]); `None` reads every photo whole at its working size.
+    pub survey_side: Option<u32>,
 }
 
 impl FaceDetector {
@@ -193,16 +204,21 @@ impl FaceDetector {
             threshold,
             min_side: MIN_WORKING_SIDE,
             max_side: MAX_WORKING_SIDE,
+            survey_side: None,
         })
     }
 
     /// Runs the model on a prepared input tensor and decodes it, in input
     /// pixels, before NMS.
     pub fn infer(&mut self, input: &Array4<f32>) -> Result<Vec<Face>, ImageError> {
+        self.infer_at(input, self.threshold)
+    }
+
+    /// [`infer`](Self::infer) keeping candidates from `threshold` up.
+    fn infer_at(&mut self, input: &Array4<f32>, threshold: f32) -> Result<Vec<Face>, ImageError> {
         probe::input(self.session.id(), input);
         let clock = probe::clock();
         let (ih, iw) = (input.shape()[2] as u32, input.shape()[3] as u32);
-        let threshold = self.threshold;
         let dims = Self::output_dims(input)?;
         let expected: Vec<Expect> = OUTPUTS
             .iter()
@@ -250,17 +266,106 @@ impl FaceDetector {
     /// Finds faces in an upright image (boxes, scores, landmarks in its
     /// pixels, best first), without the quality measures.
     pub fn locate(&mut self, img: &RgbImage) -> Result<Vec<Face>, ImageError> {
+        self.locate_among(img, &[])
+    }
+
+    /// [`locate`](Self::locate), told where the object detector found
+    /// `people` (image pixels): with a survey side set, a large photo is
+    /// surveyed first and read at full size only where [`survey::plan`]
+    /// says small faces may be.
+    pub fn locate_among(
+        &mut self,
+        img: &RgbImage,
+        people: &[BBox],
+    ) -> Result<Vec<Face>, ImageError> {
         let (w, h) = img.dimensions();
         let (lb, iw, ih) = working_size(w, h, self.min_side, self.max_side);
+        let full_side = lb.resized_w.max(lb.resized_h) as f32;
+        let side = match self.survey_side {
+            Some(side) if w > 0 && h > 0 && full_side > side as f32 * survey::MIN_GAIN => side,
+            _ => return self.whole(img, &lb, iw, ih, self.threshold),
+        };
+        let (slb, siw, sih) = working_size(w, h, self.min_side.min(side), side);
+        let hint = survey::HINT_THRESHOLD.min(self.threshold);
+        let (faces, weak): (Vec<Face>, Vec<Face>) = self
+            .whole(img, &slb, siw, sih, hint)?
+            .into_iter()
+            .partition(|f| f.score >= self.threshold);
+        let seen = survey::Survey {
+            faces: &faces,
+            weak: &weak,
+            people,
+            survey_scale: slb.scale,
+        };
+        match survey::plan(&seen, lb.scale, lb.resized_w, lb.resized_h) {
+            survey::Plan::Done => Ok(faces),
+            survey::Plan::Whole => self.whole(img, &lb, iw, ih, self.threshold),
+            survey::Plan::Regions(rects) => {
+                let mut all = faces;
+                for r in rects {
+                    all.extend(self.region(img, &lb, r)?);
+                }
+                Ok(probe::time(Stage::FacePostprocess, || suppress(all)))
+            }
+        }
+    }
+
+    /// One pass over the whole image scaled by `lb` into an `iw` x `ih`
+    /// input: faces from `threshold` up, after NMS, in image pixels.
+    fn whole(
+        &mut self,
+        img: &RgbImage,
+        lb: &Letterbox,
+        iw: u32,
+        ih: u32,
+        threshold: f32,
+    ) -> Result<Vec<Face>, ImageError> {
+        let (w, h) = img.dimensions();
         let input = probe::time(Stage::FacePreprocess, || {
             to_input(&resize(img, lb.resized_w, lb.resized_h), iw, ih)
         });
-        let candidates = self.infer(&input)?;
+        let candidates = self.infer_at(&input, threshold)?;
         drop(input);
         Ok(probe::time(Stage::FacePostprocess, || {
             suppress(candidates)
                 .iter()
-                .map(|f| unmap(f, &lb, 0.0, 0.0, w, h))
+                .map(|f| unmap(f, lb, 0.0, 0.0, w, h))
+                .collect()
+        }))
+    }
+
+    /// One pass over the rectangle `r` of the full working image (scaled
+    /// by `lb`), read straight from the image's pixels: faces after NMS,
+    /// in image pixels, without those cut off by an inner side of `r`.
+    fn region(
+        &mut self,
+        img: &RgbImage,
+        lb: &Letterbox,
+        r: survey::Rect,
+    ) -> Result<Vec<Face>, ImageError> {
+        let (w, h) = img.dimensions();
+        let s = lb.scale;
+        let x0 = ((r.x as f32 / s).floor() as u32).min(w - 1);
+        let y0 = ((r.y as f32 / s).floor() as u32).min(h - 1);
+        let x1 = (((r.x + r.w) as f32 / s).ceil() as u32).clamp(x0 + 1, w);
+        let y1 = (((r.y + r.h) as f32 / s).ceil() as u32).clamp(y0 + 1, h);
+        let cw = (((x1 - x0) as f32 * s).round() as u32).max(1);
+        let ch = (((y1 - y0) as f32 * s).round() as u32).max(1);
+        let input = probe::time(Stage::FacePreprocess, || {
+            let crop = resize_region(img, (x0, y0, x1 - x0, y1 - y0), cw, ch);
+            to_input(&crop, ceil32(cw), ceil32(ch))
+        });
+        let candidates = self.infer(&input)?;
+        drop(input);
+        let (dx, dy) = (x0 as f32 * s, y0 as f32 * s);
+        Ok(probe::time(Stage::FacePostprocess, || {
+            suppress(candidates)
+                .iter()
+                .filter(|f| {
+                    let at = f.bbox.translate(dx, dy);
+                    !r.cuts(&at, lb.resized_w, lb.resized_h, CUT_MARGIN)
+                })
+                .map(|f| unmap(f, lb, dx, dy, w, h))
                 .collect()
         }))
     }
@@ -268,7 +373,17 @@ impl FaceDetector {
     /// Finds faces in an upright image and measures each: head pose, blur,
     /// exposure and size against the cloud minimum.
     pub fn detect(&mut self, img: &RgbImage) -> Result<Vec<Face>, ImageError> {
-        let mut faces = self.locate(img)?;
+        self.detect_among(img, &[])
+    }
+
+    /// [`detect`](Self::detect) with the people the object detector found
+    /// (see [`locate_among`](Self::locate_among)).
+    pub fn detect_among(
+        &mut self,
+        img: &RgbImage,
+        people: &[BBox],
+    ) -> Result<Vec<Face>, ImageError> {
+        let mut faces = self.locate_among(img, people)?;
         probe::time(Stage::FacePostprocess, || {
             for f in &mut faces {
                 quality::assess(img, f);

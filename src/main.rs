@@ -56,6 +56,7 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
             expression: !(a.no_attributes || a.no_expression),
         },
         object_tiles: !a.no_object_tiles,
+        face_survey: !a.no_face_survey,
         text: !a.no_text,
         identity: !a.no_identity,
         tags: !a.no_tags,
@@ -160,6 +161,7 @@ fn bench(b: BenchArgs) -> anyhow::Result<ExitCode> {
             AttributeOptions::ALL
         },
         object_tiles: !b.no_object_tiles,
+        face_survey: !b.no_face_survey,
         text: !b.no_text,
         identity: !b.no_identity,
         tags: !b.no_tags,

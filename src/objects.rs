@@ -52,7 +52,8 @@ pub const DEFAULT_TILING: Tiling = Tiling {
     overlap: 0.3,
     edge_margin: 0.01,
 };
-const PERSON: usize = 0;
+/// COCO's class id of a person.
+pub const PERSON: usize = 0;
 
 /// Decodes the `[N, 85]` output of an `input_w` x `input_h` input into
 /// objects in input pixels above `threshold`, before NMS.

@@ -9,6 +9,7 @@ use crate::doubts;
 use crate::error::{ImageError, SetupError};
 use crate::exif::{self, Metadata};
 use crate::face::{self, FaceDetector};
+use crate::geometry::BBox;
 use crate::identity::{self, Embedder};
 use crate::imageio::{self, DecodeLimits};
 use crate::manifest::ModelId;
@@ -26,6 +27,11 @@ pub struct Options {
     pub object_threshold: f32,
     /// Also look for people in tiles of large images (see `objects::Tiling`).
     pub object_tiles: bool,
+    /// Survey large photos for faces at a lower working size first, and
+    /// read them at full size only where faces may be too small for the
+    /// survey (`face::survey`); off, every photo is read whole at its
+    /// working size.
+    pub face_survey: bool,
     pub limits: DecodeLimits,
     /// ORT intra-op threads per session.
     pub intra_threads: usize,
@@ -48,6 +54,7 @@ impl Default for Options {
             face_threshold: face::DEFAULT_THRESHOLD,
             object_threshold: objects::DEFAULT_THRESHOLD,
             object_tiles: true,
+            face_survey: true,
             limits: DecodeLimits::default(),
             intra_threads: 1,
             attributes: AttributeOptions::default(),
@@ -135,8 +142,12 @@ impl Analyzer {
         if !options.object_tiles {
             objects.tiling = None;
         }
+        let mut faces = FaceDetector::new(rt, options.intra_threads, options.face_threshold)?;
+        if options.face_survey {
+            faces.survey_side = Some(face::survey::SURVEY_SIDE);
+        }
         Ok(Analyzer {
-            faces: FaceDetector::new(rt, options.intra_threads, options.face_threshold)?,
+            faces,
             objects,
             attributes: AttributeModels::new(rt, options.intra_threads, options.attributes)?,
             text: if options.text {
@@ -255,7 +266,16 @@ impl Analyzer {
     }
 
     fn detect(&mut self, rgb: &image::RgbImage, r: &mut ImageResult) -> Result<(), ImageError> {
-        r.faces = self.faces.detect(rgb)?;
+        // Objects first: the face survey looks again where small people
+        // stand without a face.
+        r.objects = self.objects.detect(rgb)?;
+        let people: Vec<BBox> = r
+            .objects
+            .iter()
+            .filter(|o| o.class_id == objects::PERSON)
+            .map(|o| o.bbox)
+            .collect();
+        r.faces = self.faces.detect_among(rgb, &people)?;
         // The expression model's ArcFace crops, kept for the identity
         // model when both run (empty otherwise).
         let mut crops = Vec::new();
@@ -263,7 +283,6 @@ impl Analyzer {
             let keep = self.identity.is_some();
             crops = models.annotate_keeping_crops(rgb, &mut r.faces, keep)?;
         }
-        r.objects = self.objects.detect(rgb)?;
         if let Some(tagger) = self.tags.as_mut() {
             r.tags = tagger.tag(rgb)?;
         }

@@ -180,6 +180,9 @@ pub struct Settings {
     pub face_threshold: f32,
     pub object_threshold: f32,
     pub object_tiles: bool,
+    /// Files written before the face survey existed read every photo whole.
+    #[serde(default)]
+    pub face_survey: bool,
     pub age: bool,
     pub gender: bool,
     pub expression: bool,
@@ -202,6 +205,7 @@ impl Settings {
             face_threshold: options.face_threshold,
             object_threshold: options.object_threshold,
             object_tiles: options.object_tiles,
+            face_survey: options.face_survey,
             age: options.attributes.age,
             gender: options.attributes.gender,
             expression: options.attributes.expression,
