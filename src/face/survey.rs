@@ -268,11 +268,12 @@ mod tests {
         assert_eq!(r.len(), 1);
         // The head's rows are inside, the feet's are not.
         assert!(r[0].y <= 500 && r[0].bottom() >= 520 && r[0].bottom() < 640);
-        // With its face found, or too large to have been missed, no look.
+        // With its face found, only the small face's surroundings are
+        // looked at; too large to have been missed, no look.
         let found = [face(1030.0, 1010.0, 40.0)];
         assert_eq!(
             plan(&survey(&found, &[], &person), 0.5, 2000, 1500),
-            Plan::Done
+            plan(&survey(&found, &[], &[]), 0.5, 2000, 1500)
         );
         let tall = [BBox {
             h: 1400.0,
