@@ -5,6 +5,7 @@ that the candidate finds too, overall and for the worst images.
 
 Usage: accuracy_guard.py BASELINE.json CANDIDATE.json [--min 0.98]
                          [--require NAME=COUNT ...] [--worst N]
+                         [--verdicts FILE.csv]
 
 Images are paired by `path`. In each image, the baseline's detections are
 taken highest score first, and each is matched to the candidate's unmatched
@@ -14,6 +15,15 @@ image missing from the candidate, or failed there, loses all its
 detections. Detections the candidate adds are counted and printed, not
 judged.
 
+The baseline is not ground truth: at its working size a face detector also
+fires on coins, cats and wallpaper, and on parts of a face too large for
+it. `--verdicts` names a CSV file (columns image, x, y, w, h, verdict, why)
+of baseline faces someone has looked at and judged not to be a face
+(verdict `not-a-face`, or `fragment` for part of a larger face). Baseline
+faces matching an entry (same file name, IoU >= 0.5) are set apart: the
+share is then taken over the remaining faces, and both figures are printed.
+Entries that match no baseline face are counted, so a stale file shows.
+
 Exits 1 when the share of faces or of objects found is below --min, or when
 an image named by --require (its file name; every image of that name) has
 fewer than COUNT faces in the candidate or is not there; 2 on bad input.
@@ -21,6 +31,8 @@ Python 3 standard library only.
 """
 
 import argparse
+import copy
+import csv
 import json
 import os
 import sys
@@ -69,6 +81,51 @@ def load(path):
     return {im["path"]: im for im in images}
 
 
+VERDICTS = ("not-a-face", "fragment")
+
+
+def load_verdicts(path):
+    """{file name: [(box, verdict)]} from a verdicts CSV file."""
+    out = {}
+    try:
+        with open(path, newline="") as f:
+            for n, row in enumerate(csv.DictReader(f), start=2):
+                try:
+                    box = [float(row[k]) for k in ("x", "y", "w", "h")]
+                    verdict = row["verdict"]
+                    name = row["image"]
+                except (KeyError, TypeError, ValueError) as e:
+                    raise ValueError(f"line {n}: {e}") from None
+                if verdict not in VERDICTS:
+                    raise ValueError(f"line {n}: verdict {verdict!r} is not one of {', '.join(VERDICTS)}")
+                out.setdefault(name, []).append((box, verdict))
+    except (OSError, ValueError) as e:
+        print(f"{path}: not a verdicts file ({e})", file=sys.stderr)
+        sys.exit(2)
+    return out
+
+
+def set_apart(baseline, verdicts):
+    """Removes from the baseline's faces those a verdict names; returns how
+    many were removed and how many verdict entries matched nothing."""
+    removed, used = 0, set()
+    for path, image in baseline.items():
+        entries = verdicts.get(os.path.basename(path), [])
+        if not entries or image.get("error"):
+            continue
+        kept = []
+        for face in image.get("faces") or []:
+            hit = next((i for i, (box, _) in enumerate(entries) if iou(face["box"], box) >= IOU), None)
+            if hit is None:
+                kept.append(face)
+            else:
+                used.add((os.path.basename(path), hit))
+                removed += 1
+        image["faces"] = kept
+    unused = sum(len(v) for v in verdicts.values()) - len({k for k in used})
+    return removed, unused
+
+
 def detections(image, key):
     if image is None or image.get("error"):
         return []
@@ -104,6 +161,8 @@ def main(argv=None):
     ap.add_argument("--require", action="append", default=[], metavar="NAME=COUNT",
                     help="the image(s) of file name NAME must have at least COUNT faces in the candidate")
     ap.add_argument("--worst", type=int, default=5, help="worst images printed (default 5)")
+    ap.add_argument("--verdicts", metavar="FILE.csv",
+                    help="baseline faces judged by eye not to be faces, set apart from the share")
     args = ap.parse_args(argv)
 
     requires = []
@@ -114,6 +173,13 @@ def main(argv=None):
         requires.append((name, int(count)))
 
     baseline, candidate = load(args.baseline), load(args.candidate)
+    if args.verdicts:
+        raw = compare(baseline, candidate)
+        raw_faces = (sum(r[1] for r in raw), sum(r[2] for r in raw))
+        baseline = copy.deepcopy(baseline)
+        removed, unused = set_apart(baseline, load_verdicts(args.verdicts))
+        print(f"verdicts: {removed} baseline faces set apart as judged not faces ({args.verdicts}); "
+              f"{unused} entries match no baseline face; before setting apart, faces found {pct(*raw_faces)}")
     rows = compare(baseline, candidate)
     faces = [sum(r[1] for r in rows), sum(r[2] for r in rows)]
     objects = [sum(r[3] for r in rows), sum(r[4] for r in rows)]

@@ -144,6 +144,47 @@ class GuardTest(unittest.TestCase):
         self.assertEqual(accuracy_guard.match(base, [face(0, 0, 10, 10, 0.9)], False), 1)
         self.assertEqual(accuracy_guard.match(base, base, False), 2)
 
+    def write_verdicts(self, rows):
+        path = os.path.join(self.dir.name, "verdicts.csv")
+        with open(path, "w") as f:
+            f.write("image,x,y,w,h,verdict,why\n")
+            for row in rows:
+                f.write(",".join(str(v) for v in row) + "\n")
+        return path
+
+    def test_faces_judged_false_are_set_apart(self):
+        cand = copy.deepcopy(DOC)
+        del cand["images"][2]["faces"][0]
+        del cand["images"][0]["faces"][3]
+        # Without verdicts both losses count.
+        code, out = self.run_guard(cand, "--min", "1.0")
+        self.assertEqual(code, 1, out)
+        self.assertIn("faces found 28/30", out)
+        # The astronaut's face judged not a face (box shifted a little, IoU >= 0.5):
+        # one real loss remains, out of 29.
+        verdicts = self.write_verdicts([("astronaut.png", 185, 55, 92.6, 124.5, "not-a-face", "test"),
+                                        ("elsewhere.jpg", 0, 0, 10, 10, "fragment", "stale")])
+        code, out = self.run_guard(cand, "--min", "1.0", "--verdicts", verdicts)
+        self.assertEqual(code, 1, out)
+        self.assertIn("1 baseline faces set apart", out)
+        self.assertIn("1 entries match no baseline face", out)
+        self.assertIn("before setting apart, faces found 28/30", out)
+        self.assertIn("faces found 28/29", out)
+        # Judging the Solvay loss too leaves nothing lost.
+        box = DOC["images"][0]["faces"][3]["box"]
+        verdicts = self.write_verdicts([("astronaut.png", 181.3, 53.7, 92.6, 124.5, "not-a-face", "test"),
+                                        ("solvay_1927.jpg", *box, "fragment", "test")])
+        code, out = self.run_guard(cand, "--min", "1.0", "--verdicts", verdicts)
+        self.assertEqual(code, 0, out)
+        self.assertIn("faces found 28/28 (100.0 %)", out)
+
+    def test_a_bad_verdict_is_refused(self):
+        verdicts = self.write_verdicts([("astronaut.png", 1, 2, 3, 4, "maybe", "test")])
+        with self.assertRaises(SystemExit) as e, contextlib.redirect_stderr(io.StringIO()) as err:
+            self.run_guard(DOC, "--verdicts", verdicts)
+        self.assertEqual(e.exception.code, 2)
+        self.assertIn("verdict 'maybe'", err.getvalue())
+
 
 if __name__ == "__main__":
     unittest.main()
