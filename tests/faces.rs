@@ -347,6 +347,14 @@ fn photos_stored_sideways_give_the_upright_faces() {
         .analyze_path(&sample("grace_hopper.jpg"))
         .faces
         .clone();
+    // The group photo against the same pipeline upright: the survey reads
+    // some of its faces at 960 px, where boxes differ a little from the
+    // single pass's.
+    let solvay = analyzer
+        .analyze_path(&sample("solvay_1927.jpg"))
+        .faces
+        .clone();
+    assert_eq!(solvay.len(), 29);
     let mut check = |name: &str, orientations: &[u16], upright_faces: &[Face]| {
         let upright = load(name);
         assert!(!upright_faces.is_empty());
@@ -367,7 +375,7 @@ fn photos_stored_sideways_give_the_upright_faces() {
     };
     check("grace_hopper.jpg", &[3, 6, 8], &hopper);
     // A group photo taken with the phone held sideways.
-    check("solvay_1927.jpg", &[6], solvay_faces());
+    check("solvay_1927.jpg", &[6], &solvay);
 }
 
 /// onlooker's boxes against OpenCV's `cv2.FaceDetectorYN` on the same model

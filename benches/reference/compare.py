@@ -3,13 +3,16 @@
 script and as a multiprocessing pool, on the same images, alternating, and
 prints the rates and onlooker's ratio to each.
 
-Each round runs all three once, starting with a different one each round,
+With `--before FLAG`, onlooker also runs with FLAG (say, a lever turned
+off) as a fourth side, so a lever's before and after come from one run.
+
+Each round runs every side once, starting with a different one each round,
 so that a change in the machine's load hits all of them; the medians over
 the rounds are compared. Run it through `make bench-compare`, which prepares
 the reference's virtualenv.
 
 Usage: compare.py --onlooker BIN --python PY [--rounds R] [--repeat K]
-                  [--procs N] [--json] [PATH ...]
+                  [--procs N] [--before FLAG ...] [--json] [PATH ...]
 """
 
 import argparse
@@ -52,6 +55,9 @@ def main():
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--procs", type=int, default=cores(),
                     help="processes in the reference's pool (default: the cores this process may use)")
+    ap.add_argument("--before", action="append", default=[], metavar="FLAG",
+                    help="also run onlooker with FLAG (repeatable, e.g. --before=--no-face-survey): "
+                         "a fourth side, `before`, for a lever's before/after in the same run")
     ap.add_argument("--json", action="store_true",
                     help="print one JSON summary on stdout (the rounds go to stderr)")
     args = ap.parse_args()
@@ -70,12 +76,14 @@ def main():
                      "--no-attributes", "--no-object-tiles", "--no-text", "--no-tags",
                      "--no-identity", *paths],
     }
+    if args.before:
+        sides["before"] = sides["onlooker"][:-len(paths)] + args.before + paths
     names = list(sides)
     runs = {name: [] for name in names}
     loads = []
     for r in range(args.rounds):
         loads.append(loadavg())
-        for name in names[r % 3:] + names[:r % 3]:
+        for name in names[r % len(names):] + names[:r % len(names)]:
             runs[name].append(run_json(sides[name]))
         cells = ", ".join(
             f"{name} {runs[name][-1]['images_per_second']:.2f} ({runs[name][-1]['cpu_ms_per_image']:.0f})"
@@ -108,6 +116,10 @@ def main():
         "ratio_onlooker_to_script": rate["onlooker"] / rate["script"],
         "ratio_onlooker_to_pool": rate["onlooker"] / rate["pool"],
     }
+    if args.before:
+        summary["before_flags"] = args.before
+        summary["before_inference_bound_images_per_second"] = median("before", "inference_bound_images_per_second")
+        summary["ratio_onlooker_to_before"] = rate["onlooker"] / rate["before"]
     if args.json:
         print(json.dumps(summary, indent=2))
         return
@@ -121,6 +133,11 @@ def main():
     print(f"onlooker ({summary['onlooker_threads']} threads, {summary['onlooker_topology']}): "
           f"{rate['onlooker']:.2f} images/s, {cpu['onlooker']:.0f} CPU ms/image; "
           f"inference-only bound {bound:.2f} images/s ({rate['onlooker'] / bound:.0%})")
+    if args.before:
+        b = summary["before_inference_bound_images_per_second"]
+        print(f"onlooker before ({' '.join(args.before)}): {rate['before']:.2f} images/s, "
+              f"{cpu['before']:.0f} CPU ms/image; inference-only bound {b:.2f} images/s "
+              f"({rate['before'] / b:.0%}); onlooker / before: {summary['ratio_onlooker_to_before']:.2f}x")
     print(f"ratio onlooker / script: {summary['ratio_onlooker_to_script']:.2f}x, "
           f"onlooker / pool: {summary['ratio_onlooker_to_pool']:.2f}x "
           f"(medians of {args.rounds} rounds, each the median of {args.repeat} runs)")
