@@ -210,16 +210,20 @@ impl Analyzer {
         loaded: imageio::LoadedImage,
         metadata: exif::Metadata,
     ) -> ImageResult {
-        let (width, height) = loaded.rgb.dimensions();
+        // The file's bytes are not needed once decoded: a large PNG's can
+        // be tens of MB held through the whole analysis.
+        let imageio::LoadedImage { rgb, bytes, .. } = loaded;
+        drop(bytes);
+        let (width, height) = rgb.dimensions();
         let mut result = ImageResult {
             path: display_path(path),
             width,
             height,
             metadata,
-            pixels_sha256: Some(doubts::pixels_sha256(&loaded.rgb)),
+            pixels_sha256: Some(doubts::pixels_sha256(&rgb)),
             ..Default::default()
         };
-        if let Err(e) = self.detect(&loaded.rgb, &mut result) {
+        if let Err(e) = self.detect(&rgb, &mut result) {
             result.error = Some(e.to_string());
         }
         doubts::judge(&mut result);
