@@ -65,10 +65,11 @@ def main():
     log = sys.stderr if args.json else sys.stdout
 
     ref = [args.python, os.path.join(HERE, "reference.py"), "--json", "--repeat", str(args.repeat)]
-    # All three do the same work: faces (yunet_n_dynamic at the same working
-    # size) and objects on the whole image; the reference has neither the
-    # face attributes, the tiles for crowds, text, tags nor identity, so
-    # onlooker runs without them.
+    # All three find the same things: faces (yunet_n_dynamic, the same
+    # working size; onlooker surveys large photos at 960 px first, which
+    # `--before=--no-face-survey` turns off) and objects on the whole image;
+    # the reference has neither the face attributes, the tiles for crowds,
+    # text, tags nor identity, so onlooker runs without them.
     sides = {
         "script": ref + paths,
         "pool": ref + ["--procs", str(args.procs)] + paths,
@@ -125,7 +126,8 @@ def main():
         return
     counts = ", ".join(f"{name} {last[name]['faces']}/{last[name]['objects']}" for name in names)
     print(f"images: {summary['images']} ({', '.join(paths)}); faces/objects: {counts}")
-    print("all: faces (yunet_n_dynamic, longer side 640..1920) and objects (YOLOX-Nano, 416), no attributes, no tiles")
+    print("all: faces (yunet_n_dynamic, longer side 640..1920; onlooker surveys large photos at 960 px first) "
+          "and objects (YOLOX-Nano, 416), no attributes, no tiles")
     print(f"python script (onnxruntime {summary['onnxruntime']}, default threads, one image after another): "
           f"{rate['script']:.2f} images/s, {cpu['script']:.0f} CPU ms/image")
     print(f"python pool ({args.procs} processes, 1 thread each): "
