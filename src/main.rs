@@ -19,6 +19,24 @@ use onlooker::{runtime, Options, Runtime};
 
 mod cli;
 
+/// jemalloc rather than glibc's allocator: glibc kept what ONNX Runtime freed
+/// after each inference, so the peak grew with the batch (ARCHITECTURE.md,
+/// "Memory"). Only the binary chooses; the library leaves it to its users.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+/// jemalloc's options, read at its first allocation (`MALLOC_CONF` still
+/// overrides them). By default jemalloc hands requests of 8 MiB and more to
+/// an arena that returns them to the system as soon as they are freed, and
+/// every inference then faults its large activations in again: 4 to 5 times
+/// the system time. `oversize_threshold:0` keeps them in the ordinary arenas,
+/// which return pages unused for 10 s.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[export_name = "malloc_conf"]
+#[used]
+static JEMALLOC_OPTIONS: &[u8; 21] = b"oversize_threshold:0\0";
+
 use cli::{AnalyzeArgs, BenchArgs, Cli, Command, FindArgs, MergeArgs, ModelsArgs, ServeArgs};
 
 fn main() -> ExitCode {
