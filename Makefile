@@ -6,7 +6,7 @@ PYTHON ?= python3
 CARGO ?= cargo
 ONLOOKER := target/release/onlooker
 
-.PHONY: all models build demo test lint check-ffmpeg bench bench-compare bench-set bench-memory clean-models fuzz cluster-test validate-k8s
+.PHONY: all models build demo test lint check-ffmpeg bench bench-compare bench-set bench-int8 bench-memory clean-models fuzz cluster-test validate-k8s
 
 all: build
 
@@ -80,6 +80,16 @@ BENCH_SET_WHEELS := target/bench-set-wheels
 bench-set: $(REF_VENV)/.installed
 	$(REF_VENV)/bin/pip download --quiet --no-deps --only-binary :all: scikit-image==0.26.0 -d $(BENCH_SET_WHEELS)
 	$(REF_VENV)/bin/python scripts/make_bench_set.py --skimage-wheel-dir $(BENCH_SET_WHEELS) $(BENCH_SET_DIR)
+
+# Static int8 versions of the detectors against the fp32 models: CPU time of
+# one inference and the detections kept over $(BENCH_SET_DIR) (make bench-set
+# first), calibrated on samples/ (benches/reference/int8.py).
+bench-int8: $(REF_VENV)/.int8
+	$(REF_VENV)/bin/python benches/reference/int8.py $(BENCH_SET_DIR)
+
+$(REF_VENV)/.int8: $(REF_VENV)/.installed benches/reference/requirements-int8.txt
+	$(REF_VENV)/bin/pip install --quiet -r benches/reference/requirements-int8.txt
+	touch $@
 
 # Peak memory (VmHWM) of `onlooker analyze --jsonl` over 20 and 2000 images
 # (links to the samples), and their ratio.
