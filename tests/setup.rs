@@ -230,3 +230,24 @@ fn a_model_output_unlike_the_expected_one_is_an_error_naming_both() {
         }
     }
 }
+
+/// The binary allocates with jemalloc and its own options (ARCHITECTURE.md,
+/// "Memory"): were the option string exported under another name (say the
+/// allocator built prefixed, so ONNX Runtime's allocations would bypass it),
+/// jemalloc would not read it and the peak would grow with the batch again.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[test]
+fn the_binary_allocates_with_jemalloc_and_its_options() {
+    let out = onlooker()
+        .arg("--version")
+        .env("MALLOC_CONF", "confirm_conf:true")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("global variable malloc_conf): \"oversize_threshold:0\"")
+            && err.contains("Set conf value: oversize_threshold:0"),
+        "jemalloc did not read onlooker's options:\n{err}"
+    );
+}
