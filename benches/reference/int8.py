@@ -45,10 +45,13 @@ from onnxruntime.quantization import (
     quantize_static,
 )
 from onnxruntime.quantization.shape_inference import quant_pre_process
-from PIL import Image, ImageOps
+from PIL import Image
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "..", "scripts"))
 import reference as R  # noqa: E402
+from accuracy_guard import match  # noqa: E402
 
 METHODS = {
     "minmax": CalibrationMethod.MinMax,
@@ -60,20 +63,12 @@ TEXT_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
 TEXT_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
 
 
-def load(path):
-    with Image.open(path) as im:
-        return ImageOps.exif_transpose(im).convert("RGB")
-
-
 def yolox_feed(rgb):
     return {"images": R.letterbox(rgb, R.OBJECT_INPUT, 114)[0]}
 
 
 def yunet_feed(rgb):
-    _, rw, rh, iw, ih = R.working_size(*rgb.size)
-    canvas = np.zeros((ih, iw, 3), dtype=np.uint8)
-    canvas[:rh, :rw] = np.asarray(rgb.resize((rw, rh), Image.BILINEAR))
-    return {"input": np.ascontiguousarray(canvas[:, :, ::-1].transpose(2, 0, 1)[None].astype(np.float32))}
+    return {"input": R.face_tensor(rgb)[0]}
 
 
 def text_feed(rgb):
@@ -91,7 +86,7 @@ class Calibration(CalibrationDataReader):
 
     def get_next(self):
         path = next(self.it, None)
-        return None if path is None else self.feed(load(path))
+        return None if path is None else self.feed(R.load_upright(path))
 
 
 def session(path):
@@ -115,46 +110,40 @@ def cpu_ms(path, feed):
     return statistics.median(times) * 1000
 
 
-def iou(a, b):
-    x1, y1 = max(a[0], b[0]), max(a[1], b[1])
-    x2, y2 = min(a[2], b[2]), min(a[3], b[3])
-    inter = max(0.0, x2 - x1) * max(0.0, y2 - y1)
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
-
-
 def kept(fp32, int8, images, detect):
-    """Detections of fp32 that int8 keeps (IoU >= 0.5, same class), all, added."""
+    """Detections of fp32 that int8 keeps, matched as the accuracy guard
+    does (scripts/accuracy_guard.py: IoU >= 0.5, same class); all; added."""
     a, b = session(fp32), session(int8)
     keep = total = added = 0
     for path in images:
-        rgb = load(path)
+        rgb = R.load_upright(path)
         base, cand = detect(a, rgb), detect(b, rgb)
-        used = set()
-        for cls, box in base:
-            total += 1
-            for j, (c, bx) in enumerate(cand):
-                if j not in used and c == cls and iou(box, bx) >= 0.5:
-                    used.add(j)
-                    keep += 1
-                    break
-        added += len(cand) - len(used)
+        found = match(base, cand, same_label=True)
+        keep += found
+        total += len(base)
+        added += len(cand) - found
     return keep, total, added
 
 
+def guard_box(label, score, box):
+    """A detection as the accuracy guard reads it ([x, y, w, h] box)."""
+    x1, y1, x2, y2 = (float(v) for v in box)
+    return {"label": label, "score": float(score), "box": [x1, y1, x2 - x1, y2 - y1]}
+
+
 def objects(s, rgb):
-    return [(c, box) for c, _, box in R.detect_objects(s, rgb)]
+    return [guard_box(c, score, box) for c, score, box in R.detect_objects(s, rgb)]
 
 
 def faces(s, rgb):
-    return [(0, box) for box, _, _ in R.detect_faces(s, rgb)]
+    return [guard_box(0, score, box) for box, score, _ in R.detect_faces(s, rgb)]
 
 
 def map_iou(fp32, int8, images):
     a, b = session(fp32), session(int8)
     ious = []
     for path in images:
-        feed = text_feed(load(path))
+        feed = text_feed(R.load_upright(path))
         ma = a.run(None, feed)[0] > 0.3
         mb = b.run(None, feed)[0] > 0.3
         union = np.logical_or(ma, mb).sum()
@@ -206,7 +195,7 @@ def main():
         onnx.save(model, opset13)
         prepared = os.path.join(out, name + "_prepared.onnx")
         quant_pre_process(opset13, prepared, skip_symbolic_shape=True)
-        probe_feed = feed(load(probe))
+        probe_feed = feed(R.load_upright(probe))
         print(f"{name}: fp32 {cpu_ms(fp32, probe_feed):.1f} ms", flush=True)
         for method in args.method or ["minmax", "percentile"]:
             if method != "minmax" and not fixed:

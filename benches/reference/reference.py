@@ -97,11 +97,18 @@ def working_size(w, h):
     return scale, rw, rh, -(-rw // 32) * 32, -(-rh // 32) * 32
 
 
-def detect_faces(session, rgb):
+def face_tensor(rgb):
+    """The face model's input: the image at the working size, padded
+    bottom-right with black; BGR float32 NCHW, raw 0..255. Also the scale
+    and the input width."""
     r, rw, rh, iw, ih = working_size(*rgb.size)
     canvas = np.zeros((ih, iw, 3), dtype=np.uint8)
     canvas[:rh, :rw] = np.asarray(rgb.resize((rw, rh), Image.BILINEAR))
-    tensor = np.ascontiguousarray(canvas[:, :, ::-1].transpose(2, 0, 1)[None].astype(np.float32))
+    return np.ascontiguousarray(canvas[:, :, ::-1].transpose(2, 0, 1)[None].astype(np.float32)), r, iw
+
+
+def detect_faces(session, rgb):
+    tensor, r, iw = face_tensor(rgb)
     names = [o.name for o in session.get_outputs()]
     outs = dict(zip(names, session.run(None, {"input": tensor})))
     boxes, scores, landmarks = [], [], []
@@ -164,10 +171,14 @@ def detect_objects(session, rgb):
     return found
 
 
-def analyse(face_session, object_session, path):
+def load_upright(path):
+    """An image file as upright RGB (EXIF orientation applied)."""
     with Image.open(path) as im:
-        im = ImageOps.exif_transpose(im)
-        rgb = im.convert("RGB")
+        return ImageOps.exif_transpose(im).convert("RGB")
+
+
+def analyse(face_session, object_session, path):
+    rgb = load_upright(path)
     faces = detect_faces(face_session, rgb)
     objects = detect_objects(object_session, rgb)
     return len(faces), len(objects)
