@@ -514,6 +514,11 @@ fn results_sent_back_give_the_findings_across_the_photos() {
         "one camera ties the five photos: {html}"
     );
     assert!(html.contains("5</strong> photos"), "{html}");
+    // The trail's map, with the inset naming its country, as in the report
+    // `analyze` writes.
+    assert!(html.contains("id=\"map\""), "{html}");
+    assert!(html.contains("class=\"map-inset\""), "{html}");
+    assert!(html.contains(">France</text>"), "{html}");
     // Not the results: 400 with a JSON error; not JSON: 400.
     let (status, body) = post_findings(b"{\"images\": [{\"path\": 3}]}", "application/json");
     assert_eq!(status, 400, "{body}");

@@ -19,6 +19,7 @@ use axum::Router;
 use tokio::sync::Semaphore;
 
 use crate::batch::{Engine, Plan};
+use crate::countries::Countries;
 use crate::error::SetupError;
 use crate::pipeline::Options;
 use crate::runtime::Runtime;
@@ -103,6 +104,9 @@ pub(crate) struct App {
     pub(crate) admitted: Arc<Semaphore>,
     /// Images analysed at once.
     pub(crate) workers: Arc<Semaphore>,
+    /// Country outlines for the map's inset, as in `analyze`'s report
+    /// (none if they do not load: the map is drawn without its inset).
+    pub(crate) countries: Option<Countries>,
 }
 
 /// The routes, over an engine built from `config` (models loaded now).
@@ -124,6 +128,7 @@ pub fn router(rt: &'static Runtime, config: ServeConfig) -> Result<Router, Serve
         engine,
         admitted: Arc::new(Semaphore::new(config.threads + config.queue)),
         workers: Arc::new(Semaphore::new(config.threads)),
+        countries: Countries::load(&rt.models_dir).ok(),
         config,
     });
     let body_limit = usize::try_from(app.config.max_upload_bytes).unwrap_or(usize::MAX);

@@ -107,7 +107,7 @@ pub(crate) async fn report(State(app): State<Arc<App>>, request: Request) -> Res
                 copies: &a.copies,
                 scale: None,
                 faces: &BTreeMap::new(),
-                countries: None,
+                countries: app.countries.as_ref(),
                 cloud_files: false,
             });
             for face in a.results.iter_mut().flat_map(|r| r.faces.iter_mut()) {
@@ -179,6 +179,7 @@ async fn across_photos(app: &Arc<App>, request: Request) -> Result<String, ApiEr
         serde_json::from_slice(&bytes).map_err(|e| ApiError::Malformed(e.to_string()))?;
     drop(bytes);
     let identity = app.config.analysis.identity;
+    let app = Arc::clone(app);
     tokio::task::spawn_blocking(move || {
         let _admitted = admitted;
         let mut results = held.images;
@@ -186,7 +187,17 @@ async fn across_photos(app: &Arc<App>, request: Request) -> Result<String, ApiEr
             face.embedding = face.embedding_written.take();
         }
         let summary = run::complete(&mut results, &mut [], 0.0, identity);
-        let page = html::render(&results, &summary, &[], None);
+        let page = html::render_full(&html::Report {
+            results: &results,
+            videos: &[],
+            video_files: &[],
+            summary: &summary,
+            copies: &[],
+            scale: None,
+            faces: &BTreeMap::new(),
+            countries: app.countries.as_ref(),
+            cloud_files: false,
+        });
         sections(&page, &["verdict", "learns", "people"])
     })
     .await
