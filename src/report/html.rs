@@ -703,6 +703,27 @@ pub struct Report<'a> {
     pub cloud_files: bool,
 }
 
+/// No face thumbnails.
+static NO_FACES: BTreeMap<(usize, usize), String> = BTreeMap::new();
+
+impl<'a> Report<'a> {
+    /// Photos and their summary only: no videos, annotated copies,
+    /// projection, thumbnails, inset or cloud files.
+    pub fn of_photos(results: &'a [ImageResult], summary: &'a Summary) -> Self {
+        Report {
+            results,
+            videos: &[],
+            video_files: &[],
+            summary,
+            copies: &[],
+            scale: None,
+            faces: &NO_FACES,
+            countries: None,
+            cloud_files: false,
+        }
+    }
+}
+
 /// Renders the whole page. `copies[i]` is the annotated copy of
 /// `results[i]` (missing entries count as no copy).
 pub fn render(
@@ -712,15 +733,9 @@ pub fn render(
     scale: Option<&PageProjection>,
 ) -> String {
     render_full(&Report {
-        results,
-        videos: &[],
-        video_files: &[],
-        summary,
         copies,
         scale,
-        faces: &BTreeMap::new(),
-        countries: None,
-        cloud_files: false,
+        ..Report::of_photos(results, summary)
     })
 }
 
@@ -2274,19 +2289,7 @@ mod tests {
             findings: Findings::of(&results),
             ..Default::default()
         };
-        let no_faces = BTreeMap::new();
-        let pages_of = Report {
-            results: &results,
-            videos: &[],
-            video_files: &[],
-            summary: &summary,
-            copies: &[],
-            scale: None,
-            faces: &no_faces,
-            countries: None,
-            cloud_files: false,
-        };
-        let pages = render_report(&pages_of);
+        let pages = render_report(&Report::of_photos(&results, &summary));
         let files: Vec<&str> = pages.photos.iter().map(|(f, _)| f.as_str()).collect();
         assert_eq!(files, ["photos-1.html", "photos-2.html", "photos-3.html"]);
         let articles = |h: &str| h.matches("<article class=\"image\"").count();
@@ -2338,11 +2341,10 @@ mod tests {
         }
         assert!(checked > 30, "{checked} links checked");
         // Up to the page size, one page as before.
-        let one = render_report(&Report {
-            results: &results[..PHOTOS_PER_PAGE],
-            summary: &Summary::default(),
-            ..pages_of
-        });
+        let one = render_report(&Report::of_photos(
+            &results[..PHOTOS_PER_PAGE],
+            &Summary::default(),
+        ));
         assert!(one.photos.is_empty());
         assert_eq!(articles(&one.index), PHOTOS_PER_PAGE);
     }
@@ -2427,15 +2429,8 @@ mod tests {
         countries: Option<&Countries>,
     ) -> String {
         render_full(&Report {
-            results,
-            videos: &[],
-            video_files: &[],
-            summary,
-            copies: &[],
-            scale: None,
-            faces: &BTreeMap::new(),
             countries,
-            cloud_files: false,
+            ..Report::of_photos(results, summary)
         })
     }
 

@@ -12,7 +12,6 @@
 //! persons across the photos need them), the page holds them in memory
 //! only, and sends all it holds to `/api/findings` after each upload.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
@@ -100,15 +99,11 @@ pub(crate) async fn report(State(app): State<Arc<App>>, request: Request) -> Res
     match api::analyze_request(&app, request, true).await {
         Ok(mut a) => {
             let page = html::render_full(&html::Report {
-                results: &a.results,
                 videos: &a.videos,
                 video_files: &a.video_files,
-                summary: &a.summary,
                 copies: &a.copies,
-                scale: None,
-                faces: &BTreeMap::new(),
                 countries: app.countries.as_ref(),
-                cloud_files: false,
+                ..html::Report::of_photos(&a.results, &a.summary)
             });
             for face in a.results.iter_mut().flat_map(|r| r.faces.iter_mut()) {
                 face.embedding_written = face.embedding.take();
@@ -188,15 +183,8 @@ async fn across_photos(app: &Arc<App>, request: Request) -> Result<String, ApiEr
         }
         let summary = run::complete(&mut results, &mut [], 0.0, identity);
         let page = html::render_full(&html::Report {
-            results: &results,
-            videos: &[],
-            video_files: &[],
-            summary: &summary,
-            copies: &[],
-            scale: None,
-            faces: &BTreeMap::new(),
             countries: app.countries.as_ref(),
-            cloud_files: false,
+            ..html::Report::of_photos(&results, &summary)
         });
         sections(&page, &["verdict", "learns", "people"])
     })
