@@ -574,6 +574,14 @@ pub fn open(path: &Path, header: &Header) -> Result<Resume, ShardError> {
         source,
     };
     let records = match std::fs::metadata(path) {
+        // A pipe or a device cannot be read back to resume a stopped shard
+        // (and reading a pipe would wait for a writer that never comes).
+        Ok(m) if !m.is_file() => {
+            return Err(ShardError::Other {
+                path: path.to_path_buf(),
+                why: "is not a regular file: a shard file is read back to resume a stopped shard; give a file".into(),
+            })
+        }
         Ok(m) if m.len() > 0 => read_records(path)?,
         _ => Vec::new(),
     };

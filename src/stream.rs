@@ -50,7 +50,13 @@ impl JsonlWriter {
     }
 }
 
+/// Only a regular file can be an input photo. Anything else (`/dev/stdout`,
+/// a named pipe) is not read: opening a pipe to read it would wait for a
+/// writer that never comes.
 fn looks_like_image(path: &Path) -> bool {
+    if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+        return false;
+    }
     let mut head = [0u8; 16];
     let n = File::open(path)
         .and_then(|mut f| f.read(&mut head))
@@ -172,6 +178,29 @@ impl Tally {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn results_stream_into_a_pipe_without_reading_it_first() {
+        let d = tempfile::tempdir().unwrap();
+        let pipe = d.path().join("results.jsonl");
+        let reader = crate::report::tests::fifo_with_reader(&pipe);
+        // Reading the pipe to see whether it holds an image would wait for
+        // a writer, and this is the writer: run it aside, so that a
+        // regression fails here instead of hanging the tests.
+        let (done, finished) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut w = JsonlWriter::create(&pipe).unwrap();
+            w.write(&result("a.jpg", 0, None)).unwrap();
+            drop(w);
+            done.send(()).unwrap();
+        });
+        finished
+            .recv_timeout(std::time::Duration::from_secs(120))
+            .expect("JsonlWriter::create waited on the pipe");
+        let got = String::from_utf8(reader.join().unwrap()).unwrap();
+        assert!(got.starts_with("{\"path\":\"a.jpg\""), "{got}");
+    }
 
     fn result(path: &str, people: usize, error: Option<&str>) -> ImageResult {
         ImageResult {

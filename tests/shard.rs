@@ -388,6 +388,29 @@ fn shard_flags_are_checked_before_any_work() {
         std::fs::read_to_string(&f).unwrap(),
         "{\"path\":\"a.jpg\"}\n"
     );
+    // A named pipe cannot be read back to resume: refused, without first
+    // reading it (which would wait for a writer that never comes).
+    let pipe = d.path().join("pipe.jsonl");
+    let c = std::ffi::CString::new(pipe.to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo");
+    let o = run(
+        &[
+            "analyze".as_ref(),
+            samples().join("dog.jpg").as_os_str(),
+            "--shard".as_ref(),
+            "0/1".as_ref(),
+            "--jsonl".as_ref(),
+            pipe.as_os_str(),
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("is not a regular file"),
+        "{}",
+        text(&o)
+    );
 }
 
 /// Without --embeddings a shard file holds no biometric data, and both the

@@ -40,7 +40,10 @@ pub fn to_json_with_videos(
 }
 
 /// Writes `contents` to `path` through a temporary file in the same folder
-/// and a rename, so a reader never sees a half-written file.
+/// and a rename, so a reader never sees a half-written file. A link is
+/// followed (the file it names is replaced, the link kept), and a pipe or
+/// device (`/dev/stdout`, `/dev/null`) is written in place: a rename would
+/// replace it with a file.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     write_replacing(path, contents, true)
 }
@@ -70,6 +73,16 @@ pub(crate) fn temp_file_in(dir: &Path, suffix: &str) -> std::io::Result<tempfile
 }
 
 fn write_replacing(path: &Path, contents: &[u8], durable: bool) -> std::io::Result<()> {
+    let target = match std::fs::metadata(path) {
+        Ok(m) if !m.is_file() && !m.is_dir() => {
+            return std::fs::File::create(path)?.write_all(contents);
+        }
+        // Only an existing file's link is resolved: a link to nowhere is
+        // replaced like any other missing output.
+        Ok(_) => std::fs::canonicalize(path)?,
+        Err(_) => path.to_path_buf(),
+    };
+    let path = target.as_path();
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -318,9 +331,66 @@ fn wrap(text: &str, width: usize, indent: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::stream::Tally;
+
+    /// A named pipe at `path`, and a reader of it collecting what is written.
+    #[cfg(unix)]
+    pub(crate) fn fifo_with_reader(path: &Path) -> std::thread::JoinHandle<Vec<u8>> {
+        use std::ffi::CString;
+        use std::io::Read;
+        use std::os::unix::ffi::OsStrExt;
+        let c = CString::new(path.as_os_str().as_bytes()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo");
+        let path = path.to_path_buf();
+        std::thread::spawn(move || {
+            let mut got = Vec::new();
+            std::fs::File::open(path)
+                .unwrap()
+                .read_to_end(&mut got)
+                .unwrap();
+            got
+        })
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn an_output_that_is_a_pipe_is_written_into_not_replaced() {
+        use std::os::unix::fs::FileTypeExt;
+        let d = tempfile::tempdir().unwrap();
+        let pipe = d.path().join("results.json");
+        let reader = fifo_with_reader(&pipe);
+        write_atomic(&pipe, b"{}\n").unwrap();
+        let kind = std::fs::symlink_metadata(&pipe).unwrap().file_type();
+        assert!(kind.is_fifo(), "the pipe was replaced by a {kind:?}");
+        assert_eq!(reader.join().unwrap(), b"{}\n");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn an_output_that_is_a_link_replaces_the_file_it_names() {
+        let d = tempfile::tempdir().unwrap();
+        let (file, link) = (
+            d.path().join("kept/report.json"),
+            d.path().join("report.json"),
+        );
+        std::fs::create_dir(d.path().join("kept")).unwrap();
+        std::fs::write(&file, "old").unwrap();
+        std::os::unix::fs::symlink(&file, &link).unwrap();
+        write_atomic(&link, b"new").unwrap();
+        assert!(std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "new");
+        // A link to nowhere is replaced by the output, as a missing file is.
+        let dangling = d.path().join("gone.json");
+        std::os::unix::fs::symlink(d.path().join("nowhere"), &dangling).unwrap();
+        write_atomic(&dangling, b"x").unwrap();
+        assert_eq!(std::fs::read_to_string(&dangling).unwrap(), "x");
+    }
 
     /// The JSON text as the document's top-level object, to test the
     /// contract that scripts read (rendering never reads it back).
