@@ -7,7 +7,6 @@
 //! resize used to cost as much as a model's inference (`benches/stages.rs`).
 
 use std::borrow::Cow;
-use std::cell::RefCell;
 
 use fast_image_resize::images::{Image as FirImage, ImageRef as FirImageRef};
 use fast_image_resize::{FilterType as FirFilter, PixelType, ResizeAlg, ResizeOptions, Resizer};
@@ -38,11 +37,6 @@ impl Normalize {
         mean: [0.0; 3],
         std: [1.0; 3],
     };
-}
-
-thread_local! {
-    // The resizer keeps scratch buffers between calls; one per worker thread.
-    static RESIZER: RefCell<Resizer> = RefCell::new(Resizer::new());
 }
 
 /// Resizes `img` to `w` x `h` with a bilinear (triangle) filter whose support
@@ -95,9 +89,11 @@ fn fast_resize_in(
         }
         options = options.crop(x as f64, y as f64, rw as f64, rh as f64);
     }
-    RESIZER
-        .with(|r| r.borrow_mut().resize(&src, &mut dst, &options))
-        .ok()?;
+    // A resizer per call: one kept per worker kept its scratch buffer (the
+    // image after the first pass, 13 MB for a 12 MP photo at 1920 px) from
+    // one photo to the next, where the models' activations could not use
+    // it (ARCHITECTURE.md, "Memory").
+    Resizer::new().resize(&src, &mut dst, &options).ok()?;
     RgbImage::from_raw(w, h, dst.into_vec())
 }
 
