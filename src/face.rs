@@ -324,14 +324,7 @@ impl FaceDetector {
         let input = probe::time(Stage::FacePreprocess, || {
             to_input(&resize(img, lb.resized_w, lb.resized_h), iw, ih)
         });
-        let candidates = self.infer_at(&input, threshold)?;
-        drop(input);
-        Ok(probe::time(Stage::FacePostprocess, || {
-            suppress(candidates)
-                .iter()
-                .map(|f| unmap(f, lb, 0.0, 0.0, w, h))
-                .collect()
-        }))
+        self.pass(input, threshold, lb, (0.0, 0.0), (w, h), |_| true)
     }
 
     /// One pass over the rectangle `r` of the full working image (scaled
@@ -355,16 +348,32 @@ impl FaceDetector {
             let crop = resize_region(img, (x0, y0, x1 - x0, y1 - y0), cw, ch);
             to_input(&crop, ceil32(cw), ceil32(ch))
         });
-        let candidates = self.infer(&input)?;
-        drop(input);
         let (dx, dy) = (x0 as f32 * s, y0 as f32 * s);
+        self.pass(input, self.threshold, lb, (dx, dy), (w, h), |f| {
+            let at = f.bbox.translate(dx, dy);
+            !r.cuts(&at, lb.resized_w, lb.resized_h, CUT_MARGIN)
+        })
+    }
+
+    /// Inference on `input`, the part of the working image (scaled by
+    /// `lb`) from `(dx, dy)`: faces from `threshold` up, after NMS, those
+    /// `keep` accepts (in input pixels), mapped to the `w` x `h` image.
+    fn pass(
+        &mut self,
+        input: Array4<f32>,
+        threshold: f32,
+        lb: &Letterbox,
+        (dx, dy): (f32, f32),
+        (w, h): (u32, u32),
+        keep: impl Fn(&Face) -> bool,
+    ) -> Result<Vec<Face>, ImageError> {
+        let candidates = self.infer_at(&input, threshold)?;
+        // The input is not needed for decoding: its memory goes first.
+        drop(input);
         Ok(probe::time(Stage::FacePostprocess, || {
             suppress(candidates)
                 .iter()
-                .filter(|f| {
-                    let at = f.bbox.translate(dx, dy);
-                    !r.cuts(&at, lb.resized_w, lb.resized_h, CUT_MARGIN)
-                })
+                .filter(|f| keep(f))
                 .map(|f| unmap(f, lb, dx, dy, w, h))
                 .collect()
         }))
