@@ -325,6 +325,24 @@ fn three_shards_merge_into_the_single_run_and_an_interrupted_one_resumes() {
     assert_eq!(std::fs::read(&files[0]).unwrap(), before);
 }
 
+/// `analyze --shard 0/1 --jsonl file` stops with a usage error that says `says`.
+fn refused_as_shard_file(file: &Path, says: &str) {
+    let o = run(
+        &[
+            "analyze".as_ref(),
+            samples().join("dog.jpg").as_os_str(),
+            "--shard".as_ref(),
+            "0/1".as_ref(),
+            "--jsonl".as_ref(),
+            file.as_os_str(),
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(stderr.contains(says), "{}", text(&o));
+}
+
 #[test]
 fn shard_flags_are_checked_before_any_work() {
     let d = tempfile::tempdir().unwrap();
@@ -367,23 +385,7 @@ fn shard_flags_are_checked_before_any_work() {
     }
     // A plain --jsonl results file is not a shard file, and is not replaced.
     std::fs::write(&f, "{\"path\":\"a.jpg\"}\n").unwrap();
-    let o = run(
-        &[
-            "analyze".as_ref(),
-            samples().join("dog.jpg").as_os_str(),
-            "--shard".as_ref(),
-            "0/1".as_ref(),
-            "--jsonl".as_ref(),
-            f.as_os_str(),
-        ],
-        &[],
-    );
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(
-        String::from_utf8_lossy(&o.stderr).contains("not a shard record"),
-        "{}",
-        text(&o)
-    );
+    refused_as_shard_file(&f, "not a shard record");
     assert_eq!(
         std::fs::read_to_string(&f).unwrap(),
         "{\"path\":\"a.jpg\"}\n"
@@ -394,23 +396,7 @@ fn shard_flags_are_checked_before_any_work() {
     let c = std::ffi::CString::new(pipe.to_str().unwrap()).unwrap();
     // SAFETY: a valid NUL-terminated path.
     assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo");
-    let o = run(
-        &[
-            "analyze".as_ref(),
-            samples().join("dog.jpg").as_os_str(),
-            "--shard".as_ref(),
-            "0/1".as_ref(),
-            "--jsonl".as_ref(),
-            pipe.as_os_str(),
-        ],
-        &[],
-    );
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(
-        String::from_utf8_lossy(&o.stderr).contains("is not a regular file"),
-        "{}",
-        text(&o)
-    );
+    refused_as_shard_file(&pipe, "is not a regular file");
 }
 
 /// Without --embeddings a shard file holds no biometric data, and both the
