@@ -7,7 +7,8 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::process::{Output, Stdio};
+use std::time::{Duration, Instant};
 
 use common::{onlooker, samples};
 use serde_json::Value;
@@ -325,19 +326,30 @@ fn three_shards_merge_into_the_single_run_and_an_interrupted_one_resumes() {
     assert_eq!(std::fs::read(&files[0]).unwrap(), before);
 }
 
-/// `analyze --shard 0/1 --jsonl file` stops with a usage error that says `says`.
+/// `analyze --shard 0/1 --jsonl file` stops with a usage error that says
+/// `says`. A shard that read a named pipe would wait for a writer that
+/// never comes: after five minutes that fails here instead of hanging.
 fn refused_as_shard_file(file: &Path, says: &str) {
-    let o = run(
-        &[
-            "analyze".as_ref(),
-            samples().join("dog.jpg").as_os_str(),
-            "--shard".as_ref(),
-            "0/1".as_ref(),
-            "--jsonl".as_ref(),
-            file.as_os_str(),
-        ],
-        &[],
-    );
+    let mut child = onlooker()
+        .arg("analyze")
+        .arg(samples().join("dog.jpg"))
+        .args(["--shard", "0/1", "--jsonl"])
+        .arg(file)
+        .arg("--models")
+        .arg(models())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            child.kill().ok();
+            panic!("onlooker is still waiting on {}", file.display());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let o = child.wait_with_output().unwrap();
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(stderr.contains(says), "{}", text(&o));
